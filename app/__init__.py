@@ -1,0 +1,128 @@
+"""The contest system's application factory."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, request, session
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import from_environment
+from app.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def select_locale() -> str:
+    """The language chosen in this session, else the account's, else Chinese."""
+    from flask import current_app
+    from flask_login import current_user
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    if getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
+        return current_user.locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+        instance_relative_config=True,
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(from_environment(Path(app.instance_path)))
+    if config:
+        app.config.update(config)
+
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+
+    from app import models  # noqa: F401  (register the mappers)
+    from app.security import init_security
+
+    init_security(app)
+
+    from app.admin.routes import bp as admin_bp
+    from app.api import bp as api_bp
+    from app.auth.routes import bp as auth_bp
+    from app.judge.routes import bp as judge_bp
+    from app.portal.routes import bp as portal_bp
+    from app.public.routes import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(judge_bp, url_prefix="/judge")
+    app.register_blueprint(portal_bp, url_prefix="/portal")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never with cookies
+
+    from app.errors import init_errors
+
+    init_errors(app)
+    _init_request_transaction(app)
+    _init_templates(app)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _init_request_transaction(app: Flask) -> None:
+    """One transaction per request: commit when the answer is a success, otherwise roll back.
+
+    Services only flush; this is the one place that commits for the web layer.
+    """
+
+    @app.after_request
+    def commit_or_roll_back(response):
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    @app.teardown_request
+    def roll_back_on_error(exc):
+        if exc is not None:
+            db.session.rollback()
+
+
+def _init_templates(app: Flask) -> None:
+    from flask_babel import format_datetime, get_locale
+
+    from app import labels
+    from app.models import mask_id_number
+    from app.security import nav_for
+
+    app.jinja_env.filters["masked_id"] = mask_id_number
+    app.jinja_env.filters["datetime"] = lambda value, fmt="yyyy-MM-dd HH:mm": (
+        format_datetime(value, fmt) if value else "")
+
+    @app.context_processor
+    def layout_globals():
+        locale = str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"])
+        return {
+            "html_lang": "zh-CN" if locale.startswith("zh") else locale,
+            "current_locale": locale,
+            "languages": app.config["LANGUAGES"],
+            "nav_items": nav_for(),
+            "request_path": request.full_path if request else "/",
+            "status_labels": labels.ENTRY_STATUS,
+            "entry_status_labels": labels.ENTRY_STATUS,
+            "stage_status_labels": labels.STAGE_STATUS,
+        }

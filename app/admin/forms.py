@@ -1,0 +1,42 @@
+"""Organiser console forms."""
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from app.extensions import db
+from app.models import Enterprise, Role
+
+ROLE_LABELS = {
+    Role.ORGANISER: _l("Organiser"),
+    Role.CHIEF_JUDGE: _l("Chief judge"),
+    Role.JUDGE: _l("Judge"),
+    Role.ARBITRATOR: _l("Arbitration group"),
+    Role.ENTERPRISE_CONTACT: _l("Enterprise contact"),
+    Role.CONTESTANT: _l("Contestant"),
+}
+
+
+def enterprise_choices() -> list[tuple[str, str]]:
+    rows = db.session.execute(sa.select(Enterprise.id, Enterprise.name).order_by(Enterprise.name))
+    return [("", "—")] + [(str(i), name) for i, name in rows]
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[
+        DataRequired(), Length(max=64),
+        Regexp(r"^[A-Za-z0-9_.@-]+$", message=_l("Use letters, digits and _ . @ - only."))])
+    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    role = SelectField(_l("Role"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()])
+    enterprise_id = SelectField(_l("Enterprise"), choices=[], validators=[Optional()])
+    phone = StringField(_l("Mobile phone"), validators=[
+        Optional(), Regexp(r"^1\d{10}$", message=_l("A mobile number has 11 digits."))])
+    password = PasswordField(_l("Password"), validators=[Optional(), Length(min=8)],
+                             render_kw={"autocomplete": "new-password"})
+    active = BooleanField(_l("Account active"), default=True)
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.enterprise_id.choices = enterprise_choices()

@@ -1,0 +1,118 @@
+"""The organiser console: dashboard, contests, accounts, audit log."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.admin.forms import ROLE_LABELS, UserForm
+from app.errors import abort_with
+from app.extensions import db
+from app.models import AuditLog, Contest, Enterprise, Role, User
+from app.security import roles_required
+from app.services import ServiceError, accounts
+from app.services import dashboard as dashboard_service
+
+bp = Blueprint("admin", __name__)
+
+PAGE_SIZE = 50
+
+
+@bp.route("/")
+@roles_required(Role.ORGANISER)
+def dashboard():
+    """Per track of the chosen contest, its entries by review status."""
+    contests = dashboard_service.contests()
+    selected = _selected_contest(contests)
+    rows = dashboard_service.entries_by_status(selected) if selected else []
+    return render_template("admin/dashboard.html", contests=contests, contest=selected, rows=rows)
+
+
+def _selected_contest(contests: list[Contest]) -> Contest | None:
+    wanted = request.args.get("contest")
+    for contest in contests:
+        if contest.code == wanted:
+            return contest
+    return contests[0] if contests else None
+
+
+@bp.route("/contests")
+@roles_required(Role.ORGANISER)
+def contests():
+    return render_template("admin/contests.html", contests=dashboard_service.contests())
+
+
+@bp.route("/users")
+@roles_required(Role.ORGANISER)
+def users():
+    role = request.args.get("role")
+    query = sa.select(User).order_by(User.role, User.username)
+    if role in {r.value for r in Role}:
+        query = query.where(User.role == Role(role))
+    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
+    return render_template("admin/users.html", page=page, role=role, role_labels=ROLE_LABELS)
+
+
+def _enterprise(value: str | None) -> Enterprise | None:
+    return db.session.get(Enterprise, int(value)) if value else None
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required(Role.ORGANISER)
+def new_user():
+    form = UserForm()
+    if form.validate_on_submit():
+        if not form.password.data:
+            form.password.errors.append(_("A new account needs a password."))
+        else:
+            try:
+                accounts.create_user(
+                    form.username.data, form.display_name.data, Role(form.role.data),
+                    form.password.data, enterprise=_enterprise(form.enterprise_id.data),
+                    phone=form.phone.data or None, actor=current_user)
+            except ServiceError as error:
+                getattr(form, error.field or "username").errors.append(error.message)
+            else:
+                flash(_("Account %(name)s created.", name=form.username.data), "success")
+                return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required(Role.ORGANISER)
+def edit_user(user_id: int):
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort_with(404, _("No such account."))
+    form = UserForm(obj=user)
+    form.username.render_kw = {"readonly": True}
+    if request.method == "GET":
+        form.role.data = user.role.value
+        form.enterprise_id.data = str(user.enterprise_id or "")
+    if form.validate_on_submit():
+        try:
+            accounts.update_user(
+                user, display_name=form.display_name.data, role=Role(form.role.data),
+                active=form.active.data, enterprise=_enterprise(form.enterprise_id.data),
+                phone=form.phone.data or None, actor=current_user)
+            if form.password.data:
+                accounts.set_password(user, form.password.data, actor=current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            getattr(form, error.field or "display_name").errors.append(error.message)
+        else:
+            flash(_("Account %(name)s saved.", name=user.username), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=user)
+
+
+@bp.route("/audit")
+@roles_required(Role.ORGANISER)
+def audit_log():
+    query = sa.select(AuditLog).order_by(AuditLog.id.desc())
+    action = request.args.get("action", "").strip()
+    if action:
+        query = query.where(AuditLog.action.startswith(action))
+    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
+    return render_template("admin/audit.html", page=page, action=action)

@@ -1,0 +1,29 @@
+"""Sign-in, password and API token forms."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)],
+                           render_kw={"autocomplete": "username", "autofocus": True})
+    password = PasswordField(_l("Password"), validators=[DataRequired()],
+                             render_kw={"autocomplete": "current-password"})
+    submit = SubmitField(_l("Sign in"))
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()],
+                                     render_kw={"autocomplete": "current-password"})
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=8)],
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("Repeat the new password"),
+                            validators=[DataRequired(), EqualTo("password")],
+                            render_kw={"autocomplete": "new-password"})
+    submit = SubmitField(_l("Change password"))
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=100)])
+    submit = SubmitField(_l("Create token"))

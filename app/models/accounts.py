@@ -1,0 +1,108 @@
+"""Accounts, roles and API tokens."""
+from __future__ import annotations
+
+import enum
+import hashlib
+import secrets
+from datetime import datetime
+from typing import TYPE_CHECKING, Optional
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.extensions import db
+from app.models.base import str_enum, utcnow
+
+if TYPE_CHECKING:
+    from app.models.registration import Contestant, Enterprise
+
+
+class Role(enum.StrEnum):
+    """What an account is for; a judge's chief-judge duty is per component (JudgeAssignment)."""
+
+    ORGANISER = "organiser"
+    CHIEF_JUDGE = "chief_judge"
+    JUDGE = "judge"
+    ARBITRATOR = "arbitrator"
+    ENTERPRISE_CONTACT = "enterprise_contact"
+    CONTESTANT = "contestant"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(100))
+    role: Mapped[Role] = mapped_column(str_enum(Role), index=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    active: Mapped[bool] = mapped_column(default=True)
+    phone: Mapped[Optional[str]] = mapped_column(sa.String(20))
+    locale: Mapped[Optional[str]] = mapped_column(sa.String(8))
+    # A judge's own enterprise (conflict of interest) or an enterprise contact's enterprise.
+    enterprise_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[Optional[datetime]]
+    password_changed_at: Mapped[Optional[datetime]]
+
+    enterprise: Mapped[Optional[Enterprise]] = relationship(foreign_keys=[enterprise_id])
+    contestant: Mapped[Optional[Contestant]] = relationship(back_populates="user")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses sign-in to inactive accounts
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+        self.password_changed_at = utcnow()
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
+
+class ApiToken(db.Model):
+    """A bearer token for /api/v1. Only its SHA-256 is stored; the secret is shown once.
+
+    ``scope`` narrows what the token may do (e.g. ``component:12:push`` lets a simulator push
+    results for one component and nothing else); null means the user's full role.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    prefix: Mapped[str] = mapped_column(sa.String(12))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    scope: Mapped[Optional[str]] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[Optional[datetime]]
+    last_used_at: Mapped[Optional[datetime]]
+    revoked_at: Mapped[Optional[datetime]]
+
+    user: Mapped[User] = relationship()
+
+    PREFIX = "cst_"
+
+    @staticmethod
+    def hash_secret(secret: str) -> str:
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, user: User, name: str, scope: str | None = None,
+              expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+        """A new token and its secret; the caller shows the secret once and never again."""
+        secret = cls.PREFIX + secrets.token_urlsafe(32)
+        token = cls(user=user, name=name, prefix=secret[:10], token_hash=cls.hash_secret(secret),
+                    scope=scope, expires_at=expires_at)
+        return token, secret
+
+    @property
+    def is_usable(self) -> bool:
+        now = utcnow()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

@@ -1,0 +1,314 @@
+"""Contest structure: contest → track → stage → component → marking scheme; abilities; sittings."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import POINTS, ScaledDecimal, str_enum, utcnow
+
+
+class Contest(db.Model):
+    __tablename__ = "contests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    short_name: Mapped[Optional[str]] = mapped_column(sa.String(60))
+    year: Mapped[int]
+    level: Mapped[Optional[str]] = mapped_column(sa.String(40))  # e.g. 一级 (first-class)
+    organiser: Mapped[Optional[str]] = mapped_column(sa.String(200))  # 主办
+    # Age limits are measured on this date.
+    contest_date: Mapped[Optional[date]]
+    # Python format pattern for exam numbers; fields: year, track_no, track_code, seq.
+    exam_number_pattern: Mapped[str] = mapped_column(
+        sa.String(80), default="{year}{track_no:02d}{seq:04d}")
+    is_template: Mapped[bool] = mapped_column(default=False)
+    copied_from_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("contests.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    tracks: Mapped[list[Track]] = relationship(
+        back_populates="contest", order_by="Track.sort_order", cascade="all, delete-orphan")
+    abilities: Mapped[list[Ability]] = relationship(
+        back_populates="contest", order_by="Ability.sort_order", cascade="all, delete-orphan")
+
+
+class Ability(db.Model):
+    """One of the abilities a contest assesses (the team-leader contest has ten)."""
+
+    __tablename__ = "abilities"
+    __table_args__ = (sa.UniqueConstraint("contest_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(sa.ForeignKey("contests.id"))
+    code: Mapped[str] = mapped_column(sa.String(40))
+    name: Mapped[str] = mapped_column(sa.String(60))
+    sort_order: Mapped[int] = mapped_column(default=0)
+
+    contest: Mapped[Contest] = relationship(back_populates="abilities")
+
+
+class Track(db.Model):
+    """An industry track (赛道), hosted by an industry union with enterprises as co-hosts."""
+
+    __tablename__ = "tracks"
+    __table_args__ = (sa.UniqueConstraint("contest_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(sa.ForeignKey("contests.id"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(40))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    number: Mapped[int] = mapped_column(default=1)  # used in exam numbers
+    host_union: Mapped[Optional[str]] = mapped_column(sa.String(200))  # 承办
+    co_hosts: Mapped[Optional[str]] = mapped_column(sa.Text)  # 协办, one per line
+    sort_order: Mapped[int] = mapped_column(default=0)
+
+    contest: Mapped[Contest] = relationship(back_populates="tracks")
+    stages: Mapped[list[Stage]] = relationship(
+        back_populates="track", order_by="Stage.seq", cascade="all, delete-orphan")
+
+
+class StageKind(enum.StrEnum):
+    PRELIMINARY = "preliminary"  # 预赛
+    ADVANCED = "advanced"  # 进阶考核
+    FINAL = "final"  # 总决赛
+
+
+class StageStatus(enum.StrEnum):
+    """A stage's life, in order; published results never change silently after REVIEW."""
+
+    DRAFT = "draft"
+    REGISTRATION = "registration"
+    SCORING = "scoring"
+    REVIEW = "review"  # 复核
+    PROVISIONAL = "provisional"
+    NOTICE = "notice"  # 公示
+    FINAL = "final"
+
+
+class CutoffTiePolicy(enum.StrEnum):
+    BREAK = "break"  # the tie-break chain decides who takes the last places
+    INCLUDE_ALL = "include_all"  # everyone tied at the cut-off advances
+
+
+class Standardisation(enum.StrEnum):
+    NONE = "none"
+    WORLDSKILLS = "worldskills"
+    ZSCORE = "zscore"
+
+
+class Stage(db.Model):
+    """An ordered stage of a track with every rule that turns its scores into a list."""
+
+    __tablename__ = "stages"
+    __table_args__ = (
+        sa.UniqueConstraint("track_id", "seq"),
+        sa.CheckConstraint("decimals BETWEEN 0 AND 4", name="decimals_range"),
+        sa.CheckConstraint("quota IS NULL OR quota > 0", name="quota_positive"),
+        sa.CheckConstraint("per_enterprise_cap IS NULL OR per_enterprise_cap > 0",
+                           name="cap_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    track_id: Mapped[int] = mapped_column(sa.ForeignKey("tracks.id"), index=True)
+    seq: Mapped[int]
+    kind: Mapped[StageKind] = mapped_column(str_enum(StageKind))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    status: Mapped[StageStatus] = mapped_column(str_enum(StageStatus), default=StageStatus.DRAFT)
+    registration_opens_at: Mapped[Optional[datetime]]
+    registration_closes_at: Mapped[Optional[datetime]]
+    starts_on: Mapped[Optional[date]]
+    ends_on: Mapped[Optional[date]]
+    # Advancement
+    quota: Mapped[Optional[int]]  # top N advance
+    review_pool: Mapped[Optional[int]]  # top M eligibility-reviewed before the list (e.g. 100)
+    per_enterprise_cap: Mapped[Optional[int]]
+    cutoff_tie_policy: Mapped[CutoffTiePolicy] = mapped_column(
+        str_enum(CutoffTiePolicy), default=CutoffTiePolicy.BREAK)
+    # [{"key": "practical" | "time" | column, "direction": "desc" | "asc"}, ...]
+    tie_breaks: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    notice_days: Mapped[int] = mapped_column(default=7)
+    decimals: Mapped[int] = mapped_column(default=2)
+    standardisation: Mapped[Standardisation] = mapped_column(
+        str_enum(Standardisation), default=Standardisation.NONE)
+    # Re-check (复核) before publication
+    recheck_top: Mapped[int] = mapped_column(default=10)
+    recheck_fraction: Mapped[Decimal] = mapped_column(ScaledDecimal(4), default=Decimal("0.15"))
+    recheck_error_threshold: Mapped[Decimal] = mapped_column(
+        ScaledDecimal(4), default=Decimal("0.05"))
+    appeal_window_minutes: Mapped[int] = mapped_column(default=120)
+    # Eligibility (defaults from the rules: 18–60 years, 2 years as team leader)
+    min_age: Mapped[Optional[int]] = mapped_column(default=18)
+    max_age: Mapped[Optional[int]] = mapped_column(default=60)
+    min_years_as_leader: Mapped[Optional[Decimal]] = mapped_column(
+        ScaledDecimal(1), default=Decimal("2"))
+    # [{"name": "一等奖", "count": 3}, ...] by rank
+    awards: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+
+    track: Mapped[Track] = relationship(back_populates="stages")
+    components: Mapped[list[Component]] = relationship(
+        back_populates="stage", order_by="Component.sort_order", cascade="all, delete-orphan")
+    sittings: Mapped[list[Sitting]] = relationship(
+        back_populates="stage", order_by="Sitting.starts_at", cascade="all, delete-orphan")
+
+
+class ComponentKind(enum.StrEnum):
+    THEORY = "theory"
+    PRACTICAL = "practical"
+    DIGITAL_TWIN = "digital_twin"
+    LEARNING_POINTS = "learning_points"
+    OTHER = "other"
+
+
+class AggregationMethod(enum.StrEnum):
+    SINGLE = "single"
+    MEAN = "mean"
+    TRIMMED_MEAN = "trimmed_mean"
+    MEDIAN = "median"
+
+
+class ScoreSource(enum.StrEnum):
+    JUDGES = "judges"  # judges mark score sheets
+    IMPORT = "import"  # an exam system or simulator supplies the score
+
+
+class Component(db.Model):
+    """An assessed part of a stage (theory, practical, digital twin, …) with its weight."""
+
+    __tablename__ = "components"
+    __table_args__ = (
+        sa.UniqueConstraint("stage_id", "code"),
+        sa.CheckConstraint("weight >= 0", name="weight_nonnegative"),
+        sa.CheckConstraint("maximum > 0", name="maximum_positive"),
+        sa.CheckConstraint("min_judges >= 1", name="min_judges_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_id: Mapped[int] = mapped_column(sa.ForeignKey("stages.id"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(40))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    kind: Mapped[ComponentKind] = mapped_column(str_enum(ComponentKind))
+    source: Mapped[ScoreSource] = mapped_column(str_enum(ScoreSource), default=ScoreSource.JUDGES)
+    weight: Mapped[Decimal] = mapped_column(ScaledDecimal(2))  # percent of the stage total
+    maximum: Mapped[Decimal] = mapped_column(ScaledDecimal(POINTS))
+    aggregation: Mapped[AggregationMethod] = mapped_column(
+        str_enum(AggregationMethod), default=AggregationMethod.MEAN)
+    trim: Mapped[Optional[int]]  # judges dropped at each end; null = rule default
+    min_judges: Mapped[int] = mapped_column(default=1)
+    disagreement_threshold: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(POINTS))
+    min_percent: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(2))
+    time_limit_minutes: Mapped[Optional[int]]
+    overrun_deduction_per_minute: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(POINTS))
+    overrun_disqualify_after_minutes: Mapped[Optional[int]]
+    ends_at: Mapped[Optional[datetime]]  # the appeal window runs from here
+    sort_order: Mapped[int] = mapped_column(default=0)
+    signed_off_at: Mapped[Optional[datetime]]
+    signed_off_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+
+    stage: Mapped[Stage] = relationship(back_populates="components")
+    items: Mapped[list[MarkingItem]] = relationship(
+        back_populates="component", order_by="MarkingItem.sort_order",
+        cascade="all, delete-orphan")
+    questions: Mapped[list[ExamQuestion]] = relationship(
+        back_populates="component", order_by="ExamQuestion.number", cascade="all, delete-orphan")
+
+    @property
+    def is_signed_off(self) -> bool:
+        return self.signed_off_at is not None
+
+
+class MarkingNode(enum.StrEnum):
+    CRITERION = "criterion"
+    SUB_CRITERION = "sub_criterion"
+    ITEM = "item"
+
+
+class ItemKind(enum.StrEnum):
+    MEASUREMENT = "measurement"  # 测量
+    JUDGEMENT = "judgement"  # 评价, 0–3 per judge
+    DEDUCTION = "deduction"  # 扣分, never below 0
+    DISQUALIFYING = "disqualifying"  # 否决/失格
+
+
+class DisqualifyScope(enum.StrEnum):
+    COMPONENT = "component"
+    ENTRY = "entry"
+
+
+class MarkingItem(db.Model):
+    """A node of a component's marking scheme: criterion → sub-criterion → item."""
+
+    __tablename__ = "marking_items"
+    __table_args__ = (
+        sa.UniqueConstraint("component_id", "code"),
+        sa.CheckConstraint("maximum IS NULL OR maximum >= 0", name="maximum_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    component_id: Mapped[int] = mapped_column(sa.ForeignKey("components.id"), index=True)
+    parent_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("marking_items.id"))
+    node: Mapped[MarkingNode] = mapped_column(str_enum(MarkingNode), default=MarkingNode.ITEM)
+    code: Mapped[str] = mapped_column(sa.String(40))
+    title: Mapped[str] = mapped_column(sa.String(300))
+    kind: Mapped[Optional[ItemKind]] = mapped_column(str_enum(ItemKind))  # items only
+    maximum: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(POINTS))
+    all_or_nothing: Mapped[bool] = mapped_column(default=False)
+    deduction_per_occurrence: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(POINTS))
+    disqualify_scope: Mapped[Optional[DisqualifyScope]] = mapped_column(str_enum(DisqualifyScope))
+    # Judgement descriptors: {"0": "...", "1": "...", "2": "...", "3": "..."}
+    descriptors: Mapped[Optional[dict[str, str]]] = mapped_column(sa.JSON)
+    ability_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("abilities.id"))
+    sort_order: Mapped[int] = mapped_column(default=0)
+
+    component: Mapped[Component] = relationship(back_populates="items")
+    parent: Mapped[Optional[MarkingItem]] = relationship(remote_side=[id])
+    ability: Mapped[Optional[Ability]] = relationship()
+
+
+class QuestionKind(enum.StrEnum):
+    SINGLE_CHOICE = "single_choice"
+    MULTIPLE_CHOICE = "multiple_choice"
+    TRUE_FALSE = "true_false"
+    OTHER = "other"
+
+
+class ExamQuestion(db.Model):
+    """A machine-marked theory question: its key, points, partial-credit rule and ability."""
+
+    __tablename__ = "exam_questions"
+    __table_args__ = (sa.UniqueConstraint("component_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    component_id: Mapped[int] = mapped_column(sa.ForeignKey("components.id"), index=True)
+    number: Mapped[int]
+    kind: Mapped[QuestionKind] = mapped_column(str_enum(QuestionKind))
+    answer_key: Mapped[str] = mapped_column(sa.String(40))
+    points: Mapped[Decimal] = mapped_column(ScaledDecimal(POINTS))
+    # Points for a correct proper subset of a multiple-choice key (e.g. half); 0 = none.
+    partial_credit: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(POINTS))
+    ability_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("abilities.id"))
+
+    component: Mapped[Component] = relationship(back_populates="questions")
+    ability: Mapped[Optional[Ability]] = relationship()
+
+
+class Sitting(db.Model):
+    """A sitting (场次) of a stage: where and when a group of contestants is assessed."""
+
+    __tablename__ = "sittings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_id: Mapped[int] = mapped_column(sa.ForeignKey("stages.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    venue: Mapped[Optional[str]] = mapped_column(sa.String(200))
+    room: Mapped[Optional[str]] = mapped_column(sa.String(100))
+    starts_at: Mapped[Optional[datetime]]
+    ends_at: Mapped[Optional[datetime]]
+    capacity: Mapped[Optional[int]]
+
+    stage: Mapped[Stage] = relationship(back_populates="sittings")

@@ -1,0 +1,238 @@
+"""Results versions, re-checks, appeals, advancement lists under public notice, objections."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import PUBLISHED, ScaledDecimal, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from app.models.contest import Stage
+    from app.models.registration import StageEntry
+
+
+class VersionStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    SUPERSEDED = "superseded"
+
+
+class ResultsVersion(db.Model):
+    """An immutable computation of a stage's results; a correction is a new version.
+
+    ``fingerprint`` is the SHA-256 of the inputs (scores and settings) so anyone can tell whether
+    two versions were computed from the same numbers.
+    """
+
+    __tablename__ = "results_versions"
+    __table_args__ = (sa.UniqueConstraint("stage_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_id: Mapped[int] = mapped_column(sa.ForeignKey("stages.id"), index=True)
+    number: Mapped[int]
+    status: Mapped[VersionStatus] = mapped_column(
+        str_enum(VersionStatus), default=VersionStatus.DRAFT)
+    reason: Mapped[Optional[str]] = mapped_column(sa.Text)  # why this version exists
+    previous_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("results_versions.id"))
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    settings: Mapped[dict[str, Any]] = mapped_column(sa.JSON)  # the rules used, as computed
+    created_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    published_at: Mapped[Optional[datetime]]
+
+    stage: Mapped[Stage] = relationship()
+    rows: WriteOnlyMapped[ResultRow] = relationship(
+        back_populates="version", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class ResultRow(db.Model):
+    """One entry's line in a results version: total, rank and how its tie was decided."""
+
+    __tablename__ = "result_rows"
+    __table_args__ = (sa.UniqueConstraint("version_id", "stage_entry_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("results_versions.id", ondelete="CASCADE"), index=True)
+    stage_entry_id: Mapped[int] = mapped_column(sa.ForeignKey("stage_entries.id"), index=True)
+    total: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(PUBLISHED))
+    standardised: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(PUBLISHED))
+    rank: Mapped[Optional[int]]
+    tie_break: Mapped[Optional[str]] = mapped_column(sa.String(100))
+    status: Mapped[str] = mapped_column(sa.String(24))  # ok / incomplete / disqualified / …
+    eligible: Mapped[bool] = mapped_column(default=True)
+    reason: Mapped[Optional[str]] = mapped_column(sa.Text)
+    award: Mapped[Optional[str]] = mapped_column(sa.String(40))
+
+    version: Mapped[ResultsVersion] = relationship(back_populates="rows")
+    stage_entry: Mapped[StageEntry] = relationship()
+    components: Mapped[list[ResultComponentScore]] = relationship(
+        back_populates="row", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class ResultComponentScore(db.Model):
+    """A component's published points and percentage on one results row."""
+
+    __tablename__ = "result_component_scores"
+    __table_args__ = (sa.UniqueConstraint("row_id", "component_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    row_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("result_rows.id", ondelete="CASCADE"), index=True)
+    component_id: Mapped[int] = mapped_column(sa.ForeignKey("components.id"))
+    points: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(PUBLISHED))
+    percent: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(PUBLISHED))
+
+    row: Mapped[ResultRow] = relationship(back_populates="components")
+
+
+class RecheckKind(enum.StrEnum):
+    SAMPLE = "sample"
+    FULL = "full"
+
+
+class RecheckRound(db.Model):
+    """A re-check (复核) of a results version: top M plus a seeded sample of the rest."""
+
+    __tablename__ = "recheck_rounds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("results_versions.id"), index=True)
+    kind: Mapped[RecheckKind] = mapped_column(str_enum(RecheckKind))
+    seed: Mapped[str] = mapped_column(sa.String(64))
+    top: Mapped[int]
+    fraction: Mapped[Decimal] = mapped_column(ScaledDecimal(4))
+    error_rate: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(4))
+    closed_at: Mapped[Optional[datetime]]
+    created_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RecheckOutcome(enum.StrEnum):
+    PENDING = "pending"
+    CORRECT = "correct"
+    CORRECTED = "corrected"
+
+
+class RecheckItem(db.Model):
+    __tablename__ = "recheck_items"
+    __table_args__ = (sa.UniqueConstraint("round_id", "stage_entry_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("recheck_rounds.id"), index=True)
+    stage_entry_id: Mapped[int] = mapped_column(sa.ForeignKey("stage_entries.id"))
+    outcome: Mapped[RecheckOutcome] = mapped_column(
+        str_enum(RecheckOutcome), default=RecheckOutcome.PENDING)
+    note: Mapped[Optional[str]] = mapped_column(sa.Text)
+    checked_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    checked_at: Mapped[Optional[datetime]]
+
+
+class RulingStatus(enum.StrEnum):
+    OPEN = "open"
+    UPHELD = "upheld"
+    DISMISSED = "dismissed"
+
+
+class Appeal(db.Model):
+    """A contestant's appeal (申诉) on a component; the arbitration group's ruling is final."""
+
+    __tablename__ = "appeals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_entry_id: Mapped[int] = mapped_column(sa.ForeignKey("stage_entries.id"), index=True)
+    component_id: Mapped[int] = mapped_column(sa.ForeignKey("components.id"), index=True)
+    filed_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    filed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    text: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[RulingStatus] = mapped_column(str_enum(RulingStatus), default=RulingStatus.OPEN)
+    ruling: Mapped[Optional[str]] = mapped_column(sa.Text)
+    ruled_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    ruled_at: Mapped[Optional[datetime]]
+    resulting_version_id: Mapped[Optional[int]] = mapped_column(
+        sa.ForeignKey("results_versions.id"))
+
+
+class ListStatus(enum.StrEnum):
+    DRAFT = "draft"
+    NOTICE = "notice"  # 公示
+    FINAL = "final"
+    WITHDRAWN = "withdrawn"
+
+
+class AdvancementList(db.Model):
+    """The advancers of a stage, from one published results version, under public notice."""
+
+    __tablename__ = "advancement_lists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_id: Mapped[int] = mapped_column(sa.ForeignKey("stages.id"), index=True)
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("results_versions.id"))
+    status: Mapped[ListStatus] = mapped_column(str_enum(ListStatus), default=ListStatus.DRAFT)
+    quota: Mapped[int]
+    per_enterprise_cap: Mapped[Optional[int]]
+    cutoff_tie_policy: Mapped[str] = mapped_column(sa.String(24))
+    cutoff_note: Mapped[Optional[str]] = mapped_column(sa.Text)
+    notice_starts_at: Mapped[Optional[datetime]]
+    notice_ends_at: Mapped[Optional[datetime]]
+    created_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finalised_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    finalised_at: Mapped[Optional[datetime]]
+
+    stage: Mapped[Stage] = relationship()
+    entries: Mapped[list[AdvancementEntry]] = relationship(
+        back_populates="list", order_by="AdvancementEntry.position", cascade="all, delete-orphan")
+
+
+class AdvancementEntryStatus(enum.StrEnum):
+    ADVANCING = "advancing"
+    REMOVED = "removed"  # after a verified objection
+    SKIPPED_FOR_CAP = "skipped_for_cap"  # over the per-enterprise cap
+    RESERVE = "reserve"  # eligible, next in line for replacement (递补)
+
+
+class AdvancementEntry(db.Model):
+    __tablename__ = "advancement_entries"
+    __table_args__ = (sa.UniqueConstraint("list_id", "stage_entry_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(sa.ForeignKey("advancement_lists.id"), index=True)
+    stage_entry_id: Mapped[int] = mapped_column(sa.ForeignKey("stage_entries.id"))
+    position: Mapped[int]
+    rank: Mapped[Optional[int]]
+    status: Mapped[AdvancementEntryStatus] = mapped_column(str_enum(AdvancementEntryStatus))
+    reason: Mapped[Optional[str]] = mapped_column(sa.Text)
+    replaces_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("advancement_entries.id"))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[Optional[datetime]]
+
+    list: Mapped[AdvancementList] = relationship(back_populates="entries")
+    stage_entry: Mapped[StageEntry] = relationship()
+
+
+class Objection(db.Model):
+    """An objection raised during public notice, and its ruling."""
+
+    __tablename__ = "objections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(sa.ForeignKey("advancement_lists.id"), index=True)
+    advancement_entry_id: Mapped[Optional[int]] = mapped_column(
+        sa.ForeignKey("advancement_entries.id"))
+    filed_by_name: Mapped[str] = mapped_column(sa.String(100))
+    contact: Mapped[Optional[str]] = mapped_column(sa.String(100))
+    text: Mapped[str] = mapped_column(sa.Text)
+    filed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    status: Mapped[RulingStatus] = mapped_column(str_enum(RulingStatus), default=RulingStatus.OPEN)
+    ruling: Mapped[Optional[str]] = mapped_column(sa.Text)
+    ruled_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    ruled_at: Mapped[Optional[datetime]]

@@ -1,0 +1,38 @@
+"""Pages anyone may open: the landing page, the language switch, the health check."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from app.auth.routes import safe_next
+from app.extensions import db
+from app.models import Contest
+from app.security import home_for
+
+bp = Blueprint("public", __name__)
+
+
+@bp.route("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    contests = db.session.scalars(
+        sa.select(Contest).where(Contest.is_template.is_(False)).order_by(Contest.year.desc())).all()
+    return render_template("public/index.html", contests=contests)
+
+
+@bp.route("/lang/<code>")
+def set_language(code: str):
+    """Switch the interface language for this browser session (and remember it on the account)."""
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+        if current_user.is_authenticated:
+            current_user.locale = code
+    return redirect(safe_next(request.args.get("next")) or url_for("public.index"))
+
+
+@bp.route("/healthz")
+def health():
+    db.session.execute(sa.text("SELECT 1"))
+    return jsonify(status="ok")

@@ -1,0 +1,134 @@
+"""Who may do what: sign-in wiring, the one role decorator, navigation per role, headers."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+
+import sqlalchemy as sa
+from flask import Flask, g, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app.extensions import db, login_manager
+from app.models import Role, User
+
+ORGANISER = Role.ORGANISER
+JUDGES = (Role.JUDGE, Role.CHIEF_JUDGE)
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+
+def is_api_request() -> bool:
+    return request.blueprint == "api" or request.path.startswith("/api/")
+
+
+def acting_user() -> User | None:
+    """The user behind this request: the bearer token's on the API, the session's elsewhere."""
+    if is_api_request():
+        return g.get("api_user")
+    return current_user if current_user.is_authenticated else None
+
+
+def roles_required(*roles: Role) -> Callable:
+    """The one access check. No user: browsers go to sign-in, API calls get 401 JSON.
+    Wrong role: 403 (page or JSON). With no roles given, any signed-in user passes."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            from flask_babel import gettext as _
+
+            from app.errors import abort_with, api_error
+
+            user = acting_user()
+            if user is None:
+                if is_api_request():
+                    return api_error(401, "unauthorized", _("A valid bearer token is required."))
+                return login_manager.unauthorized()
+            if roles and user.role not in roles:
+                if is_api_request():
+                    return api_error(403, "forbidden",
+                                     _("Your role may not use this endpoint."))
+                abort_with(403, _("You do not have permission to view this page."))
+            return view(*args, **kwargs)
+
+        wrapped.allowed_roles = tuple(roles)  # type: ignore[attr-defined]  (read by the route table test)
+        return wrapped
+
+    return decorator
+
+
+def home_for(user: User) -> str:
+    """Where a user lands after signing in."""
+    if user.role == Role.ORGANISER:
+        return url_for("admin.dashboard")
+    if user.role in (Role.JUDGE, Role.CHIEF_JUDGE, Role.ARBITRATOR):
+        return url_for("judge.workspace")
+    return url_for("portal.home")
+
+
+# (endpoint, label, roles) — navigation shows only what the role may open.
+NAVIGATION: list[tuple[str, object, tuple[Role, ...]]] = [
+    ("admin.dashboard", _l("Dashboard"), (Role.ORGANISER,)),
+    ("admin.contests", _l("Contests"), (Role.ORGANISER,)),
+    ("admin.users", _l("Accounts"), (Role.ORGANISER,)),
+    ("admin.audit_log", _l("Audit log"), (Role.ORGANISER,)),
+    ("judge.workspace", _l("Judging workspace"), (Role.JUDGE, Role.CHIEF_JUDGE, Role.ARBITRATOR)),
+    ("portal.home", _l("My entries"), (Role.CONTESTANT, Role.ENTERPRISE_CONTACT)),
+    ("auth.tokens", _l("API tokens"), tuple(Role)),
+]
+
+
+def nav_for() -> list[dict]:
+    if not current_user.is_authenticated:
+        return []
+    return [{"endpoint": endpoint, "label": label, "url": url_for(endpoint)}
+            for endpoint, label, roles in NAVIGATION if current_user.role in roles]
+
+
+def _allowed(roles: Iterable[Role]) -> bool:
+    return current_user.is_authenticated and current_user.role in roles
+
+
+def init_security(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to open that page.")
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        try:
+            return db.session.get(User, int(user_id))
+        except (TypeError, ValueError):
+            return None
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if request.is_secure:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if current_user and getattr(current_user, "is_authenticated", False):
+            headers.setdefault("Cache-Control", "no-store")  # pages with personal data
+        return response
+
+
+def active_user_by_username(username: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.username == username))

@@ -1,0 +1,40 @@
+"""The one audit helper: every change to a score, an entry, a list or an account goes here."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import has_request_context, request
+
+from app.extensions import db
+from app.models import AuditLog, User
+
+
+def _actor() -> User | None:
+    if not has_request_context():
+        return None
+    from app.security import acting_user
+
+    return acting_user()
+
+
+def record(action: str, obj: Any | None, summary: str, *, before: dict | None = None,
+           after: dict | None = None, reason: str | None = None, actor: User | None = None,
+           stage_id: int | None = None) -> AuditLog:
+    """Append one audit row for ``action`` on ``obj``; the actor defaults to the request's user."""
+    actor = actor or _actor()
+    entry = AuditLog(
+        actor_id=actor.id if actor is not None else None,
+        actor_name=actor.username if actor is not None else "system",
+        action=action,
+        object_type=type(obj).__name__ if obj is not None else "-",
+        object_id=getattr(obj, "id", None),
+        stage_id=stage_id,
+        summary=summary,
+        before=before,
+        after=after,
+        reason=reason,
+        ip=request.remote_addr if has_request_context() else None,
+    )
+    db.session.add(entry)
+    return entry
+
