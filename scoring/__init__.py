@@ -1,0 +1,88 @@
+"""scoring: the contest rules engine (placeholder docstring, replaced below)."""
+
+from .advancement import (
+    CUTOFF_ALL_TIED_INCLUDED,
+    CUTOFF_BROKEN_BY_CHAIN,
+    CUTOFF_NONE,
+    CUTOFF_QUOTA_NOT_FILLED,
+    CUTOFF_TIED_AFTER_CHAIN,
+    Advancement,
+    replace_advancer,
+    select_advancers,
+)
+from .aggregation import Aggregation, AggregationRule, aggregate_judges
+from .errors import InvalidInput, InvalidMark, InvalidRule, ScoringError, WeightsError
+from .judges import AggregationSensitivity, aggregation_sensitivity, judge_effects
+from .marking import (
+    JUDGEMENT_SCALE,
+    TEN_ABILITIES,
+    DisqualifyScope,
+    ItemKind,
+    MarkingItem,
+    MarkingScheme,
+    SheetResult,
+    TimeOverrunRule,
+    score_sheet,
+    score_sheets,
+)
+from .recheck import RecheckSample, RecheckVerdict, recheck_sample, recheck_verdict
+from .results import (
+    ComponentRule,
+    CutoffTiePolicy,
+    StageResults,
+    StageRule,
+    Status,
+    TieBreak,
+    aggregate_components,
+    compute_results,
+    stage_results,
+)
+from .standardisation import Standardisation, StandardisationMethod, standardise
+
+__all__ = [
+    "CUTOFF_ALL_TIED_INCLUDED",
+    "CUTOFF_BROKEN_BY_CHAIN",
+    "CUTOFF_NONE",
+    "CUTOFF_QUOTA_NOT_FILLED",
+    "CUTOFF_TIED_AFTER_CHAIN",
+    "JUDGEMENT_SCALE",
+    "TEN_ABILITIES",
+    "Advancement",
+    "Aggregation",
+    "AggregationRule",
+    "AggregationSensitivity",
+    "ComponentRule",
+    "CutoffTiePolicy",
+    "DisqualifyScope",
+    "InvalidInput",
+    "InvalidMark",
+    "InvalidRule",
+    "ItemKind",
+    "MarkingItem",
+    "MarkingScheme",
+    "RecheckSample",
+    "RecheckVerdict",
+    "ScoringError",
+    "SheetResult",
+    "StageResults",
+    "StageRule",
+    "Standardisation",
+    "StandardisationMethod",
+    "Status",
+    "TieBreak",
+    "TimeOverrunRule",
+    "WeightsError",
+    "aggregate_components",
+    "aggregate_judges",
+    "aggregation_sensitivity",
+    "compute_results",
+    "judge_effects",
+    "recheck_sample",
+    "recheck_verdict",
+    "replace_advancer",
+    "score_sheet",
+    "score_sheets",
+    "select_advancers",
+    "stage_results",
+    "standardise",
+]
