@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ._exact import order_codes, require_columns
+from ._exact import order_codes, require_columns, sort_order
 from .errors import InvalidInput, InvalidRule
 from .results import CutoffTiePolicy
 
@@ -120,12 +120,13 @@ def select_advancers(
     ranked = ~rank_arr.isna().to_numpy()
     rank = rank_arr.fillna(0).to_numpy(dtype=np.int64)
     total_code, total_missing = order_codes(results["total"])
-    is_removed = ids.isin(removed_ids)
+    is_removed = ids.isin(removed_ids) if removed_ids else np.zeros(n, bool)
     eligible = results["eligible"].fillna(False).to_numpy(dtype=bool) & ranked & ~total_missing
     candidate = eligible & ~is_removed
 
     # Walk order: group, candidates first by rank, then entry_id.
-    order = np.lexsort((entry_code, np.where(ranked, rank, np.iinfo(np.int64).max), ~candidate, groups))
+    big = int(rank.max()) + 1 if n else 1
+    order = sort_order([groups, ~candidate, np.where(ranked, rank, big), entry_code])
     g_s = groups[order]
     c_s = candidate[order]
     ent_codes, ent_uniq = pd.factorize(results["enterprise"], use_na_sentinel=False)
@@ -205,7 +206,7 @@ def select_advancers(
         reason[i] = "公示期异议成立，取消晋级" + (f"：{text}" if text else "")
 
     replaces = np.full(n, None, dtype=object)
-    pos_of = {eid: i for i, eid in enumerate(id_s.tolist())}
+    pos_of = {eid: i for i, eid in enumerate(id_s.tolist())} if _replacements else {}
     for removed_id, new_ids in _replacements:
         for eid in new_ids:
             i = pos_of.get(eid)
@@ -215,13 +216,13 @@ def select_advancers(
                     reason[i] = f"递补（替补被取消晋级的{removed_id}）"
 
     # Display in rank order per group (removed and ineligible entries in their rank place).
-    display = np.lexsort((entry_code[order], np.where(ranked[order], rank[order], np.iinfo(np.int64).max), g_s))
+    display = sort_order([g_s, np.where(ranked[order], rank[order], big), entry_code[order]])
     table: dict = {}
     if group_by:
         table[group_by] = results[group_by].to_numpy()[order]
     table["entry_id"] = id_s
     table["enterprise"] = ent_s
-    table["rank"] = rank_arr.to_numpy()[order] if n else rank_arr.to_numpy()
+    table["rank"] = rank_arr.array.take(order)
     table["total"] = results["total"].to_numpy()[order]
     table["eligible"] = eligible[order]
     table["advanced"] = advanced

@@ -362,7 +362,7 @@ def _score(scheme: MarkingScheme, marks: pd.DataFrame, times: pd.DataFrame | Non
     arr = scheme._arrays
     n_items = len(scheme.items)
 
-    item_idx = pd.Categorical(marks["item_code"], categories=list(scheme._index)).codes.astype(np.int64)
+    item_idx = pd.Index(list(scheme._index)).get_indexer(marks["item_code"]).astype(np.int64)
     unknown = item_idx < 0
     if unknown.any():
         rows = np.flatnonzero(unknown)

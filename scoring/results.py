@@ -17,6 +17,7 @@ from ._exact import (
     half_up_div,
     order_codes,
     require_columns,
+    sort_order,
     to_decimal,
     to_units,
     units_to_decimals,
@@ -301,7 +302,7 @@ def compute_results(
         bad = component_points["entry_id"][e_pos < 0].unique().tolist()[:5]
         raise InvalidInput(f"模块成绩表中有选手不在选手表中：{'、'.join(map(str, bad))}")
     codes = [c.code for c in rule.components]
-    c_pos = pd.Categorical(component_points["component"], categories=codes).codes.astype(np.int64)
+    c_pos = pd.Index(codes).get_indexer(component_points["component"]).astype(np.int64)
     if (c_pos < 0).any():
         bad = component_points["component"][c_pos < 0].unique().tolist()[:5]
         raise InvalidInput(f"模块成绩表中有本阶段没有的考核模块：{'、'.join(map(str, bad))}")
@@ -391,7 +392,7 @@ def _stage(rule: StageRule, judge_points: pd.DataFrame, entries, group_by, compo
     d = rule.decimals
     n_c = len(rule.components)
     codes = [c.code for c in rule.components]
-    c_pos = pd.Categorical(judge_points["component"], categories=codes).codes.astype(np.int64)
+    c_pos = pd.Index(codes).get_indexer(judge_points["component"]).astype(np.int64)
     if (c_pos < 0).any():
         bad = judge_points["component"][c_pos < 0].unique().tolist()[:5]
         raise InvalidInput(f"裁判分数表中有本阶段没有的考核模块：{'、'.join(map(str, bad))}")
@@ -536,8 +537,7 @@ def _results(
         tb_keys.append(np.where(rankable, key, 0))
     entry_code = np.arange(n_e)
     primary = np.where(rankable, -total, status.astype(np.int64))
-    sort_keys = [entry_code, *reversed(tb_keys), primary, ~rankable, ents.groups]
-    order = np.lexsort(sort_keys)
+    order = sort_order([ents.groups, ~rankable, primary, *tb_keys, entry_code])
 
     g_s = ents.groups[order]
     r_s = rankable[order]
