@@ -25,7 +25,7 @@ STAGE_STATUS = {
 STAGE_KIND = {
     StageKind.PRELIMINARY: _l("Preliminary"),
     StageKind.ADVANCED: _l("Advanced assessment"),
-    StageKind.FINAL: _l("Final"),
+    StageKind.FINAL: _l("Final round"),
 }
 
 COMPONENT_KIND = {

@@ -3,6 +3,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from app.extensions import db
@@ -18,9 +19,9 @@ ROLE_LABELS = {
 }
 
 
-def enterprise_choices() -> list[tuple[str, str]]:
+def enterprise_choices() -> list[SelectChoice]:
     rows = db.session.execute(sa.select(Enterprise.id, Enterprise.name).order_by(Enterprise.name))
-    return [("", "—")] + [(str(i), name) for i, name in rows]
+    return [SelectChoice("", "—")] + [SelectChoice(str(i), name) for i, name in rows]
 
 
 class UserForm(FlaskForm):
@@ -28,7 +29,8 @@ class UserForm(FlaskForm):
         DataRequired(), Length(max=64),
         Regexp(r"^[A-Za-z0-9_.@-]+$", message=_l("Use letters, digits and _ . @ - only."))])
     display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
-    role = SelectField(_l("Role"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()])
+    role = SelectField(_l("Role"),
+                       choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()])
     enterprise_id = SelectField(_l("Enterprise"), choices=[], validators=[Optional()])
     phone = StringField(_l("Mobile phone"), validators=[
         Optional(), Regexp(r"^1\d{10}$", message=_l("A mobile number has 11 digits."))])

@@ -215,7 +215,7 @@ class AdvancementEntry(db.Model):
     removed_at: Mapped[Optional[datetime]]
 
     list: Mapped[AdvancementList] = relationship(back_populates="entries")
-    stage_entry: Mapped[StageEntry] = relationship()
+    stage_entry: Mapped[StageEntry] = relationship(foreign_keys=[stage_entry_id])
 
 
 class Objection(db.Model):

@@ -1,0 +1,219 @@
+"""Fixtures: a database built by the real migrations, the demo loaded once, every test in a
+transaction that is rolled back, and helpers to sign in and post forms with their CSRF token.
+
+SQLite by default; PostgreSQL when TEST_DATABASE_URL is set. On PostgreSQL each database a test
+run needs is a schema of its own in that database, so the test role needs no CREATEDB right.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+OUTPUT_DIR = Path(os.environ.get("TEST_OUTPUT_DIR", ROOT / "test-output"))
+
+
+def _normalise(url: str) -> str:
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def fresh_database_url(name: str, tmp_dir: Path) -> str:
+    """An empty database for this run: a new SQLite file, or a new PostgreSQL schema."""
+    if not TEST_DATABASE_URL:
+        path = tmp_dir / f"{name}.db"
+        path.unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+    base = _normalise(TEST_DATABASE_URL)
+    engine = sa.create_engine(base)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
+    engine.dispose()
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}options={quote(f'-csearch_path={name}')}"
+
+
+def flask_cli(database_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run `flask ARGS` in a child process against ``database_url``, as an operator would."""
+    env = {**os.environ, "DATABASE_URL": database_url, "FLASK_APP": "wsgi.py",
+           "SECRET_KEY": "test-secret"}
+    result = subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """The session's database, upgraded by Alembic (not create_all) and with the demo loaded."""
+    url = fresh_database_url("test_main", tmp_path_factory.mktemp("db"))
+    flask_cli(url, "db", "upgrade")
+    flask_cli(url, "demo", "load")
+    return url
+
+
+def _sqlite_savepoints(engine: sa.Engine) -> None:
+    """pysqlite begins transactions lazily and breaks SAVEPOINT; let SQLAlchemy drive them."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN")
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    from app import create_app
+    from app.extensions import db
+
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "test-secret",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "LOGIN_RATE_LIMIT": "5 per minute",
+    })
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _sqlite_savepoints(db.engine)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def db_session(app):
+    """Every test runs inside one outer transaction that is rolled back afterwards; the app's
+    own commits become savepoints inside it.
+
+    No application context stays pushed during the test: each request gets its own, as in
+    production (a shared one would carry ``g``, and the signed-in user, from request to request).
+    The yielded session is the test's own view of the same transaction.
+    """
+    from flask_sqlalchemy.session import _app_ctx_id
+    from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+    from app.extensions import db, limiter
+
+    with app.app_context():
+        connection = db.engine.connect()
+        limiter.reset()
+    transaction = connection.begin()
+    original = db.session
+    # A plain SQLAlchemy session: Flask-SQLAlchemy's own routes queries to the engine and
+    # would ignore the bound connection, escaping the rollback.
+    db.session = scoped_session(
+        sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+        scopefunc=_app_ctx_id)
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield session
+    finally:
+        session.close()
+        db.session = original
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def app_ctx(app, db_session):
+    """An application context for calling services directly (no requests in the same test)."""
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def client(app, db_session):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app, db_session):
+    return app.test_cli_runner()
+
+
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class Visitor:
+    """A browser-like test client: keeps cookies, reads the CSRF token from a page like a
+    browser's form would, and signs in through the real sign-in form."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def csrf_token(self) -> str:
+        for page in ("/login", "/account/password"):
+            response = self.client.get(page)
+            match = _CSRF.search(response.get_data(as_text=True))
+            if match:
+                return match.group(1)
+        raise AssertionError("no page with a CSRF token")
+
+    def post(self, url: str, data: dict | None = None, **kwargs):
+        return self.client.post(url, data={"csrf_token": self.csrf_token(), **(data or {})},
+                                **kwargs)
+
+    def get(self, url: str, **kwargs):
+        return self.client.get(url, **kwargs)
+
+    def login(self, username: str, password: str):
+        response = self.post("/login", {"username": username, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return response
+
+    def logout(self):
+        return self.post("/logout")
+
+
+DEMO_PASSWORDS = {
+    "organiser": "Organiser2025", "chief": "Chief2025", "judge1": "Judge2025",
+    "arbiter": "Arbiter2025", "contact": "Contact2025", "contestant": "Contestant2025",
+}
+
+
+@pytest.fixture
+def visitor(client) -> Visitor:
+    return Visitor(client)
+
+
+@pytest.fixture
+def signed_in(client):
+    """signed_in("organiser") → a Visitor signed in as that demo account."""
+
+    def sign_in(username: str) -> Visitor:
+        visitor = Visitor(client)
+        visitor.login(username, DEMO_PASSWORDS[username])
+        return visitor
+
+    return sign_in
+
+
+@pytest.fixture
+def api_token(app, db_session):
+    """api_token("organiser") → a bearer secret for that account."""
+    from app.extensions import db
+    from app.services import accounts
+
+    def make(username: str, scope: str | None = None) -> str:
+        with app.app_context():
+            user = accounts.get_by_username(username)
+            _token, secret = accounts.issue_token(user, "test", scope=scope, actor=user)
+            db.session.commit()
+        return secret
+
+    return make

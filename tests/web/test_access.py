@@ -1,0 +1,123 @@
+"""Every page and every role: a table of who may open what, checked against every route.
+
+A route missing from the table fails the test, so no page can be added without deciding who
+may see it. API endpoints are checked in test_api.py.
+"""
+import pytest
+
+from app.models import Role
+
+ANYONE = "anyone"
+SIGNED_IN = "signed_in"
+ORG = {Role.ORGANISER}
+JUDGING = {Role.JUDGE, Role.CHIEF_JUDGE, Role.ARBITRATOR}
+PORTAL = {Role.CONTESTANT, Role.ENTERPRISE_CONTACT}
+
+# endpoint → who may use it
+ACCESS = {
+    "public.index": ANYONE,
+    "public.set_language": ANYONE,
+    "public.health": ANYONE,
+    "auth.login": ANYONE,
+    "auth.logout": ANYONE,
+    "auth.change_password": SIGNED_IN,
+    "auth.tokens": SIGNED_IN,
+    "auth.revoke_token": SIGNED_IN,
+    "admin.dashboard": ORG,
+    "admin.contests": ORG,
+    "admin.users": ORG,
+    "admin.new_user": ORG,
+    "admin.edit_user": ORG,
+    "admin.audit_log": ORG,
+    "judge.workspace": JUDGING,
+    "portal.home": PORTAL,
+}
+
+ACCOUNTS = {
+    Role.ORGANISER: "organiser", Role.CHIEF_JUDGE: "chief", Role.JUDGE: "judge1",
+    Role.ARBITRATOR: "arbiter", Role.ENTERPRISE_CONTACT: "contact",
+    Role.CONTESTANT: "contestant",
+}
+
+SAMPLE_ARGS = {"user_id": "1", "token_id": "999999", "code": "zh", "filename": "x"}
+
+
+def _routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.endpoint.startswith(("api.", "bootstrap.")):
+            continue
+        url = rule.rule
+        for arg in rule.arguments:
+            url = url.replace(f"<int:{arg}>", SAMPLE_ARGS[arg]).replace(f"<{arg}>", SAMPLE_ARGS[arg])
+        method = "GET" if "GET" in rule.methods else "POST"
+        yield rule.endpoint, url, method
+
+
+def test_every_route_has_a_declared_audience(app):
+    endpoints = {endpoint for endpoint, _url, _method in _routes(app)}
+    assert endpoints == set(ACCESS), "declare who may use each route in ACCESS"
+
+
+def _request(visitor, url, method):
+    if method == "GET":
+        return visitor.get(url)
+    return visitor.post(url)
+
+
+@pytest.mark.parametrize("role", [None, *ACCOUNTS])
+def test_each_role_reaches_only_its_pages(app, signed_in, visitor, role):
+    if role is not None:
+        visitor = signed_in(ACCOUNTS[role])
+    for endpoint, url, method in _routes(app):
+        audience = ACCESS[endpoint]
+        response = _request(visitor, url, method)
+        refused_to_sign_in = response.status_code == 302 and "/login" in response.location \
+            and endpoint != "auth.logout"
+        if audience == ANYONE or (audience == SIGNED_IN and role is not None) or (
+                isinstance(audience, set) and role in audience):
+            assert response.status_code not in (401, 403) and not refused_to_sign_in, (
+                f"{role} should reach {endpoint} ({url}): {response.status_code}")
+        elif role is None:
+            assert refused_to_sign_in, f"anonymous should be sent to sign in from {endpoint}"
+        else:
+            assert response.status_code == 403, f"{role} must not reach {endpoint}"
+            assert "您没有查看此页面的权限。" in response.get_data(as_text=True)
+        if endpoint == "auth.logout" and role is not None:
+            visitor = signed_in(ACCOUNTS[role])  # signing out ended the session; sign in again
+
+
+@pytest.mark.parametrize(("role", "shown", "hidden"), [
+    (Role.ORGANISER, ["/admin/users", "/admin/audit"], ["/judge/", "/portal/"]),
+    (Role.JUDGE, ["/judge/"], ["/admin/", "/portal/"]),
+    (Role.CONTESTANT, ["/portal/"], ["/admin/", "/judge/"]),
+])
+def test_navigation_shows_only_what_the_role_may_open(signed_in, role, shown, hidden):
+    page = signed_in(ACCOUNTS[role]).get("/account/password").get_data(as_text=True)
+    nav = page.split('id="nav-main"')[1].split("</nav>")[0]
+    for href in shown:
+        assert f'href="{href}"' in nav
+    for href in hidden:
+        assert f'href="{href}"' not in nav
+
+
+def test_contestant_sees_only_their_own_entry(signed_in):
+    page = signed_in("contestant").get("/portal/").get_data(as_text=True)
+    assert page.count("<tr>") == 2  # the header row and their one entry
+    assert "2025010001" in page
+
+
+def test_enterprise_contact_sees_only_its_enterprises_people_with_masked_ids(signed_in, db_session):
+    import sqlalchemy as sa
+
+    from app.models import Entry, User
+
+    contact = db_session.scalar(sa.select(User).where(User.username == "contact"))
+    own = db_session.scalars(sa.select(Entry).where(Entry.enterprise_id == contact.enterprise_id)).all()
+    others = db_session.scalars(sa.select(Entry.exam_number).where(
+        Entry.enterprise_id != contact.enterprise_id, Entry.exam_number.is_not(None))).all()
+    page = signed_in("contact").get("/portal/").get_data(as_text=True)
+    assert own and all(entry.contestant.name in page for entry in own)
+    assert others and not any(number in page for number in others)
+    for entry in own:
+        assert entry.contestant.id_number not in page  # full numbers never shown
+        assert entry.contestant.masked_id_number in page

@@ -1,0 +1,71 @@
+"""Bad input from browsers: missing CSRF tokens, unknown pages, wrong methods, server errors."""
+import sqlalchemy as sa
+
+from app import create_app
+from app.models import User
+
+
+def test_sign_in_without_csrf_token_is_refused_with_a_chinese_message(client):
+    response = client.post("/login", data={"username": "organiser", "password": "Organiser2025"})
+    assert response.status_code == 400
+    assert "表单已过期或缺少安全令牌" in response.get_data(as_text=True)
+
+
+def test_forged_form_post_creates_nothing(signed_in, db_session):
+    visitor = signed_in("organiser")
+    response = visitor.client.post("/admin/users/new", data={
+        "username": "forged", "display_name": "x", "role": "organiser", "password": "Forged123"})
+    assert response.status_code == 400
+    assert db_session.scalar(sa.select(User).where(User.username == "forged")) is None
+
+
+def test_unknown_page_is_a_chinese_404(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "您访问的页面不存在。" in page and 'lang="zh-CN"' in page
+
+
+def test_wrong_method_is_a_405_page(client):
+    response = client.put("/login")
+    assert response.status_code == 405
+    assert "此处不允许该操作。" in response.get_data(as_text=True)
+
+
+def _failing_app(database_url):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x"})
+
+    def boom():
+        raise RuntimeError("simulated failure")
+
+    app.add_url_rule("/boom", view_func=boom)
+    return app
+
+
+def test_server_error_is_a_chinese_page_without_a_traceback(database_url):
+    client = _failing_app(database_url).test_client()
+    response = client.get("/boom")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "系统出现错误，本次修改未保存。" in page
+    assert "Traceback" not in page and "simulated failure" not in page
+
+
+def test_server_error_answers_json_to_json_clients(database_url):
+    client = _failing_app(database_url).test_client()
+    response = client.get("/boom", headers={"Accept": "application/json"})
+    assert response.status_code == 500
+    assert response.get_json()["error"]["code"] == "server_error"
+
+
+def test_english_can_be_chosen_and_is_remembered_for_the_session(client):
+    client.get("/lang/en")
+    page = client.get("/login").get_data(as_text=True)
+    assert 'lang="en"' in page and ">Sign in<" in page
+    client.get("/lang/zh")
+    assert "登录" in client.get("/login").get_data(as_text=True)
+
+
+def test_unknown_language_is_ignored(client):
+    client.get("/lang/xx")
+    assert 'lang="zh-CN"' in client.get("/login").get_data(as_text=True)
