@@ -144,8 +144,8 @@ def select_advancers(
     advanced = base.copy()
     r_s, t_s = rank[order], total_code[order]
     n_groups = int(groups.max()) + 1 if n else 0
-    cut_rows = []
     status_by_group = {}
+    capped_at_cut = np.zeros(n, bool)  # over the cap but tied with the last advancer
     for g in range(n_groups):
         in_g = g_s == g
         filled = int((base & in_g).sum())
@@ -159,9 +159,11 @@ def select_advancers(
         same_total = rest & (t_s == t_s[last])
         if policy is CutoffTiePolicy.INCLUDE_ALL:
             extra = same_total
+            capped_at_cut |= in_g & c_s & ~ok & (t_s == t_s[last])
             code = CUTOFF_ALL_TIED_INCLUDED if extra.any() else CUTOFF_NONE
         else:
             extra = rest & (r_s == r_s[last])
+            capped_at_cut |= in_g & c_s & ~ok & (r_s == r_s[last])
             if extra.any():
                 code = CUTOFF_TIED_AFTER_CHAIN
             elif same_total.any():
@@ -181,7 +183,7 @@ def select_advancers(
         if code == CUTOFF_QUOTA_NOT_FILLED:
             last_pos[g] = n
     idx = np.arange(n)
-    skipped = c_s & ~ok & (idx < last_pos[g_s]) if n else np.zeros(0, bool)
+    skipped = (c_s & ~ok & (idx < last_pos[g_s])) | capped_at_cut if n else np.zeros(0, bool)
 
     place = np.zeros(n, np.int64)
     cum_adv = pd.Series(advanced.astype(np.int64)).groupby(g_s).cumsum().to_numpy() if n else place
