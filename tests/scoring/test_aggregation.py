@@ -5,7 +5,14 @@ from decimal import Decimal as D
 import pandas as pd
 import pytest
 
-from scoring import Aggregation, AggregationRule, InvalidInput, InvalidMark, InvalidRule, aggregate_judges
+from scoring import (
+    Aggregation,
+    AggregationRule,
+    InvalidInput,
+    InvalidMark,
+    InvalidRule,
+    aggregate_judges,
+)
 
 
 def panel(points, entry="E1", judges=None):

@@ -207,7 +207,7 @@ def test_groups_are_ranked_separately():
 def test_stage_results_equals_aggregate_then_compute():
     jp = pd.DataFrame(
         [(e, "theory", "M", t) for e, t in (("A", 90), ("B", "85.5"), ("C", 70))]
-        + [(e, "practical", j, p) for e, ps in (("A", (80, 85, 90)), ("B", (91, 92, 60)), ("C", (70, 71, 72))) for j, p in zip(("J1", "J2", "J3"), ps)],
+        + [(e, "practical", j, p) for e, ps in (("A", (80, 85, 90)), ("B", (91, 92, 60)), ("C", (70, 71, 72))) for j, p in zip(("J1", "J2", "J3"), ps, strict=True)],
         columns=["entry_id", "component", "judge_id", "points"],
     )
     r, ents = rule("practical"), entries("ABC")
