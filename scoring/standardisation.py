@@ -23,6 +23,8 @@ from .errors import InvalidInput, InvalidMark, InvalidRule
 
 
 class StandardisationMethod(StrEnum):
+    """WorldSkills-style (median at 700) or a plain z-score."""
+
     WORLDSKILLS = "worldskills"
     Z_SCORE = "z_score"
 
