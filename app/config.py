@@ -44,7 +44,14 @@ def from_environment(instance_path: Path) -> dict:
         # Rate-limit counters: memory:// is per process; give several workers one store,
         # e.g. redis://127.0.0.1:6379/0.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Sign-in attempts per account name from one address, and in all from one address
+        # (a venue's judges may share one NAT address, so the second is generous).
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "LOGIN_RATE_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_RATE_LIMIT_PER_ADDRESS",
+                                                       "100 per minute"),
+        # If the shared store (Redis) is down, count in memory rather than refuse sign-ins.
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

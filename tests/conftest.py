@@ -86,6 +86,7 @@ def app(database_url):
         "SECRET_KEY": "test-secret",
         "RATELIMIT_STORAGE_URI": "memory://",
         "LOGIN_RATE_LIMIT": "5 per minute",
+        "LOGIN_RATE_LIMIT_PER_ADDRESS": "8 per minute",
     })
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

@@ -4,7 +4,17 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_limiter.util import get_remote_address
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -32,8 +42,18 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _address_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT_PER_ADDRESS"]
+
+
+def _address_and_username() -> str:
+    username = (request.form.get("username") or "").strip().lower()
+    return f"{get_remote_address()}|{username}"
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_address_and_username)
+@limiter.limit(_address_limit, methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
@@ -43,6 +63,7 @@ def login():
         if user is None:
             form.password.errors.append(_("Wrong username or password."))
             return render_template("auth/login.html", form=form), 401
+        session.permanent = True  # the session then expires after PERMANENT_SESSION_LIFETIME
         login_user(user)
         audit.record("user.login", user, f"{user.username} 登录", actor=user)
         return redirect(safe_next(request.args.get("next")) or home_for(user))

@@ -5,6 +5,7 @@ Contestants are generated from a fixed seed with valid resident ID numbers (GB 1
 """
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -12,6 +13,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
 
 from app.extensions import db
 from app.models import (
@@ -112,10 +114,11 @@ OTHER_ENTERPRISES = {
               ("华能南通电厂", "发电", "南通市")],
 }
 
-CITY_REGION = {"南京市": "320102", "无锡市": "320202", "徐州市": "320302", "常州市": "320402",
-               "苏州市": "320505", "南通市": "320602", "连云港市": "320703", "淮安市": "320803",
-               "盐城市": "320902", "扬州市": "321002", "镇江市": "321102", "泰州市": "321202",
-               "宿迁市": "321302"}
+# Prefecture part of the ID number's region code (the county part depends on the birth year).
+CITY_PREFECTURE = {"南京市": "3201", "无锡市": "3202", "徐州市": "3203", "常州市": "3204",
+                   "苏州市": "3205", "南通市": "3206", "连云港市": "3207", "淮安市": "3208",
+                   "盐城市": "3209", "扬州市": "3210", "镇江市": "3211", "泰州市": "3212",
+                   "宿迁市": "3213"}
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟陆汪范金石贾夏方邹孟秦江薛顾"
 GIVEN = "伟刚勇毅俊峰强军平保东文辉力明永健世广志义兴良海山仁波宁贵福生龙元全国胜学祥才发武新利清飞彬富顺信子杰涛昌成康星光天达安岩中茂进林有坚和彪博诚先敬震振壮会思群豪心邦承乐绍功松善厚庆磊民友裕河哲江超浩亮政谦亨奇固之轮翰朗伯宏言若鸣朋斌梁栋维启克伦翔旭鹏泽晨辰士以建家致树炎德行时泰盛雄琛钧冠策腾楠榕风航弘秀娟英华慧巧美娜静淑惠珠翠雅芝玉萍红娥玲芬芳燕彩春菊兰凤洁梅琳素云莲真环雪荣爱妹霞香月莺媛艳瑞凡佳嘉琼勤珍贞莉桂娣叶璧璐娅琦晶妍茜秋珊莎锦黛青倩婷姣婉娴瑾颖露瑶怡婵雁蓓纨仪荷丹蓉眉君琴蕊薇菁梦岚苑婕馨瑗琰韵融园艺咏卿聪澜纯毓悦昭冰爽琬茗羽希宁欣飘育滢馥筠柔竹霭凝晓欢霄枫芸菲寒伊亚宜可姬舒影荔枝丽阳妮宝贝初程梵罡恒鸿桦骅剑娇纪宽苛灵玛媚琪晴容睿烁堂唯威韦雯苇萱阅彦宇雨洋忠宗曼紫逸贤蝶菡绿蓝儿翠烟"
@@ -356,13 +359,33 @@ def _panel(stage: Stage, users: dict[str, User], summary: DemoSummary) -> None:
             summary.add("judge assignments")
 
 
+def _with_check_digit(body: str) -> str:
+    return body + ric.calc_check_digit(body + "0")  # stdnum expects a placeholder digit
+
+
+@functools.cache
+def _region_code(prefecture: str, year: int) -> str | None:
+    """The first county code of the prefecture that existed in ``year`` (GB/T 2260 history)."""
+    for county in range(1, 100):
+        code = f"{prefecture}{county:02d}"
+        try:
+            ric.validate(_with_check_digit(f"{code}{year}0101001"))
+        except (ValidationError, KeyError):  # stdnum raises KeyError for non-county codes
+            continue
+        return code
+    return None
+
+
 def _id_number(rng: random.Random, city: str, gender: Gender, taken: set[str]) -> tuple[str, date]:
+    """A valid resident ID number (GB 11643) for someone from ``city`` aged 25 to 58."""
     while True:
         born = date(rng.randint(1967, 2000), rng.randint(1, 12), rng.randint(1, 28))
+        region = _region_code(CITY_PREFECTURE[city], born.year)
+        if region is None:
+            continue  # the prefecture had no county under this code yet
         seq = rng.randint(0, 99) * 10 + rng.choice([1, 3, 5, 7, 9] if gender == Gender.MALE
                                                    else [0, 2, 4, 6, 8])
-        body = f"{CITY_REGION[city]}{born:%Y%m%d}{seq:03d}"
-        number = body + ric.calc_check_digit(body)
+        number = _with_check_digit(f"{region}{born:%Y%m%d}{seq:03d}")
         if number not in taken:
             taken.add(number)
             return number, born
