@@ -212,8 +212,8 @@ class _Entries:
     groups: np.ndarray  # group code per sorted entry
 
 
-def _entries(entries: pd.DataFrame, group_by: str | None) -> _Entries:
-    cols = ["entry_id", "enterprise"] + ([group_by] if group_by else [])
+def _entries(entries: pd.DataFrame, group_by: str | None, need_enterprise: bool = True) -> _Entries:
+    cols = ["entry_id"] + (["enterprise"] if need_enterprise else []) + ([group_by] if group_by else [])
     require_columns(entries, cols, "选手表")
     ids = pd.Index(entries["entry_id"])
     if ids.hasnans:
@@ -397,7 +397,7 @@ def _stage(rule: StageRule, judge_points: pd.DataFrame, entries, group_by, compo
         bad = judge_points["component"][c_pos < 0].unique().tolist()[:5]
         raise InvalidInput(f"裁判分数表中有本阶段没有的考核模块：{'、'.join(map(str, bad))}")
     if entries is not None:
-        ents = _entries(entries, group_by)
+        ents = _entries(entries, group_by, need_enterprise=not components_only)
         index = ents.index
         e_pos = index.get_indexer(pd.Index(judge_points["entry_id"]))
         if (e_pos < 0).any():
