@@ -88,7 +88,8 @@ def create_token(username: str, name: str, scope: str | None):
 @demo_cli.command("load")
 def load_demo():
     """Create the 2025 team-leader demo contest (safe to run again: adds nothing twice)."""
-    from app.services.demo import DEMO_ACCOUNTS, load_demo as load
+    from app.services.demo import DEMO_ACCOUNTS
+    from app.services.demo import load_demo as load
 
     summary = load()
     db.session.commit()

@@ -1,19 +1,15 @@
 """Who may do what: sign-in wiring, the one role decorator, navigation per role, headers."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import wraps
 
-import sqlalchemy as sa
 from flask import Flask, g, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.extensions import db, login_manager
 from app.models import Role, User
-
-ORGANISER = Role.ORGANISER
-JUDGES = (Role.JUDGE, Role.CHIEF_JUDGE)
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -97,10 +93,6 @@ def nav_for() -> list[dict]:
             for endpoint, label, roles in NAVIGATION if current_user.role in roles]
 
 
-def _allowed(roles: Iterable[Role]) -> bool:
-    return current_user.is_authenticated and current_user.role in roles
-
-
 def init_security(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to open that page.")
@@ -129,6 +121,3 @@ def init_security(app: Flask) -> None:
             headers.setdefault("Cache-Control", "no-store")  # pages with personal data
         return response
 
-
-def active_user_by_username(username: str) -> User | None:
-    return db.session.scalar(sa.select(User).where(User.username == username))

@@ -66,5 +66,3 @@ from app.models.results import (
     RulingStatus,
     VersionStatus,
 )
-
-__all__ = [name for name in dir() if not name.startswith("_")]

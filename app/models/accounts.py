@@ -5,7 +5,7 @@ import enum
 import hashlib
 import secrets
 from datetime import datetime
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -39,16 +39,16 @@ class User(UserMixin, db.Model):
     role: Mapped[Role] = mapped_column(str_enum(Role), index=True)
     password_hash: Mapped[str] = mapped_column(sa.String(256))
     active: Mapped[bool] = mapped_column(default=True)
-    phone: Mapped[Optional[str]] = mapped_column(sa.String(20))
-    locale: Mapped[Optional[str]] = mapped_column(sa.String(8))
+    phone: Mapped[str | None] = mapped_column(sa.String(20))
+    locale: Mapped[str | None] = mapped_column(sa.String(8))
     # A judge's own enterprise (conflict of interest) or an enterprise contact's enterprise.
-    enterprise_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
+    enterprise_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_login_at: Mapped[Optional[datetime]]
-    password_changed_at: Mapped[Optional[datetime]]
+    last_login_at: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]
 
-    enterprise: Mapped[Optional[Enterprise]] = relationship(foreign_keys=[enterprise_id])
-    contestant: Mapped[Optional[Contestant]] = relationship(back_populates="user")
+    enterprise: Mapped[Enterprise | None] = relationship(foreign_keys=[enterprise_id])
+    contestant: Mapped[Contestant | None] = relationship(back_populates="user")
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sign-in to inactive accounts
@@ -79,11 +79,11 @@ class ApiToken(db.Model):
     name: Mapped[str] = mapped_column(sa.String(100))
     prefix: Mapped[str] = mapped_column(sa.String(12))
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    scope: Mapped[Optional[str]] = mapped_column(sa.String(100))
+    scope: Mapped[str | None] = mapped_column(sa.String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[Optional[datetime]]
-    last_used_at: Mapped[Optional[datetime]]
-    revoked_at: Mapped[Optional[datetime]]
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
 

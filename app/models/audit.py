@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -20,14 +20,14 @@ class AuditLog(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    actor_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     actor_name: Mapped[str] = mapped_column(sa.String(100))  # kept even if the account goes
     action: Mapped[str] = mapped_column(sa.String(60), index=True)
     object_type: Mapped[str] = mapped_column(sa.String(40))
-    object_id: Mapped[Optional[int]]
-    stage_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("stages.id"), index=True)
+    object_id: Mapped[int | None]
+    stage_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stages.id"), index=True)
     summary: Mapped[str] = mapped_column(sa.Text)
-    before: Mapped[Optional[dict[str, Any]]] = mapped_column(sa.JSON)
-    after: Mapped[Optional[dict[str, Any]]] = mapped_column(sa.JSON)
-    reason: Mapped[Optional[str]] = mapped_column(sa.Text)
-    ip: Mapped[Optional[str]] = mapped_column(sa.String(45))
+    before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    ip: Mapped[str | None] = mapped_column(sa.String(45))

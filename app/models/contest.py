@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -19,17 +19,17 @@ class Contest(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(40), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
-    short_name: Mapped[Optional[str]] = mapped_column(sa.String(60))
+    short_name: Mapped[str | None] = mapped_column(sa.String(60))
     year: Mapped[int]
-    level: Mapped[Optional[str]] = mapped_column(sa.String(40))  # e.g. 一级 (first-class)
-    organiser: Mapped[Optional[str]] = mapped_column(sa.String(200))  # 主办
+    level: Mapped[str | None] = mapped_column(sa.String(40))  # e.g. 一级 (first-class)
+    organiser: Mapped[str | None] = mapped_column(sa.String(200))  # 主办
     # Age limits are measured on this date.
-    contest_date: Mapped[Optional[date]]
+    contest_date: Mapped[date | None]
     # Python format pattern for exam numbers; fields: year, track_no, track_code, seq.
     exam_number_pattern: Mapped[str] = mapped_column(
         sa.String(80), default="{year}{track_no:02d}{seq:04d}")
     is_template: Mapped[bool] = mapped_column(default=False)
-    copied_from_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("contests.id"))
+    copied_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contests.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     tracks: Mapped[list[Track]] = relationship(
@@ -64,8 +64,8 @@ class Track(db.Model):
     code: Mapped[str] = mapped_column(sa.String(40))
     name: Mapped[str] = mapped_column(sa.String(100))
     number: Mapped[int] = mapped_column(default=1)  # used in exam numbers
-    host_union: Mapped[Optional[str]] = mapped_column(sa.String(200))  # 承办
-    co_hosts: Mapped[Optional[str]] = mapped_column(sa.Text)  # 协办, one per line
+    host_union: Mapped[str | None] = mapped_column(sa.String(200))  # 承办
+    co_hosts: Mapped[str | None] = mapped_column(sa.Text)  # 协办, one per line
     sort_order: Mapped[int] = mapped_column(default=0)
 
     contest: Mapped[Contest] = relationship(back_populates="tracks")
@@ -120,14 +120,14 @@ class Stage(db.Model):
     kind: Mapped[StageKind] = mapped_column(str_enum(StageKind))
     name: Mapped[str] = mapped_column(sa.String(100))
     status: Mapped[StageStatus] = mapped_column(str_enum(StageStatus), default=StageStatus.DRAFT)
-    registration_opens_at: Mapped[Optional[datetime]]
-    registration_closes_at: Mapped[Optional[datetime]]
-    starts_on: Mapped[Optional[date]]
-    ends_on: Mapped[Optional[date]]
+    registration_opens_at: Mapped[datetime | None]
+    registration_closes_at: Mapped[datetime | None]
+    starts_on: Mapped[date | None]
+    ends_on: Mapped[date | None]
     # Advancement
-    quota: Mapped[Optional[int]]  # top N advance
-    review_pool: Mapped[Optional[int]]  # top M eligibility-reviewed before the list (e.g. 100)
-    per_enterprise_cap: Mapped[Optional[int]]
+    quota: Mapped[int | None]  # top N advance
+    review_pool: Mapped[int | None]  # top M eligibility-reviewed before the list (e.g. 100)
+    per_enterprise_cap: Mapped[int | None]
     cutoff_tie_policy: Mapped[CutoffTiePolicy] = mapped_column(
         str_enum(CutoffTiePolicy), default=CutoffTiePolicy.BREAK)
     # [{"key": "practical" | "time" | column, "direction": "desc" | "asc"}, ...]
@@ -143,9 +143,9 @@ class Stage(db.Model):
         ScaledDecimal(4), default=Decimal("0.05"))
     appeal_window_minutes: Mapped[int] = mapped_column(default=120)
     # Eligibility (defaults from the rules: 18–60 years, 2 years as team leader)
-    min_age: Mapped[Optional[int]] = mapped_column(default=18)
-    max_age: Mapped[Optional[int]] = mapped_column(default=60)
-    min_years_as_leader: Mapped[Optional[Decimal]] = mapped_column(
+    min_age: Mapped[int | None] = mapped_column(default=18)
+    max_age: Mapped[int | None] = mapped_column(default=60)
+    min_years_as_leader: Mapped[Decimal | None] = mapped_column(
         ScaledDecimal(1), default=Decimal("2"))
     # [{"name": "一等奖", "count": 3}, ...] by rank
     awards: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
@@ -198,17 +198,17 @@ class Component(db.Model):
     maximum: Mapped[Decimal] = mapped_column(ScaledDecimal(POINTS))
     aggregation: Mapped[AggregationMethod] = mapped_column(
         str_enum(AggregationMethod), default=AggregationMethod.MEAN)
-    trim: Mapped[Optional[int]]  # judges dropped at each end; null = rule default
+    trim: Mapped[int | None]  # judges dropped at each end; null = rule default
     min_judges: Mapped[int] = mapped_column(default=1)
-    disagreement_threshold: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(POINTS))
-    min_percent: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(2))
-    time_limit_minutes: Mapped[Optional[int]]
-    overrun_deduction_per_minute: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(POINTS))
-    overrun_disqualify_after_minutes: Mapped[Optional[int]]
-    ends_at: Mapped[Optional[datetime]]  # the appeal window runs from here
+    disagreement_threshold: Mapped[Decimal | None] = mapped_column(ScaledDecimal(POINTS))
+    min_percent: Mapped[Decimal | None] = mapped_column(ScaledDecimal(2))
+    time_limit_minutes: Mapped[int | None]
+    overrun_deduction_per_minute: Mapped[Decimal | None] = mapped_column(ScaledDecimal(POINTS))
+    overrun_disqualify_after_minutes: Mapped[int | None]
+    ends_at: Mapped[datetime | None]  # the appeal window runs from here
     sort_order: Mapped[int] = mapped_column(default=0)
-    signed_off_at: Mapped[Optional[datetime]]
-    signed_off_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    signed_off_at: Mapped[datetime | None]
+    signed_off_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
     stage: Mapped[Stage] = relationship(back_populates="components")
     items: Mapped[list[MarkingItem]] = relationship(
@@ -251,23 +251,23 @@ class MarkingItem(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     component_id: Mapped[int] = mapped_column(sa.ForeignKey("components.id"), index=True)
-    parent_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("marking_items.id"))
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("marking_items.id"))
     node: Mapped[MarkingNode] = mapped_column(str_enum(MarkingNode), default=MarkingNode.ITEM)
     code: Mapped[str] = mapped_column(sa.String(40))
     title: Mapped[str] = mapped_column(sa.String(300))
-    kind: Mapped[Optional[ItemKind]] = mapped_column(str_enum(ItemKind))  # items only
-    maximum: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(POINTS))
+    kind: Mapped[ItemKind | None] = mapped_column(str_enum(ItemKind))  # items only
+    maximum: Mapped[Decimal | None] = mapped_column(ScaledDecimal(POINTS))
     all_or_nothing: Mapped[bool] = mapped_column(default=False)
-    deduction_per_occurrence: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(POINTS))
-    disqualify_scope: Mapped[Optional[DisqualifyScope]] = mapped_column(str_enum(DisqualifyScope))
+    deduction_per_occurrence: Mapped[Decimal | None] = mapped_column(ScaledDecimal(POINTS))
+    disqualify_scope: Mapped[DisqualifyScope | None] = mapped_column(str_enum(DisqualifyScope))
     # Judgement descriptors: {"0": "...", "1": "...", "2": "...", "3": "..."}
-    descriptors: Mapped[Optional[dict[str, str]]] = mapped_column(sa.JSON)
-    ability_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("abilities.id"))
+    descriptors: Mapped[dict[str, str] | None] = mapped_column(sa.JSON)
+    ability_id: Mapped[int | None] = mapped_column(sa.ForeignKey("abilities.id"))
     sort_order: Mapped[int] = mapped_column(default=0)
 
     component: Mapped[Component] = relationship(back_populates="items")
-    parent: Mapped[Optional[MarkingItem]] = relationship(remote_side=[id])
-    ability: Mapped[Optional[Ability]] = relationship()
+    parent: Mapped[MarkingItem | None] = relationship(remote_side=[id])
+    ability: Mapped[Ability | None] = relationship()
 
 
 class QuestionKind(enum.StrEnum):
@@ -290,11 +290,11 @@ class ExamQuestion(db.Model):
     answer_key: Mapped[str] = mapped_column(sa.String(40))
     points: Mapped[Decimal] = mapped_column(ScaledDecimal(POINTS))
     # Points for a correct proper subset of a multiple-choice key (e.g. half); 0 = none.
-    partial_credit: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(POINTS))
-    ability_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("abilities.id"))
+    partial_credit: Mapped[Decimal | None] = mapped_column(ScaledDecimal(POINTS))
+    ability_id: Mapped[int | None] = mapped_column(sa.ForeignKey("abilities.id"))
 
     component: Mapped[Component] = relationship(back_populates="questions")
-    ability: Mapped[Optional[Ability]] = relationship()
+    ability: Mapped[Ability | None] = relationship()
 
 
 class Sitting(db.Model):
@@ -305,10 +305,10 @@ class Sitting(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     stage_id: Mapped[int] = mapped_column(sa.ForeignKey("stages.id"), index=True)
     name: Mapped[str] = mapped_column(sa.String(100))
-    venue: Mapped[Optional[str]] = mapped_column(sa.String(200))
-    room: Mapped[Optional[str]] = mapped_column(sa.String(100))
-    starts_at: Mapped[Optional[datetime]]
-    ends_at: Mapped[Optional[datetime]]
-    capacity: Mapped[Optional[int]]
+    venue: Mapped[str | None] = mapped_column(sa.String(200))
+    room: Mapped[str | None] = mapped_column(sa.String(100))
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    capacity: Mapped[int | None]
 
     stage: Mapped[Stage] = relationship(back_populates="sittings")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -33,10 +33,10 @@ class JudgeAssignment(db.Model):
     component_id: Mapped[int] = mapped_column(sa.ForeignKey("components.id"), index=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     panel_role: Mapped[PanelRole] = mapped_column(str_enum(PanelRole), default=PanelRole.JUDGE)
-    sitting_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("sittings.id"))
+    sitting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sittings.id"))
     # Workstation numbers this judge marks; null = every workstation of the component.
-    workstations: Mapped[Optional[list[str]]] = mapped_column(sa.JSON)
-    assigned_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    workstations: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    assigned_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     component: Mapped[Component] = relationship()
@@ -50,11 +50,11 @@ class Draw(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     stage_id: Mapped[int] = mapped_column(sa.ForeignKey("stages.id"), index=True)
-    sitting_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("sittings.id"))
+    sitting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sittings.id"))
     seed: Mapped[str] = mapped_column(sa.String(64))
-    drawn_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    drawn_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     drawn_at: Mapped[datetime] = mapped_column(default=utcnow)
-    sealed_at: Mapped[Optional[datetime]]
+    sealed_at: Mapped[datetime | None]
 
 
 class SheetStatus(enum.StrEnum):
@@ -77,13 +77,13 @@ class ScoreSheet(db.Model):
     stage_entry_id: Mapped[int] = mapped_column(sa.ForeignKey("stage_entries.id"), index=True)
     judge_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     status: Mapped[SheetStatus] = mapped_column(str_enum(SheetStatus), default=SheetStatus.DRAFT)
-    points: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(POINTS))
-    overrun_minutes: Mapped[Optional[int]]
+    points: Mapped[Decimal | None] = mapped_column(ScaledDecimal(POINTS))
+    overrun_minutes: Mapped[int | None]
     disqualified: Mapped[bool] = mapped_column(default=False)
-    disqualified_reason: Mapped[Optional[str]] = mapped_column(sa.Text)
-    return_comment: Mapped[Optional[str]] = mapped_column(sa.Text)
+    disqualified_reason: Mapped[str | None] = mapped_column(sa.Text)
+    return_comment: Mapped[str | None] = mapped_column(sa.Text)
     version: Mapped[int] = mapped_column(default=1)
-    submitted_at: Mapped[Optional[datetime]]
+    submitted_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     component: Mapped[Component] = relationship()
@@ -103,8 +103,8 @@ class Mark(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     sheet_id: Mapped[int] = mapped_column(sa.ForeignKey("score_sheets.id"), index=True)
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("marking_items.id"))
-    value: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(POINTS))
-    reason: Mapped[Optional[str]] = mapped_column(sa.Text)  # required for disqualifying items
+    value: Mapped[Decimal | None] = mapped_column(ScaledDecimal(POINTS))
+    reason: Mapped[str | None] = mapped_column(sa.Text)  # required for disqualifying items
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     sheet: Mapped[ScoreSheet] = relationship(back_populates="marks")
@@ -153,8 +153,8 @@ class ImportBatch(db.Model):
     rows: Mapped[int] = mapped_column(default=0)
     valid_rows: Mapped[int] = mapped_column(default=0)
     imported_rows: Mapped[int] = mapped_column(default=0)
-    report: Mapped[Optional[dict[str, Any]]] = mapped_column(sa.JSON)
-    user_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    report: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -171,16 +171,16 @@ class ComponentScore(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     component_id: Mapped[int] = mapped_column(sa.ForeignKey("components.id"), index=True)
     stage_entry_id: Mapped[int] = mapped_column(sa.ForeignKey("stage_entries.id"), index=True)
-    points: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(POINTS))
+    points: Mapped[Decimal | None] = mapped_column(ScaledDecimal(POINTS))
     judges: Mapped[int] = mapped_column(default=0)
     complete: Mapped[bool] = mapped_column(default=True)
     disagreement: Mapped[bool] = mapped_column(default=False)
     disqualified: Mapped[bool] = mapped_column(default=False)
-    disqualified_reason: Mapped[Optional[str]] = mapped_column(sa.Text)
-    time_used_seconds: Mapped[Optional[int]]
+    disqualified_reason: Mapped[str | None] = mapped_column(sa.Text)
+    time_used_seconds: Mapped[int | None]
     # Per-step / per-module / per-question detail from a simulator or exam system.
-    details: Mapped[Optional[dict[str, Any]]] = mapped_column(sa.JSON)
-    import_batch_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("import_batches.id"))
+    details: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    import_batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("import_batches.id"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     component: Mapped[Component] = relationship()
@@ -197,5 +197,5 @@ class ImportedResult(db.Model):
     stage_entry_id: Mapped[int] = mapped_column(sa.ForeignKey("stage_entries.id"), index=True)
     row_number: Mapped[int]  # as Excel shows it
     points: Mapped[Decimal] = mapped_column(ScaledDecimal(POINTS))
-    time_used_seconds: Mapped[Optional[int]]
-    details: Mapped[Optional[dict[str, Any]]] = mapped_column(sa.JSON)
+    time_used_seconds: Mapped[int | None]
+    details: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)

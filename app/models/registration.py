@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -25,9 +25,9 @@ class Enterprise(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     match_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
-    category: Mapped[Optional[str]] = mapped_column(sa.String(40))  # e.g. 化工 / 生物医药
-    city: Mapped[Optional[str]] = mapped_column(sa.String(40))  # 设区市
-    credit_code: Mapped[Optional[str]] = mapped_column(sa.String(18), unique=True)
+    category: Mapped[str | None] = mapped_column(sa.String(40))  # e.g. 化工 / 生物医药
+    city: Mapped[str | None] = mapped_column(sa.String(40))  # 设区市
+    credit_code: Mapped[str | None] = mapped_column(sa.String(18), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -42,15 +42,15 @@ class Contestant(db.Model):
     __tablename__ = "contestants"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"), unique=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), unique=True)
     name: Mapped[str] = mapped_column(sa.String(60))
     gender: Mapped[Gender] = mapped_column(str_enum(Gender))
     id_number: Mapped[str] = mapped_column(sa.String(18), unique=True)
     birth_date: Mapped[date]
-    phone: Mapped[Optional[str]] = mapped_column(sa.String(11))
+    phone: Mapped[str | None] = mapped_column(sa.String(11))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    user: Mapped[Optional[User]] = relationship(back_populates="contestant")
+    user: Mapped[User | None] = relationship(back_populates="contestant")
     entries: Mapped[list[Entry]] = relationship(back_populates="contestant")
 
     @property
@@ -101,25 +101,25 @@ class Entry(db.Model):
     track_id: Mapped[int] = mapped_column(sa.ForeignKey("tracks.id"), index=True)
     contestant_id: Mapped[int] = mapped_column(sa.ForeignKey("contestants.id"), index=True)
     enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
-    enterprise_category: Mapped[Optional[str]] = mapped_column(sa.String(40))
-    city: Mapped[Optional[str]] = mapped_column(sa.String(40))
-    post: Mapped[Optional[str]] = mapped_column(sa.String(100))  # 岗位
-    team_name: Mapped[Optional[str]] = mapped_column(sa.String(100))  # 班组
-    years_as_leader: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(1))
-    skill_level: Mapped[Optional[str]] = mapped_column(sa.String(40))
-    honours: Mapped[Optional[str]] = mapped_column(sa.Text)
+    enterprise_category: Mapped[str | None] = mapped_column(sa.String(40))
+    city: Mapped[str | None] = mapped_column(sa.String(40))
+    post: Mapped[str | None] = mapped_column(sa.String(100))  # 岗位
+    team_name: Mapped[str | None] = mapped_column(sa.String(100))  # 班组
+    years_as_leader: Mapped[Decimal | None] = mapped_column(ScaledDecimal(1))
+    skill_level: Mapped[str | None] = mapped_column(sa.String(40))
+    honours: Mapped[str | None] = mapped_column(sa.Text)
     front_line: Mapped[bool] = mapped_column(default=True)
     # Holders of some honours run unranked: their place passes on.
     unranked: Mapped[bool] = mapped_column(default=False)
     status: Mapped[EntryStatus] = mapped_column(
         str_enum(EntryStatus), default=EntryStatus.SUBMITTED, index=True)
-    rejection_reason: Mapped[Optional[str]] = mapped_column(sa.Text)
-    exam_number: Mapped[Optional[str]] = mapped_column(sa.String(40))
-    exam_number_seq: Mapped[Optional[int]]
+    rejection_reason: Mapped[str | None] = mapped_column(sa.Text)
+    exam_number: Mapped[str | None] = mapped_column(sa.String(40))
+    exam_number_seq: Mapped[int | None]
     source: Mapped[EntrySource] = mapped_column(str_enum(EntrySource), default=EntrySource.SELF)
-    import_batch_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("import_batches.id"))
-    created_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
-    submitted_at: Mapped[Optional[datetime]]
+    import_batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("import_batches.id"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    submitted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -138,10 +138,10 @@ class EntryStatusChange(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(sa.ForeignKey("entries.id"), index=True)
-    from_status: Mapped[Optional[EntryStatus]] = mapped_column(str_enum(EntryStatus))
+    from_status: Mapped[EntryStatus | None] = mapped_column(str_enum(EntryStatus))
     to_status: Mapped[EntryStatus] = mapped_column(str_enum(EntryStatus))
-    reason: Mapped[Optional[str]] = mapped_column(sa.Text)
-    actor_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
     entry: Mapped[Entry] = relationship(back_populates="history")
@@ -172,16 +172,16 @@ class StageEntry(db.Model):
     entry_id: Mapped[int] = mapped_column(sa.ForeignKey("entries.id"), index=True)
     status: Mapped[StageEntryStatus] = mapped_column(
         str_enum(StageEntryStatus), default=StageEntryStatus.ACTIVE)
-    disqualified_reason: Mapped[Optional[str]] = mapped_column(sa.Text)
-    sitting_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("sittings.id"), index=True)
-    checkin_number: Mapped[Optional[str]] = mapped_column(sa.String(20))
-    workstation_number: Mapped[Optional[str]] = mapped_column(sa.String(20))
-    draw_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("draws.id"))
+    disqualified_reason: Mapped[str | None] = mapped_column(sa.Text)
+    sitting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sittings.id"), index=True)
+    checkin_number: Mapped[str | None] = mapped_column(sa.String(20))
+    workstation_number: Mapped[str | None] = mapped_column(sa.String(20))
+    draw_id: Mapped[int | None] = mapped_column(sa.ForeignKey("draws.id"))
     # Set when the entry came in through a previous stage's final advancement list.
-    advanced_from_id: Mapped[Optional[int]] = mapped_column(
+    advanced_from_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("advancement_entries.id", use_alter=True))  # the tables refer to each other
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     stage: Mapped[Stage] = relationship()
     entry: Mapped[Entry] = relationship()
-    sitting: Mapped[Optional[Sitting]] = relationship()
+    sitting: Mapped[Sitting | None] = relationship()

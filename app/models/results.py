@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
@@ -38,14 +38,14 @@ class ResultsVersion(db.Model):
     number: Mapped[int]
     status: Mapped[VersionStatus] = mapped_column(
         str_enum(VersionStatus), default=VersionStatus.DRAFT)
-    reason: Mapped[Optional[str]] = mapped_column(sa.Text)  # why this version exists
-    previous_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("results_versions.id"))
+    reason: Mapped[str | None] = mapped_column(sa.Text)  # why this version exists
+    previous_id: Mapped[int | None] = mapped_column(sa.ForeignKey("results_versions.id"))
     fingerprint: Mapped[str] = mapped_column(sa.String(64))
     settings: Mapped[dict[str, Any]] = mapped_column(sa.JSON)  # the rules used, as computed
-    created_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    published_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
-    published_at: Mapped[Optional[datetime]]
+    published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    published_at: Mapped[datetime | None]
 
     stage: Mapped[Stage] = relationship()
     rows: WriteOnlyMapped[ResultRow] = relationship(
@@ -62,14 +62,14 @@ class ResultRow(db.Model):
     version_id: Mapped[int] = mapped_column(
         sa.ForeignKey("results_versions.id", ondelete="CASCADE"), index=True)
     stage_entry_id: Mapped[int] = mapped_column(sa.ForeignKey("stage_entries.id"), index=True)
-    total: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(PUBLISHED))
-    standardised: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(PUBLISHED))
-    rank: Mapped[Optional[int]]
-    tie_break: Mapped[Optional[str]] = mapped_column(sa.String(100))
+    total: Mapped[Decimal | None] = mapped_column(ScaledDecimal(PUBLISHED))
+    standardised: Mapped[Decimal | None] = mapped_column(ScaledDecimal(PUBLISHED))
+    rank: Mapped[int | None]
+    tie_break: Mapped[str | None] = mapped_column(sa.String(100))
     status: Mapped[str] = mapped_column(sa.String(24))  # ok / incomplete / disqualified / …
     eligible: Mapped[bool] = mapped_column(default=True)
-    reason: Mapped[Optional[str]] = mapped_column(sa.Text)
-    award: Mapped[Optional[str]] = mapped_column(sa.String(40))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    award: Mapped[str | None] = mapped_column(sa.String(40))
 
     version: Mapped[ResultsVersion] = relationship(back_populates="rows")
     stage_entry: Mapped[StageEntry] = relationship()
@@ -87,8 +87,8 @@ class ResultComponentScore(db.Model):
     row_id: Mapped[int] = mapped_column(
         sa.ForeignKey("result_rows.id", ondelete="CASCADE"), index=True)
     component_id: Mapped[int] = mapped_column(sa.ForeignKey("components.id"))
-    points: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(PUBLISHED))
-    percent: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(PUBLISHED))
+    points: Mapped[Decimal | None] = mapped_column(ScaledDecimal(PUBLISHED))
+    percent: Mapped[Decimal | None] = mapped_column(ScaledDecimal(PUBLISHED))
 
     row: Mapped[ResultRow] = relationship(back_populates="components")
 
@@ -109,9 +109,9 @@ class RecheckRound(db.Model):
     seed: Mapped[str] = mapped_column(sa.String(64))
     top: Mapped[int]
     fraction: Mapped[Decimal] = mapped_column(ScaledDecimal(4))
-    error_rate: Mapped[Optional[Decimal]] = mapped_column(ScaledDecimal(4))
-    closed_at: Mapped[Optional[datetime]]
-    created_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    error_rate: Mapped[Decimal | None] = mapped_column(ScaledDecimal(4))
+    closed_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -130,9 +130,9 @@ class RecheckItem(db.Model):
     stage_entry_id: Mapped[int] = mapped_column(sa.ForeignKey("stage_entries.id"))
     outcome: Mapped[RecheckOutcome] = mapped_column(
         str_enum(RecheckOutcome), default=RecheckOutcome.PENDING)
-    note: Mapped[Optional[str]] = mapped_column(sa.Text)
-    checked_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
-    checked_at: Mapped[Optional[datetime]]
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    checked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    checked_at: Mapped[datetime | None]
 
 
 class RulingStatus(enum.StrEnum):
@@ -149,14 +149,14 @@ class Appeal(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     stage_entry_id: Mapped[int] = mapped_column(sa.ForeignKey("stage_entries.id"), index=True)
     component_id: Mapped[int] = mapped_column(sa.ForeignKey("components.id"), index=True)
-    filed_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    filed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     filed_at: Mapped[datetime] = mapped_column(default=utcnow)
     text: Mapped[str] = mapped_column(sa.Text)
     status: Mapped[RulingStatus] = mapped_column(str_enum(RulingStatus), default=RulingStatus.OPEN)
-    ruling: Mapped[Optional[str]] = mapped_column(sa.Text)
-    ruled_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
-    ruled_at: Mapped[Optional[datetime]]
-    resulting_version_id: Mapped[Optional[int]] = mapped_column(
+    ruling: Mapped[str | None] = mapped_column(sa.Text)
+    ruled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    ruled_at: Mapped[datetime | None]
+    resulting_version_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("results_versions.id"))
 
 
@@ -177,15 +177,15 @@ class AdvancementList(db.Model):
     version_id: Mapped[int] = mapped_column(sa.ForeignKey("results_versions.id"))
     status: Mapped[ListStatus] = mapped_column(str_enum(ListStatus), default=ListStatus.DRAFT)
     quota: Mapped[int]
-    per_enterprise_cap: Mapped[Optional[int]]
+    per_enterprise_cap: Mapped[int | None]
     cutoff_tie_policy: Mapped[str] = mapped_column(sa.String(24))
-    cutoff_note: Mapped[Optional[str]] = mapped_column(sa.Text)
-    notice_starts_at: Mapped[Optional[datetime]]
-    notice_ends_at: Mapped[Optional[datetime]]
-    created_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    cutoff_note: Mapped[str | None] = mapped_column(sa.Text)
+    notice_starts_at: Mapped[datetime | None]
+    notice_ends_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    finalised_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
-    finalised_at: Mapped[Optional[datetime]]
+    finalised_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    finalised_at: Mapped[datetime | None]
 
     stage: Mapped[Stage] = relationship()
     entries: Mapped[list[AdvancementEntry]] = relationship(
@@ -207,12 +207,12 @@ class AdvancementEntry(db.Model):
     list_id: Mapped[int] = mapped_column(sa.ForeignKey("advancement_lists.id"), index=True)
     stage_entry_id: Mapped[int] = mapped_column(sa.ForeignKey("stage_entries.id"))
     position: Mapped[int]
-    rank: Mapped[Optional[int]]
+    rank: Mapped[int | None]
     status: Mapped[AdvancementEntryStatus] = mapped_column(str_enum(AdvancementEntryStatus))
-    reason: Mapped[Optional[str]] = mapped_column(sa.Text)
-    replaces_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("advancement_entries.id"))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    replaces_id: Mapped[int | None] = mapped_column(sa.ForeignKey("advancement_entries.id"))
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
-    removed_at: Mapped[Optional[datetime]]
+    removed_at: Mapped[datetime | None]
 
     list: Mapped[AdvancementList] = relationship(back_populates="entries")
     stage_entry: Mapped[StageEntry] = relationship(foreign_keys=[stage_entry_id])
@@ -225,14 +225,14 @@ class Objection(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     list_id: Mapped[int] = mapped_column(sa.ForeignKey("advancement_lists.id"), index=True)
-    advancement_entry_id: Mapped[Optional[int]] = mapped_column(
+    advancement_entry_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("advancement_entries.id"))
     filed_by_name: Mapped[str] = mapped_column(sa.String(100))
-    contact: Mapped[Optional[str]] = mapped_column(sa.String(100))
+    contact: Mapped[str | None] = mapped_column(sa.String(100))
     text: Mapped[str] = mapped_column(sa.Text)
     filed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    recorded_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     status: Mapped[RulingStatus] = mapped_column(str_enum(RulingStatus), default=RulingStatus.OPEN)
-    ruling: Mapped[Optional[str]] = mapped_column(sa.Text)
-    ruled_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
-    ruled_at: Mapped[Optional[datetime]]
+    ruling: Mapped[str | None] = mapped_column(sa.Text)
+    ruled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    ruled_at: Mapped[datetime | None]

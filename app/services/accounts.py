@@ -8,8 +8,7 @@ from flask_babel import gettext as _
 
 from app.extensions import db
 from app.models import ApiToken, Enterprise, Role, User, utcnow
-from app.services import ServiceError
-from app.services import audit
+from app.services import ServiceError, audit
 
 MIN_PASSWORD_LENGTH = 8
 

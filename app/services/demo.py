@@ -314,7 +314,7 @@ def _stages(tracks: dict[str, Track], abilities: dict[str, Ability],
 def _practical_scheme(component: Component, abilities: dict[str, Ability]) -> None:
     """A GB 30871 special-operation practical: preparation, execution, safety, veto items."""
     def node(code, title, node_kind, parent=None, order=0, **item):
-        ability = abilities.get(item.pop("ability", ""), None)
+        ability = abilities.get(item.pop("ability", ""))
         obj = MarkingItem(component=component, code=code, title=title, node=node_kind,
                           parent=parent, sort_order=order, ability=ability, **item)
         db.session.add(obj)

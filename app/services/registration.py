@@ -9,8 +9,7 @@ from flask_babel import gettext as _
 
 from app.extensions import db
 from app.models import Enterprise, Entry, EntryStatus, EntryStatusChange, User
-from app.services import ServiceError
-from app.services import audit
+from app.services import ServiceError, audit
 
 _SPACES = re.compile(r"\s+")
 

@@ -38,6 +38,5 @@ def test_migrations_go_down_and_up_again_to_the_same_schema(tmp_path):
 ])
 def test_database_refuses_to_change_or_delete_audit_rows(db_session, statement):
     assert db_session.scalar(sa.text("SELECT count(*) FROM audit_log")) > 0
-    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-        with db_session.begin_nested():
-            db_session.execute(sa.text(statement))
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"), db_session.begin_nested():
+        db_session.execute(sa.text(statement))
