@@ -94,10 +94,9 @@ def load_demo():
     summary = load()
     db.session.commit()
     click.echo(summary.describe())
-    if summary.created:
-        click.echo("demo accounts (username / password):")
-        for username, password, role, _name in DEMO_ACCOUNTS:
-            click.echo(f"  {username:16} {password:16} {role.value}")
+    click.echo("demo accounts (username / password / role):")
+    for username, password, role, _name in DEMO_ACCOUNTS:
+        click.echo(f"  {username:16} {password:16} {role.value}")
 
 
 def register_cli(app: Flask) -> None:
