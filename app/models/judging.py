@@ -132,14 +132,21 @@ class ImportKind(enum.StrEnum):
 
 
 class ImportStatus(enum.StrEnum):
+    CHECKING = "checking"  # a large file's dry run is running in the background
     DRY_RUN = "dry_run"
     IMPORTED = "imported"
-    REJECTED = "rejected"
+    REJECTED = "rejected"  # the organiser chose to import nothing
+    FAILED = "failed"  # the file could not be read or the check stopped
     SUPERSEDED = "superseded"
 
 
 class ImportBatch(db.Model):
-    """Provenance of one imported file: name, SHA-256, who, when, rows and the report."""
+    """Provenance of one imported file: name, SHA-256, who, when, rows and the report.
+
+    ``content`` holds the uploaded file between a console dry run and the organiser's choice
+    (import or cancel), and is cleared then; ``progress`` ({"phase", "done", "total", "at"}) is
+    where a background check reports, so every worker process can answer a progress poll.
+    """
 
     __tablename__ = "import_batches"
     __table_args__ = (sa.Index("ix_import_batches_target", "kind", "target_id", "sha256"),)
@@ -154,6 +161,8 @@ class ImportBatch(db.Model):
     valid_rows: Mapped[int] = mapped_column(default=0)
     imported_rows: Mapped[int] = mapped_column(default=0)
     report: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    progress: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    content: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
