@@ -116,3 +116,6 @@ def audit_log():
         query = query.where(AuditLog.action.startswith(action))
     page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
     return render_template("admin/audit.html", page=page, action=action)
+
+
+from app.admin import entries  # noqa: E402,F401  (registers the registration pages on bp)

@@ -163,4 +163,4 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
     }
 
 
-from app.api import routes  # noqa: E402,F401  (registers the endpoints)
+from app.api import entries, routes  # noqa: E402,F401  (registers the endpoints)

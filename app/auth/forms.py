@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 
 class LoginForm(FlaskForm):
@@ -27,3 +27,21 @@ class PasswordForm(FlaskForm):
 class TokenForm(FlaskForm):
     name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=100)])
     submit = SubmitField(_l("Create token"))
+
+
+class SignUpForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[
+        DataRequired(), Length(min=3, max=64),
+        Regexp(r"^[A-Za-z0-9_.@-]+$", message=_l("Use letters, digits and _ . @ - only."))],
+        render_kw={"autocomplete": "username"})
+    display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=100)],
+                               render_kw={"autocomplete": "name"})
+    phone = StringField(_l("Mobile phone"), validators=[
+        DataRequired(), Regexp(r"^1\d{10}$", message=_l("A mobile number has 11 digits."))],
+        render_kw={"autocomplete": "tel", "inputmode": "tel"})
+    password = PasswordField(_l("Password"), validators=[DataRequired()],
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("Repeat the password"),
+                            validators=[DataRequired(), EqualTo("password")],
+                            render_kw={"autocomplete": "new-password"})
+    submit = SubmitField(_l("Create account"))

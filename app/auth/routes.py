@@ -18,10 +18,10 @@ from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
-from app.auth.forms import LoginForm, PasswordForm, TokenForm
+from app.auth.forms import LoginForm, PasswordForm, SignUpForm, TokenForm
 from app.errors import abort_with
 from app.extensions import db, limiter
-from app.models import ApiToken
+from app.models import ApiToken, Role
 from app.security import home_for, roles_required
 from app.services import ServiceError, accounts, audit
 
@@ -68,6 +68,28 @@ def login():
         audit.record("user.login", user, f"{user.username} 登录", actor=user)
         return redirect(safe_next(request.args.get("next")) or home_for(user))
     return render_template("auth/login.html", form=form)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_address_limit, methods=["POST"])
+def register():
+    """A contestant creates an account, then fills in the entry form."""
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = SignUpForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(form.username.data, form.display_name.data,
+                                        Role.CONTESTANT, form.password.data,
+                                        phone=form.phone.data)
+        except ServiceError as error:
+            getattr(form, error.field or "username").errors.append(error.message)
+        else:
+            session.permanent = True
+            login_user(user)
+            flash(_("Your account has been created. Now fill in your entry."), "success")
+            return redirect(url_for("portal.new_entry"))
+    return render_template("auth/register.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])

@@ -12,3 +12,11 @@ class ServiceError(Exception):
         self.message = message
         self.field = field
         self.code = code
+
+
+class FieldErrors(ServiceError):
+    """Several fields of one form are wrong at once: {field: message}."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("；".join(errors.values()), field=next(iter(errors), None))
+        self.errors = errors

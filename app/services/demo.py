@@ -260,7 +260,10 @@ def _stages(tracks: dict[str, Track], abilities: dict[str, Ability],
             prelim = Stage(
                 track=track, seq=1, kind=StageKind.PRELIMINARY, name="预赛",
                 status=StageStatus.SCORING if code == "chem" else StageStatus.REGISTRATION,
-                registration_opens_at=datetime(2025, 6, 1), registration_closes_at=datetime(2025, 6, 30, 16),
+                # The chemical track's window has closed; the others stay open until the organisers
+                # close them, so the demo can take self-registrations.
+                registration_opens_at=datetime(2025, 6, 1),
+                registration_closes_at=datetime(2025, 6, 30, 16) if code == "chem" else None,
                 starts_on=date(2025, 7, 1), ends_on=date(2025, 7, 8),
                 quota=60, review_pool=100, per_enterprise_cap=5,
                 cutoff_tie_policy=CutoffTiePolicy.BREAK,

@@ -31,6 +31,18 @@ ACCESS = {
     "admin.audit_log": ORG,
     "judge.workspace": JUDGING,
     "portal.home": PORTAL,
+    "auth.register": ANYONE,
+    "portal.new_entry": PORTAL,
+    "portal.entry": PORTAL,
+    "portal.edit_entry": {Role.CONTESTANT},
+    "portal.ticket": PORTAL,
+    "portal.review_entries": {Role.ENTERPRISE_CONTACT},
+    "admin.entries": ORG,
+    "admin.entry": ORG,
+    "admin.reveal_id_number": ORG,
+    "admin.review_entry": ORG,
+    "admin.review_entries": ORG,
+    "admin.export_entries": ORG,
 }
 
 ACCOUNTS = {
@@ -39,7 +51,9 @@ ACCOUNTS = {
     Role.CONTESTANT: "contestant",
 }
 
-SAMPLE_ARGS = {"user_id": "1", "token_id": "999999", "code": "zh", "filename": "x"}
+# entry 1 is the demo contestant's approved entry, from the enterprise of the demo contact.
+SAMPLE_ARGS = {"user_id": "1", "token_id": "999999", "code": "zh", "filename": "x",
+               "entry_id": "1"}
 
 
 def _routes(app):
@@ -59,9 +73,9 @@ def test_every_route_has_a_declared_audience(app):
 
 
 def _request(visitor, url, method):
-    if method == "GET":
-        return visitor.get(url)
-    return visitor.post(url)
+    response = visitor.get(url) if method == "GET" else visitor.post(url)
+    response.close()  # a streamed file (an export) is closed as a WSGI server would
+    return response
 
 
 @pytest.mark.parametrize("role", [None, *ACCOUNTS])
