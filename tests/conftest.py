@@ -218,3 +218,21 @@ def api_token(app, db_session):
         return secret
 
     return make
+
+
+def valid_id_number(born, *, male: bool = True, seq: int = 1, prefecture: str = "3201") -> str:
+    """A valid resident ID number (GB 11643) born on ``born``, from a county of ``prefecture``
+    that existed in that year (stdnum checks the region against its history)."""
+    from stdnum.cn import ric
+    from stdnum.exceptions import ValidationError
+
+    digit = (seq * 2 + (1 if male else 0)) % 10
+    for county in range(1, 100):
+        body = f"{prefecture}{county:02d}{born:%Y%m%d}{seq % 100:02d}{digit}"
+        number = body + ric.calc_check_digit(body + "0")
+        try:
+            ric.validate(number)
+        except (ValidationError, KeyError):
+            continue
+        return number
+    raise ValueError(f"no county of {prefecture} existed in {born.year}")

@@ -125,9 +125,13 @@ def _person(values: dict, user: User | None) -> Contestant:
     return person
 
 
-def _apply(entry: Entry, values: dict) -> None:
+def _enterprise(values: dict) -> Enterprise:
     enterprise, _created = find_or_create_enterprise(
         values["enterprise"], category=values["enterprise_category"], city=values["city"])
+    return enterprise
+
+
+def _apply(entry: Entry, values: dict, enterprise: Enterprise) -> None:
     entry.enterprise = enterprise
     for name in ("enterprise_category", "city", "post", "team_name", "years_as_leader",
                  "skill_level", "honours", "front_line"):
@@ -152,6 +156,7 @@ def register(actor: User, track: Track, raw: dict) -> Entry:
         mine = db.session.scalar(sa.select(Contestant).where(Contestant.user_id == actor.id))
         if mine is not None and mine.id_number != values["id_number"]:
             raise FieldErrors({"id_number": _("Your account already belongs to another ID number.")})
+    enterprise = _enterprise(values)
     person = _person(values, actor if actor.role == Role.CONTESTANT else None)
     db.session.flush()
     existing = db.session.scalar(sa.select(Entry).where(
@@ -164,7 +169,7 @@ def register(actor: User, track: Track, raw: dict) -> Entry:
                   status=EntryStatus.DRAFT, created_by_id=actor.id, submitted_at=utcnow(),
                   source=EntrySource.ENTERPRISE if actor.role == Role.ENTERPRISE_CONTACT
                   else EntrySource.SELF)
-    _apply(entry, values)
+    _apply(entry, values, enterprise)
     db.session.add(entry)
     db.session.flush()
     change_status(entry, EntryStatus.SUBMITTED, actor=actor)
@@ -181,8 +186,9 @@ def correct(actor: User, entry: Entry, raw: dict) -> Entry:
     if values["id_number"] != entry.contestant.id_number:
         raise FieldErrors({"id_number": _("The ID number of an entry cannot be changed.")})
     before = entry_snapshot(entry)
+    enterprise = _enterprise(values)
     _person(values, entry.contestant.user)
-    _apply(entry, values)
+    _apply(entry, values, enterprise)
     db.session.flush()
     audit.record("entry.correct", entry, f"报名 {entry.id} 修改", before=before,
                  after=entry_snapshot(entry), actor=actor)

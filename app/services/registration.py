@@ -28,7 +28,7 @@ def enterprise_match_key(name: str) -> str:
 def find_or_create_enterprise(name: str, *, category: str | None = None,
                               city: str | None = None) -> tuple[Enterprise, bool]:
     """The enterprise whose name matches ``name`` (ignoring widths and spaces), or a new one."""
-    clean = _SPACES.sub(" ", unicodedata.normalize("NFKC", name)).strip()
+    clean = clean_text(name)
     if not clean:
         raise ServiceError(_("An enterprise name is required."), field="enterprise")
     key = enterprise_match_key(clean)
@@ -85,18 +85,22 @@ def change_status(entry: Entry, to_status: EntryStatus, *, reason: str | None = 
 # Each returns the clean value or raises ServiceError naming the field and the reason in words
 # an enterprise clerk understands.
 
-_FULL_WIDTH_SPACE = "\u3000"
+# Chinese text convention: letters and digits half-width, brackets full-width.
+_WIDTHS = {**{0xFF10 + i: 0x30 + i for i in range(10)},
+           **{0xFF21 + i: 0x41 + i for i in range(26)},
+           **{0xFF41 + i: 0x61 + i for i in range(26)},
+           ord("("): "（", ord(")"): "）", 0x3000: " "}
 
 
 def clean_text(raw) -> str:
-    """A cell or form value as text: NFKC (full-width letters, digits and brackets made
-    half-width), spaces at the ends removed, runs of spaces made one."""
+    """A cell or form value as text: full-width letters and digits made half-width, brackets
+    made full-width (as Chinese names are published), spaces at the ends removed and runs of
+    spaces made one. Numbers Excel stored as numbers come back without a trailing .0."""
     if raw is None:
         return ""
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    text = unicodedata.normalize("NFKC", str(raw)).replace(_FULL_WIDTH_SPACE, " ")
-    return _SPACES.sub(" ", text).strip()
+    return _SPACES.sub(" ", str(raw).translate(_WIDTHS)).strip()
 
 
 def check_id_number(raw, gender: Gender | None = None) -> tuple[str, date, Gender]:
@@ -182,7 +186,8 @@ def check_years(raw, rules: EligibilityRules) -> Decimal:
                              "one decimal."), field="years_as_leader")
     if rules.min_years is not None and years < rules.min_years:
         raise ServiceError(_("At least %(min)s years as team leader are required.",
-                             min=rules.min_years), field="years_as_leader")
+                             min=format(rules.min_years.normalize(), "f")),
+                           field="years_as_leader")
     return years.quantize(Decimal("0.1"))
 
 
