@@ -125,7 +125,9 @@ def export_entries():
     """The filtered list as .xlsx; full ID numbers only when asked for, and audited."""
     entry_filter, _args = _filter_from_request()
     full_ids = request.form.get("full_ids") == "1"
-    path = EXPORTERS["entries"](entry_filter.apply(sa.select(Entry)), title=_("Registrations"),
+    track = db.session.get(Track, entry_filter.track_id) if entry_filter.track_id else None
+    title = (f"{track.contest.name} {track.name} " if track else "") + _("Registration list")
+    path = EXPORTERS["entries"](entry_filter.apply(sa.select(Entry)), title=title,
                                 full_ids=full_ids, actor=current_user)
 
     @after_this_request
