@@ -27,6 +27,7 @@ def test_account_form_shows_each_error_next_to_its_field_in_chinese(signed_in):
     assert 'id="display_name-error"' in page and "该字段是必填字段。" in page
     assert 'id="phone-error"' in page and "手机号码应为11位数字。" in page
     assert 'aria-invalid="true"' in page
+    assert '"None"' not in page  # no attribute rendered from a missing value
 
 
 def test_taken_username_is_reported_at_the_username_field(signed_in):
