@@ -1,0 +1,712 @@
+"""Judging: panels, the draw, score sheets entered blind, the chief judge's review, sign-off and
+decryption. Every computation of points goes through scoring/.
+
+Blindness: judges know contestants only by workstation number (赛位号). Nothing here returns a
+name next to a workstation's scores until the component has been signed off and decrypted (解密).
+Conflict of interest: a judge never marks a contestant from the judge's own enterprise.
+"""
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+import pandas as pd
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
+
+import scoring as sc
+from app.extensions import db
+from app.models import (
+    Component,
+    ComponentScore,
+    Decryption,
+    Draw,
+    Entry,
+    ItemKind,
+    JudgeAssignment,
+    Mark,
+    MarkingItem,
+    MarkingNode,
+    PanelRole,
+    Role,
+    ScoreSheet,
+    ScoreSource,
+    SheetStatus,
+    Sitting,
+    Stage,
+    StageEntry,
+    StageEntryStatus,
+    User,
+    utcnow,
+)
+from app.services import FieldErrors, ServiceError, audit
+
+
+class Conflict(ServiceError):
+    """The sheet changed since the page was loaded (someone else saved it)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="conflict")
+
+
+# --- panels ------------------------------------------------------------------------------------
+
+def panel(component: Component) -> list[JudgeAssignment]:
+    return list(db.session.scalars(
+        sa.select(JudgeAssignment).where(JudgeAssignment.component_id == component.id)
+        .options(joinedload(JudgeAssignment.user)).order_by(JudgeAssignment.panel_role.desc(),
+                                                            JudgeAssignment.id)))
+
+
+def _stage_places(stage: Stage, sitting_id: int | None = None) -> sa.Select:
+    query = (sa.select(StageEntry).where(StageEntry.stage_id == stage.id,
+                                         StageEntry.status == StageEntryStatus.ACTIVE))
+    if sitting_id is not None:
+        query = query.where(StageEntry.sitting_id == sitting_id)
+    return query
+
+
+def assign_judge(component: Component, judge: User, *, panel_role: PanelRole = PanelRole.JUDGE,
+                 sitting: Sitting | None = None, workstations: list[str] | None = None,
+                 actor: User | None = None) -> JudgeAssignment:
+    """Put a judge on a component's panel, optionally for a sitting or some workstations.
+
+    Refused when the judge's own enterprise has a contestant among explicitly named
+    workstations; with no workstations named, the judge's own enterprise's contestants are
+    left out of the judge's list (conflict of interest), which the panel page shows organisers.
+    """
+    if judge.role not in (Role.JUDGE, Role.CHIEF_JUDGE):
+        raise ServiceError(_("Only judge and chief judge accounts can sit on a panel."),
+                           field="user")
+    if component.source != ScoreSource.JUDGES:
+        raise ServiceError(_("%(name)s is scored by import, not by judges.", name=component.name),
+                           field="component")
+    _check_not_signed_off(component)
+    if db.session.scalar(sa.select(JudgeAssignment.id).where(
+            JudgeAssignment.component_id == component.id, JudgeAssignment.user_id == judge.id)):
+        raise ServiceError(_("%(name)s is already on this panel.", name=judge.display_name),
+                           field="user")
+    if panel_role == PanelRole.CHIEF_JUDGE and any(
+            a.panel_role == PanelRole.CHIEF_JUDGE for a in panel(component)):
+        raise ServiceError(_("This panel already has a chief judge."), field="panel_role")
+    wanted = sorted({w.strip() for w in workstations or [] if w.strip()}) or None
+    if wanted:
+        places = db.session.scalars(_stage_places(component.stage, sitting.id if sitting else None)
+                                    .where(StageEntry.workstation_number.in_(wanted))).all()
+        unknown = set(wanted) - {p.workstation_number for p in places}
+        if unknown:
+            raise ServiceError(_("No such workstation: %(numbers)s.",
+                                 numbers="、".join(sorted(unknown))), field="workstations")
+        conflicts = sorted(p.workstation_number for p in places
+                           if judge.enterprise_id and p.entry.enterprise_id == judge.enterprise_id)
+        if conflicts:
+            raise ServiceError(_(
+                "%(judge)s works for %(enterprise)s, whose contestant is at workstation "
+                "%(numbers)s: a judge never marks a contestant from the judge's own enterprise.",
+                judge=judge.display_name, enterprise=judge.enterprise.name,
+                numbers="、".join(conflicts)), field="workstations")
+    assignment = JudgeAssignment(component=component, user=judge, panel_role=panel_role,
+                                 sitting_id=sitting.id if sitting else None, workstations=wanted,
+                                 assigned_by_id=actor.id if actor else None)
+    db.session.add(assignment)
+    db.session.flush()
+    audit.record("panel.assign", assignment,
+                 f"{component.stage.track.name}·{component.name}：{judge.display_name}"
+                 f"（{panel_role.value}）", after={"user": judge.username,
+                                                   "panel_role": panel_role.value,
+                                                   "workstations": wanted},
+                 actor=actor, stage_id=component.stage_id)
+    return assignment
+
+
+def remove_judge(assignment: JudgeAssignment, *, actor: User | None = None) -> None:
+    component = assignment.component
+    _check_not_signed_off(component)
+    if db.session.scalar(sa.select(ScoreSheet.id).where(
+            ScoreSheet.component_id == component.id, ScoreSheet.judge_id == assignment.user_id)):
+        raise ServiceError(_("This judge has already marked sheets; return them instead."))
+    audit.record("panel.remove", assignment, f"{component.name}：移除 {assignment.user.display_name}",
+                 actor=actor, stage_id=component.stage_id)
+    db.session.delete(assignment)
+    db.session.flush()
+
+
+def conflict_exclusions(assignment: JudgeAssignment) -> list[str]:
+    """Workstations left out of a judge's list because the contestant is from the judge's
+    enterprise (shown to organisers only)."""
+    judge = assignment.user
+    if not judge.enterprise_id:
+        return []
+    return sorted(p.workstation_number for p in _places_in_scope(assignment)
+                  if p.entry.enterprise_id == judge.enterprise_id and p.workstation_number)
+
+
+def _places_in_scope(assignment: JudgeAssignment) -> list[StageEntry]:
+    query = _stage_places(assignment.component.stage, assignment.sitting_id).options(
+        joinedload(StageEntry.entry))
+    if assignment.workstations:
+        query = query.where(StageEntry.workstation_number.in_(assignment.workstations))
+    return list(db.session.scalars(query))
+
+
+def judge_places(assignment: JudgeAssignment) -> list[StageEntry]:
+    """The workstations a judge marks: in the assignment's scope, drawn, and not from the
+    judge's own enterprise."""
+    enterprise_id = assignment.user.enterprise_id
+    places = [p for p in _places_in_scope(assignment) if p.workstation_number
+              and not (enterprise_id and p.entry.enterprise_id == enterprise_id)]
+    return sorted(places, key=lambda p: p.workstation_number)
+
+
+def assignment_for(component: Component, user: User) -> JudgeAssignment | None:
+    return db.session.scalar(sa.select(JudgeAssignment).where(
+        JudgeAssignment.component_id == component.id, JudgeAssignment.user_id == user.id))
+
+
+def is_chief(component: Component, user: User) -> bool:
+    assignment = assignment_for(component, user)
+    return assignment is not None and assignment.panel_role == PanelRole.CHIEF_JUDGE
+
+
+# --- the draw ----------------------------------------------------------------------------------
+
+def draw(stage: Stage, *, seed: str | None = None, actor: User | None = None) -> list[Draw]:
+    """Draw check-in numbers (检录号) and workstation numbers (赛位号) at random from a recorded
+    seed, sitting by sitting, and seal the mapping. The same seed gives the same numbers.
+
+    Numbers are the sitting's position and a serial: with sittings, check-in J101, J102, … and
+    workstation 101, 102, … in the first sitting, J201/201 in the second; without, J001/001.
+    """
+    if db.session.scalar(sa.select(Draw.id).where(Draw.stage_id == stage.id,
+                                                  Draw.sealed_at.is_not(None))):
+        raise ServiceError(_("The draw of this stage is sealed and cannot be repeated."))
+    seed = (seed or secrets.token_hex(8)).strip()
+    places = db.session.scalars(_stage_places(stage).order_by(StageEntry.entry_id)).all()
+    if not places:
+        raise ServiceError(_("The stage has no contestants to draw."))
+    sittings = sorted(stage.sittings, key=lambda s: (s.starts_at is None, s.starts_at, s.id))
+    groups: list[tuple[Sitting | None, list[StageEntry]]]
+    if sittings:
+        unplaced = [p for p in places if p.sitting_id is None]
+        if unplaced:
+            raise ServiceError(_("%(n)d contestants have no sitting yet; assign sittings first.",
+                                 n=len(unplaced)))
+        groups = [(s, [p for p in places if p.sitting_id == s.id]) for s in sittings]
+    else:
+        groups = [(None, list(places))]
+    for place in places:  # free the numbers first: they are unique per stage
+        place.checkin_number = place.workstation_number = None
+    db.session.flush()
+    draws = []
+    now = utcnow()
+    for index, (sitting, group) in enumerate(groups, start=1):
+        record = Draw(stage_id=stage.id, sitting_id=sitting.id if sitting else None, seed=seed,
+                      drawn_by_id=actor.id if actor else None, drawn_at=now, sealed_at=now)
+        db.session.add(record)
+        db.session.flush()
+        prefix = str(index) if sittings else "0"
+        checkin_order = _shuffled(group, f"{seed}:{record.sitting_id or 0}:checkin")
+        station_order = _shuffled(group, f"{seed}:{record.sitting_id or 0}:workstation")
+        width = max(2, len(str(len(group))))
+        for n, place in enumerate(checkin_order, start=1):
+            place.checkin_number = f"J{prefix}{n:0{width}d}"
+            place.draw_id = record.id
+        for n, place in enumerate(station_order, start=1):
+            place.workstation_number = f"{prefix}{n:0{width}d}"
+        draws.append(record)
+    db.session.flush()
+    audit.record("stage.draw", stage, f"{stage.track.name}·{stage.name} 抽签（{len(places)}人）",
+                 after={"seed": seed, "contestants": len(places)}, actor=actor, stage_id=stage.id)
+    return draws
+
+
+def _shuffled(places: list[StageEntry], seed: str) -> list[StageEntry]:
+    ordered = sorted(places, key=lambda p: p.entry_id)
+    random.Random(seed).shuffle(ordered)
+    return ordered
+
+
+# --- score sheets ------------------------------------------------------------------------------
+
+def marking_items(component: Component) -> list[MarkingItem]:
+    from app.services.marking_schemes import flat_tree
+
+    return [node.item for node in flat_tree(component) if node.item.node == MarkingNode.ITEM]
+
+
+def _scheme(component: Component) -> sc.MarkingScheme:
+    from app.services.marking_schemes import scoring_scheme
+
+    return scoring_scheme(component)
+
+
+def _check_not_signed_off(component: Component) -> None:
+    if component.signed_off_at is not None:
+        raise ServiceError(_("%(name)s has been signed off; its scores are frozen.",
+                             name=component.name), code="conflict")
+
+
+def place_at(component: Component, workstation: str) -> StageEntry | None:
+    return db.session.scalar(_stage_places(component.stage).where(
+        StageEntry.workstation_number == workstation))
+
+
+def sheet_for(component: Component, judge: User, workstation: str, *,
+              create: bool = False) -> ScoreSheet | None:
+    """The judge's sheet for a workstation, checking the judge may mark it."""
+    assignment = assignment_for(component, judge)
+    if assignment is None:
+        raise ServiceError(_("You are not on the panel of %(name)s.", name=component.name),
+                           code="forbidden")
+    if workstation not in {p.workstation_number for p in judge_places(assignment)}:
+        raise ServiceError(_("Workstation %(n)s is not on your list.", n=workstation),
+                           code="forbidden")
+    place = place_at(component, workstation)
+    sheet = db.session.scalar(sa.select(ScoreSheet).where(
+        ScoreSheet.component_id == component.id, ScoreSheet.stage_entry_id == place.id,
+        ScoreSheet.judge_id == judge.id))
+    if sheet is None and create:
+        _check_not_signed_off(component)
+        sheet = ScoreSheet(component=component, stage_entry=place, judge=judge,
+                           status=SheetStatus.DRAFT)
+        db.session.add(sheet)
+        db.session.flush()
+    return sheet
+
+
+@dataclass
+class SheetState:
+    """What a sheet page shows: values by item code, points as they will be computed, and the
+    problems that stop it from being submitted."""
+
+    values: dict[str, Decimal | None]
+    reasons: dict[str, str]
+    item_points: dict[str, Decimal]
+    points: Decimal
+    overrun_minutes: int | None
+    complete: bool
+    problems: dict[str, str] = field(default_factory=dict)
+    disqualified: bool = False
+    dq_reason: str | None = None
+
+
+def _parse_value(item: MarkingItem, raw) -> Decimal | None:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if item.kind == ItemKind.DISQUALIFYING:
+        if isinstance(raw, bool):
+            return Decimal(1) if raw else Decimal(0)
+        return Decimal(1) if str(raw).strip().lower() in {"1", "true", "on", "yes"} else Decimal(0)
+    try:
+        value = Decimal(str(raw).strip())
+    except InvalidOperation:
+        raise ServiceError(_("Enter a number."), field=item.code) from None
+    if not value.is_finite():
+        raise ServiceError(_("Enter a number."), field=item.code)
+    return value
+
+
+def _item_check(component: Component, item: MarkingItem, value: Decimal | None) -> None:
+    """Check one mark against its item through the scoring engine (refused, never clipped)."""
+    if value is None:
+        return
+    rule = next(i for i in _scheme(component).items if i.code == item.code)
+    single = sc.MarkingScheme((rule,), decimals=component.stage.decimals)
+    as_given = bool(value) if item.kind == ItemKind.DISQUALIFYING else value
+    sc.score_sheet(single, {item.code: as_given}, reasons={item.code: "-"})
+
+
+def state(sheet: ScoreSheet | None, component: Component) -> SheetState:
+    """The sheet's marks and their points, computed by scoring/ exactly as they will count."""
+    items = marking_items(component)
+    marks = {m.item_id: m for m in (sheet.marks if sheet else [])}
+    values = {i.code: (marks[i.id].value if i.id in marks else None) for i in items}
+    reasons = {i.code: (marks[i.id].reason or "") for i in items if i.id in marks}
+    overrun = sheet.overrun_minutes if sheet else None
+    return _compute(component, items, values, reasons, overrun)
+
+
+def _compute(component, items, values, reasons, overrun) -> SheetState:
+    scheme = _scheme(component)
+    problems: dict[str, str] = {}
+    item_points: dict[str, Decimal] = {}
+    decimals = component.stage.decimals
+    for item in items:
+        if item.kind in (ItemKind.MEASUREMENT, ItemKind.JUDGEMENT) and values[item.code] is None:
+            problems[item.code] = _("Not marked yet.")
+        if (item.kind == ItemKind.DISQUALIFYING and values[item.code] == 1
+                and not reasons.get(item.code, "").strip()):
+            problems[item.code] = _("A disqualification needs a written reason.")
+    if component.time_limit_minutes and overrun is None:
+        problems["overrun_minutes"] = _("Enter the minutes over time (0 if none).")
+    given = {code: (bool(v) if _kind(items, code) == ItemKind.DISQUALIFYING else v)
+             for code, v in values.items() if v is not None}
+    time_used = None
+    if component.time_limit_minutes:
+        time_used = (component.time_limit_minutes + (overrun or 0)) * 60
+    complete = not problems
+    if complete:
+        result = sc.score_sheet(scheme, given, time_used_seconds=time_used,
+                                reasons={k: v for k, v in reasons.items() if v})
+        return SheetState(values, reasons, dict(result.item_points), result.points, overrun,
+                          True, disqualified=result.disqualified, dq_reason=result.dq_reason)
+    for item in scheme.items:  # a running total of what is marked so far
+        value = given.get(item.code)
+        if value is None or item.code in problems:
+            continue
+        single = sc.MarkingScheme((item,), decimals=decimals)
+        item_points[item.code] = sc.score_sheet(
+            single, {item.code: value}, reasons={item.code: reasons.get(item.code) or "-"}
+        ).item_points[item.code]
+    for item in scheme.items:
+        if item.kind is sc.ItemKind.DEDUCTION and item.code not in item_points:
+            item_points[item.code] = item.maximum  # no occurrence recorded yet
+    total = sum(item_points.values(), Decimal(0)).quantize(Decimal(1).scaleb(-decimals))
+    return SheetState(values, reasons, item_points, total, overrun, False, problems)
+
+
+def _kind(items: list[MarkingItem], code: str) -> ItemKind:
+    return next(i.kind for i in items if i.code == code)
+
+
+def save(sheet: ScoreSheet, raw_values: dict, raw_reasons: dict, raw_overrun, *,
+         version: int, actor: User, reason: str | None = None) -> SheetState:
+    """Save marks on a sheet (a judge's draft, or the chief judge's correction).
+
+    ``version`` is the sheet version the page was showing; a stale one is refused, so two
+    people never overwrite each other. Bad values are refused with the item named; every
+    changed mark is audited with old value, new value and (for corrections) the reason.
+    """
+    component = sheet.component
+    _check_not_signed_off(component)
+    correcting = actor.id != sheet.judge_id
+    if correcting:
+        if not is_chief(component, actor):
+            raise ServiceError(_("Only the sheet's judge or the chief judge may change it."),
+                               code="forbidden")
+        if not (reason or "").strip():
+            raise FieldErrors({"reason": _("A correction needs a reason.")})
+        _check_conflict_of_interest(actor, sheet.stage_entry)
+    elif sheet.status == SheetStatus.SUBMITTED:
+        raise ServiceError(_("This sheet has been submitted and is locked."), code="conflict")
+    if sheet.version != version:
+        raise Conflict(_("This sheet was changed elsewhere since you opened it (now version "
+                         "%(now)d, yours %(yours)d). Reload it; your typing is kept on this "
+                         "device.", now=sheet.version, yours=version))
+    items = {i.code: i for i in marking_items(component)}
+    errors: dict[str, str] = {}
+    parsed: dict[str, Decimal | None] = {}
+    for code, raw in raw_values.items():
+        item = items.get(code)
+        if item is None:
+            errors[code] = _("No such marking item.")
+            continue
+        try:
+            parsed[code] = _parse_value(item, raw)
+            _item_check(component, item, parsed[code])
+        except ServiceError as error:
+            errors[code] = error.message
+        except sc.ScoringError as error:
+            errors[code] = str(error)
+    overrun = sheet.overrun_minutes
+    if raw_overrun is not None and str(raw_overrun).strip() != "":
+        try:
+            overrun = int(str(raw_overrun).strip())
+            if overrun < 0:
+                raise ValueError
+        except ValueError:
+            errors["overrun_minutes"] = _("Minutes over time are a whole number, 0 or more.")
+    elif raw_overrun is not None:
+        overrun = None
+    if errors:
+        raise FieldErrors(errors)
+    existing = {m.item.code: m for m in sheet.marks}
+    changes = []
+    for code, value in parsed.items():
+        mark = existing.get(code)
+        new_reason = (raw_reasons.get(code) or "").strip() or None
+        old_value = mark.value if mark else None
+        old_reason = mark.reason if mark else None
+        if value == old_value and (items[code].kind != ItemKind.DISQUALIFYING
+                                   or new_reason == old_reason):
+            continue
+        if mark is None:
+            mark = Mark(sheet=sheet, item=items[code])
+            db.session.add(mark)
+        mark.value, mark.reason = value, new_reason
+        changes.append({"item": code, "old": _text(old_value), "new": _text(value),
+                        **({"reason": new_reason} if items[code].kind == ItemKind.DISQUALIFYING
+                           else {})})
+    if overrun != sheet.overrun_minutes:
+        changes.append({"item": "overrun_minutes", "old": _text(sheet.overrun_minutes),
+                        "new": _text(overrun)})
+        sheet.overrun_minutes = overrun
+    if changes:
+        sheet.updated_at = utcnow()  # touches the sheet row, so its version moves on
+        current = state(sheet, component)
+        sheet.points = current.points if current.complete else None
+        sheet.disqualified = current.disqualified
+        sheet.disqualified_reason = current.dq_reason
+        try:
+            db.session.flush()
+        except StaleDataError:
+            raise Conflict(_("This sheet was changed elsewhere at the same moment. Reload it; "
+                             "your typing is kept on this device.")) from None
+        audit.record("mark.correct" if correcting else "mark.save", sheet,
+                     f"{component.name} 赛位{sheet.stage_entry.workstation_number} "
+                     f"{'裁判长更正' if correcting else '评分'}（{len(changes)}项）",
+                     before={c["item"]: c["old"] for c in changes},
+                     after={c["item"]: c["new"] for c in changes},
+                     reason=reason if correcting else None, actor=actor,
+                     stage_id=component.stage_id)
+    return state(sheet, component)
+
+
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    return format(value.normalize(), "f") if isinstance(value, Decimal) else str(value)
+
+
+def _check_conflict_of_interest(user: User, place: StageEntry) -> None:
+    if user.enterprise_id and place.entry.enterprise_id == user.enterprise_id:
+        raise ServiceError(_("You may not mark or correct a contestant from your own "
+                             "enterprise."), code="forbidden")
+
+
+def submit(sheet: ScoreSheet, *, version: int, actor: User) -> SheetState:
+    """The judge submits a complete sheet; it is then locked for the judge."""
+    if actor.id != sheet.judge_id:
+        raise ServiceError(_("Only the sheet's judge submits it."), code="forbidden")
+    _check_not_signed_off(sheet.component)
+    if sheet.status == SheetStatus.SUBMITTED:
+        raise ServiceError(_("This sheet has already been submitted."), code="conflict")
+    if sheet.version != version:
+        raise Conflict(_("This sheet was changed elsewhere since you opened it. Reload it."))
+    current = state(sheet, sheet.component)
+    if not current.complete:
+        raise FieldErrors(current.problems)
+    sheet.status = SheetStatus.SUBMITTED
+    sheet.submitted_at = utcnow()
+    sheet.points = current.points
+    sheet.disqualified, sheet.disqualified_reason = current.disqualified, current.dq_reason
+    sheet.return_comment = None
+    db.session.flush()
+    audit.record("sheet.submit", sheet, f"{sheet.component.name} 赛位"
+                 f"{sheet.stage_entry.workstation_number} 提交（{current.points}分）",
+                 after={"points": str(current.points)}, actor=actor,
+                 stage_id=sheet.component.stage_id)
+    return current
+
+
+def return_sheet(sheet: ScoreSheet, comment: str, *, actor: User) -> None:
+    """The chief judge sends a submitted sheet back to its judge with a comment."""
+    if not is_chief(sheet.component, actor):
+        raise ServiceError(_("Only the chief judge returns sheets."), code="forbidden")
+    _check_not_signed_off(sheet.component)
+    if not comment.strip():
+        raise FieldErrors({"comment": _("Say what the judge should look at again.")})
+    if sheet.status != SheetStatus.SUBMITTED:
+        raise ServiceError(_("Only a submitted sheet can be returned."), code="conflict")
+    sheet.status = SheetStatus.RETURNED
+    sheet.return_comment = comment.strip()
+    db.session.flush()
+    audit.record("sheet.return", sheet, f"{sheet.component.name} 赛位"
+                 f"{sheet.stage_entry.workstation_number} 退回裁判 {sheet.judge.display_name}",
+                 reason=comment.strip(), actor=actor, stage_id=sheet.component.stage_id)
+
+
+def sheet_history(sheet: ScoreSheet) -> list:
+    from app.models import AuditLog
+
+    return list(db.session.scalars(sa.select(AuditLog).where(
+        AuditLog.object_type == "ScoreSheet", AuditLog.object_id == sheet.id)
+        .order_by(AuditLog.id)))
+
+
+# --- the chief judge's view and sign-off --------------------------------------------------------
+
+@dataclass
+class PanelReview:
+    """Everything the chief judge sees before signing off, by workstation only."""
+
+    rows: list[dict]
+    judges: list[User]
+    aggregated: pd.DataFrame
+    flagged: int
+    incomplete: int
+    open_sheets: int
+    sensitivity: sc.AggregationSensitivity | None
+    effects: pd.DataFrame | None
+    problem: str | None = None
+
+
+def _judge_points(component: Component) -> pd.DataFrame:
+    rows = db.session.execute(
+        sa.select(StageEntry.workstation_number, ScoreSheet.judge_id, ScoreSheet.points,
+                  ScoreSheet.disqualified)
+        .join(ScoreSheet, ScoreSheet.stage_entry_id == StageEntry.id)
+        .where(ScoreSheet.component_id == component.id,
+               ScoreSheet.status == SheetStatus.SUBMITTED)).all()
+    return pd.DataFrame(rows, columns=["entry_id", "judge_id", "points", "disqualified"])
+
+
+def aggregation_rule(component: Component) -> sc.AggregationRule:
+    return sc.AggregationRule(method=component.aggregation.value, trim=component.trim,
+                              min_judges=component.min_judges,
+                              disagreement_threshold=component.disagreement_threshold)
+
+
+def review(component: Component) -> PanelReview:
+    """Sheets by workstation and judge, the aggregated points by the component's rule, missing
+    judges, disagreement flags naming the judges, and what another aggregation would change."""
+    places = db.session.scalars(_stage_places(component.stage)
+                                .where(StageEntry.workstation_number.is_not(None))
+                                .order_by(StageEntry.workstation_number)).all()
+    assignments = [a for a in panel(component) if a.panel_role == PanelRole.JUDGE]
+    judges = [a.user for a in assignments]
+    expected = {a.user_id: {p.workstation_number for p in judge_places(a)} for a in assignments}
+    sheets = db.session.scalars(sa.select(ScoreSheet).where(
+        ScoreSheet.component_id == component.id)).all()
+    by_key = {(s.stage_entry_id, s.judge_id): s for s in sheets}
+    points = _judge_points(component)
+    rule = aggregation_rule(component)
+    aggregated = pd.DataFrame()
+    problem = None
+    if not points.empty:
+        names = {u.id: u.username for u in judges}
+        points["judge_id"] = [names.get(i, str(i)) for i in points["judge_id"]]
+        try:
+            aggregated = sc.aggregate_judges(points, rule, decimals=component.stage.decimals,
+                                             maximum=component.maximum).set_index("entry_id")
+        except sc.ScoringError as error:
+            problem = str(error)
+    rows = []
+    for place in places:
+        number = place.workstation_number
+        cells = []
+        for judge in judges:
+            sheet = by_key.get((place.id, judge.id))
+            cells.append({"judge": judge, "sheet": sheet,
+                          "expected": number in expected.get(judge.id, set())})
+        agg = aggregated.loc[number] if number in aggregated.index else None
+        rows.append({"workstation": number, "cells": cells, "agg": agg,
+                     "missing": [c["judge"].display_name for c in cells
+                                 if c["expected"] and (c["sheet"] is None
+                                                       or c["sheet"].status != SheetStatus.SUBMITTED)]})
+    flagged = int(aggregated["disagreement"].sum()) if not aggregated.empty else 0
+    incomplete = sum(1 for r in rows if r["agg"] is None or not bool(r["agg"]["complete"]))
+    open_sheets = sum(1 for s in sheets if s.status != SheetStatus.SUBMITTED)
+    sensitivity = effects = None
+    if not points.empty and problem is None:
+        sensitivity, effects = _sensitivity(component, points, places)
+    return PanelReview(rows, judges, aggregated, flagged, incomplete, open_sheets, sensitivity,
+                       effects, problem)
+
+
+def _sensitivity(component: Component, points: pd.DataFrame, places: list[StageEntry]):
+    """Ranks and places within this component under the other aggregation (mean ↔ trimmed
+    mean), with the stage's quota and per-enterprise cap; and each judge's severity."""
+    stage = component.stage
+    alternative = (sc.Aggregation.MEAN if component.aggregation.value != "mean"
+                   else sc.Aggregation.TRIMMED_MEAN)
+    rule = sc.StageRule((sc.ComponentRule(component.code, component.name, 100, component.maximum,
+                                          aggregation=aggregation_rule(component)),),
+                        decimals=stage.decimals, quota=stage.quota,
+                        per_enterprise_cap=stage.per_enterprise_cap,
+                        cutoff_tie_policy=stage.cutoff_tie_policy.value)
+    judged = points.assign(component=component.code)
+    # Enterprises are compared by an opaque key: the chief judge never sees them.
+    entries = pd.DataFrame({"entry_id": [p.workstation_number for p in places],
+                            "enterprise": [f"e{p.entry.enterprise_id}" for p in places]})
+    entries = entries[entries["entry_id"].isin(set(points["entry_id"]))]
+    try:
+        sensitivity = sc.aggregation_sensitivity(rule, judged, entries, alternative=alternative)
+        effects = sc.judge_effects(points[["entry_id", "judge_id", "points"]],
+                                   decimals=stage.decimals)
+    except sc.ScoringError:
+        return None, None
+    return sensitivity, effects
+
+
+def sign_off(component: Component, *, actor: User, acknowledged_flags: bool = False) -> int:
+    """The chief judge signs the component off: every sheet submitted, every workstation
+    complete; the aggregated points are stored once and the component is frozen."""
+    if not is_chief(component, actor):
+        raise ServiceError(_("Only the chief judge signs the component off."), code="forbidden")
+    _check_not_signed_off(component)
+    result = review(component)
+    if result.problem:
+        raise ServiceError(result.problem)
+    if result.open_sheets:
+        raise ServiceError(_("%(n)d sheets are not submitted yet.", n=result.open_sheets))
+    if result.incomplete:
+        raise ServiceError(_("%(n)d workstations do not have enough judges' sheets yet.",
+                             n=result.incomplete))
+    if result.flagged and not acknowledged_flags:
+        raise FieldErrors({"acknowledge": _(
+            "%(n)d workstations are flagged for disagreement between judges; confirm you have "
+            "reviewed them.", n=result.flagged)})
+    places = {p.workstation_number: p for p in db.session.scalars(
+        _stage_places(component.stage).where(StageEntry.workstation_number.is_not(None)))}
+    db.session.execute(sa.delete(ComponentScore).where(ComponentScore.component_id == component.id))
+    for number, row in result.aggregated.iterrows():
+        db.session.add(ComponentScore(
+            component_id=component.id, stage_entry_id=places[number].id, points=row["points"],
+            judges=int(row["n_judges"]), complete=bool(row["complete"]),
+            disagreement=bool(row["disagreement"]), disqualified=bool(row["disqualified"]),
+            disqualified_reason=row["dq_reason"] if bool(row["disqualified"]) else None))
+    component.signed_off_at = utcnow()
+    component.signed_off_by_id = actor.id
+    db.session.flush()
+    audit.record("component.sign_off", component, f"{component.stage.track.name}·{component.name} "
+                 f"裁判长签字确认（{len(result.aggregated)}个赛位）",
+                 after={"workstations": len(result.aggregated), "flagged": result.flagged},
+                 actor=actor, stage_id=component.stage_id)
+    return len(result.aggregated)
+
+
+def decrypt(component: Component, *, witness: str, actor: User) -> Decryption:
+    """Reveal names for a signed-off component, recording operator and witness."""
+    if actor.role != Role.ORGANISER:
+        raise ServiceError(_("Only organisers decrypt."), code="forbidden")
+    if component.signed_off_at is None:
+        raise ServiceError(_("Names are revealed only after the chief judge has signed the "
+                             "component off."), code="conflict")
+    if not witness.strip():
+        raise FieldErrors({"witness": _("Name the witness of the decryption.")})
+    record = Decryption(component_id=component.id, operator_id=actor.id, witness=witness.strip())
+    db.session.add(record)
+    db.session.flush()
+    audit.record("component.decrypt", component, f"{component.name} 解密，见证人 {witness.strip()}",
+                 actor=actor, stage_id=component.stage_id)
+    return record
+
+
+def is_decrypted(component: Component) -> bool:
+    return db.session.scalar(sa.select(Decryption.id).where(
+        Decryption.component_id == component.id).limit(1)) is not None
+
+
+def component_scores(component: Component) -> list[dict]:
+    """Signed-off points by workstation; exam numbers and names only once decrypted."""
+    revealed = is_decrypted(component)
+    rows = db.session.execute(
+        sa.select(ComponentScore, StageEntry).join(StageEntry)
+        .where(ComponentScore.component_id == component.id)
+        .order_by(StageEntry.workstation_number)).all()
+    out = []
+    for score, place in rows:
+        item = {"workstation": place.workstation_number, "points": score.points,
+                "judges": score.judges, "disqualified": score.disqualified,
+                "disagreement": score.disagreement}
+        if revealed:
+            entry: Entry = place.entry
+            item.update(exam_number=entry.exam_number, name=entry.contestant.name,
+                        enterprise=entry.enterprise.name)
+        out.append(item)
+    return out

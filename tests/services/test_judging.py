@@ -1,0 +1,282 @@
+"""Judging rules: the draw, conflict of interest, blind sheets checked by scoring/, optimistic
+locking, the chief judge's corrections, sign-off freezing, decryption."""
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import (
+    AuditLog,
+    Component,
+    ComponentScore,
+    Entry,
+    EntryStatus,
+    ScoreSheet,
+    SheetStatus,
+    Stage,
+    StageEntry,
+    Track,
+    User,
+)
+from app.services import FieldErrors, ServiceError, accounts
+from app.services import judging
+
+pytestmark = pytest.mark.usefixtures("app_ctx")
+
+FULL_MARKS = {"A1": "10", "A2": "15", "A3": "3", "B1": "3", "B2": "3", "B3": "10", "C1": "0",
+              "C2": "0"}
+
+
+def user(name: str) -> User:
+    return accounts.get_by_username(name)
+
+
+@pytest.fixture
+def practical() -> Component:
+    """The chemical advanced stage's practical, with 8 contestants drawn; the first of them
+    from judge1's own enterprise."""
+    stage = db.session.scalar(sa.select(Stage).join(Track).where(Track.code == "chem",
+                                                                 Stage.seq == 2))
+    judge1 = user("judge1")
+    own = db.session.scalar(sa.select(Entry).where(Entry.enterprise_id == judge1.enterprise_id,
+                                                   Entry.status == EntryStatus.APPROVED))
+    others = db.session.scalars(sa.select(Entry).where(
+        Entry.enterprise_id != judge1.enterprise_id,
+        Entry.enterprise_id != user("judge2").enterprise_id,
+        Entry.status == EntryStatus.APPROVED, Entry.track_id == stage.track_id)
+        .order_by(Entry.id).limit(7)).all()
+    for entry in [own, *others]:
+        db.session.add(StageEntry(stage=stage, entry=entry))
+    db.session.flush()
+    judging.draw(stage, seed="fixed-seed", actor=user("organiser"))
+    return next(c for c in stage.components if c.code == "practical")
+
+
+def stations(component: Component, judge: str = "judge3") -> list[str]:
+    return [p.workstation_number for p in judging.judge_places(
+        judging.assignment_for(component, user(judge)))]
+
+
+def fill(component, judge, station, marks=None, overrun=0, submit=True):
+    sheet = judging.sheet_for(component, user(judge), station, create=True)
+    if sheet.status == SheetStatus.SUBMITTED:
+        return sheet
+    judging.save(sheet, marks or FULL_MARKS, {}, overrun, version=sheet.version, actor=user(judge))
+    if submit:
+        judging.submit(sheet, version=sheet.version, actor=user(judge))
+    return sheet
+
+
+def test_draw_gives_every_contestant_a_checkin_and_workstation_number(practical):
+    places = db.session.scalars(sa.select(StageEntry).where(
+        StageEntry.stage_id == practical.stage_id)).all()
+    assert sorted(p.workstation_number for p in places) == [f"0{n:02d}" for n in range(1, 9)]
+    assert all(p.checkin_number.startswith("J0") for p in places)
+    assert len({p.checkin_number for p in places}) == 8
+
+
+def _mapping(stage):
+    return {p.entry_id: (p.checkin_number, p.workstation_number) for p in db.session.scalars(
+        sa.select(StageEntry).where(StageEntry.stage_id == stage.id))}
+
+
+def _redraw(stage, seed):
+    """Undo the sealed draw inside a savepoint, draw again, and give back the numbers."""
+    from app.models import Draw
+
+    nested = db.session.begin_nested()
+    for place in db.session.scalars(sa.select(StageEntry).where(StageEntry.stage_id == stage.id)):
+        place.draw_id = place.checkin_number = place.workstation_number = None
+    db.session.flush()
+    db.session.execute(sa.delete(Draw).where(Draw.stage_id == stage.id))
+    judging.draw(stage, seed=seed)
+    mapping = _mapping(stage)
+    nested.rollback()
+    return mapping
+
+
+def test_draw_is_sealed_and_reproducible_from_its_recorded_seed(practical):
+    stage = practical.stage
+    first = _mapping(stage)
+    with pytest.raises(ServiceError, match="sealed|封存"):
+        judging.draw(stage, seed="fixed-seed")
+    assert _redraw(stage, "fixed-seed") == first
+    assert _redraw(stage, "another-seed") != first
+    assert _mapping(stage) == first
+
+
+def test_judge_never_gets_a_contestant_from_their_own_enterprise(practical):
+    judge1 = user("judge1")
+    own = db.session.scalar(sa.select(StageEntry).join(Entry).where(
+        StageEntry.stage_id == practical.stage_id, Entry.enterprise_id == judge1.enterprise_id))
+    assert own.workstation_number not in stations(practical, "judge1")
+    assert len(stations(practical, "judge1")) == 7 and len(stations(practical, "judge3")) == 8
+    assert judging.conflict_exclusions(judging.assignment_for(practical, judge1)) == [
+        own.workstation_number]
+    with pytest.raises(ServiceError, match="not on your list"):
+        judging.sheet_for(practical, judge1, own.workstation_number, create=True)
+
+
+def test_assigning_a_judge_to_own_enterprise_workstations_is_refused_with_the_reason(practical):
+    judge = accounts.create_user("judge6", "王裁判", __import__("app.models").models.Role.JUDGE,
+                                 "Judge6pass", enterprise=user("judge1").enterprise)
+    own = db.session.scalar(sa.select(StageEntry).join(Entry).where(
+        StageEntry.stage_id == practical.stage_id, Entry.enterprise_id == judge.enterprise_id))
+    with pytest.raises(ServiceError) as caught:
+        judging.assign_judge(practical, judge, workstations=[own.workstation_number, "002"])
+    assert caught.value.field == "workstations"
+    assert "扬子" in caught.value.message and own.workstation_number in caught.value.message
+
+
+def test_draft_shows_the_running_total_as_scoring_computes_it(practical):
+    station = stations(practical)[0]
+    sheet = judging.sheet_for(practical, user("judge3"), station, create=True)
+    result = judging.save(sheet, {"A1": "10", "A3": "2", "C1": "2"}, {}, None,
+                          version=sheet.version, actor=user("judge3"))
+    # A1 10 + A3 2/3 × 15 = 10 + C1 10 − 2 × 2 = 6  → 26
+    assert result.item_points["A3"] == Decimal("10.00")
+    assert result.points == Decimal("26.00") and not result.complete
+    assert set(result.problems) == {"A2", "B1", "B2", "B3", "overrun_minutes"}
+
+
+@pytest.mark.parametrize(("code", "value", "words"), [
+    ("A2", "16", "0至15"),
+    ("A2", "-1", "0至15"),
+    ("A1", "5", "10"),  # all-or-nothing: 0 or 10 only
+    ("B1", "2.5", "0"),
+    ("B1", "4", "0"),
+    ("C1", "1.5", ""),
+    ("A2", "abc", "数字"),
+])
+def test_marks_out_of_range_are_refused_naming_the_item(practical, code, value, words):
+    station = stations(practical)[0]
+    sheet = judging.sheet_for(practical, user("judge3"), station, create=True)
+    with pytest.raises(FieldErrors) as caught:
+        judging.save(sheet, {code: value}, {}, None, version=sheet.version, actor=user("judge3"))
+    assert code in caught.value.errors and words in caught.value.errors[code]
+    assert sheet.marks == []
+
+
+def test_submitting_needs_every_item_and_a_reason_for_a_disqualification(practical):
+    station = stations(practical)[0]
+    sheet = fill(practical, "judge3", station, {**FULL_MARKS, "C2": "1"}, submit=False)
+    with pytest.raises(FieldErrors) as caught:
+        judging.submit(sheet, version=sheet.version, actor=user("judge3"))
+    assert "C2" in caught.value.errors
+    judging.save(sheet, {"C2": "1"}, {"C2": "未检测可燃气体即动火"}, 0, version=sheet.version,
+                 actor=user("judge3"))
+    result = judging.submit(sheet, version=sheet.version, actor=user("judge3"))
+    assert result.points == Decimal("0.00") and sheet.disqualified
+
+
+def test_submitted_sheet_is_locked_for_its_judge(practical):
+    sheet = fill(practical, "judge3", stations(practical)[0])
+    assert sheet.status == SheetStatus.SUBMITTED and sheet.points == Decimal("100.00")
+    with pytest.raises(ServiceError, match="locked|已提交"):
+        judging.save(sheet, {"A2": "14"}, {}, 0, version=sheet.version, actor=user("judge3"))
+
+
+def test_a_stale_save_is_refused(practical):
+    station = stations(practical)[0]
+    sheet = judging.sheet_for(practical, user("judge3"), station, create=True)
+    opened_at = sheet.version
+    judging.save(sheet, {"A1": "10"}, {}, None, version=opened_at, actor=user("judge3"))
+    with pytest.raises(judging.Conflict):
+        judging.save(sheet, {"A1": "0"}, {}, None, version=opened_at, actor=user("judge3"))
+    assert sheet.marks[0].value == Decimal("10")
+
+
+def test_time_overrun_deducts_per_started_minute_and_disqualifies_past_the_limit(practical):
+    late = fill(practical, "judge3", stations(practical)[0], overrun=3)
+    assert late.points == Decimal("97.00")
+    assert not late.disqualified
+    too_late = fill(practical, "judge3", stations(practical)[1], overrun=11)
+    assert too_late.points == Decimal("0.00") and too_late.disqualified
+    assert "超时" in too_late.disqualified_reason
+
+
+def test_chief_judge_corrects_a_mark_with_a_reason_and_it_is_in_the_history(practical):
+    sheet = fill(practical, "judge3", stations(practical)[0])
+    chief = user("chief")
+    with pytest.raises(FieldErrors) as caught:
+        judging.save(sheet, {"A2": "12"}, {}, None, version=sheet.version, actor=chief)
+    assert "reason" in caught.value.errors
+    judging.save(sheet, {"A2": "12"}, {}, None, version=sheet.version, actor=chief,
+                 reason="复核录像：采样间隔不符合要求")
+    assert sheet.points == Decimal("97.00")
+    history = judging.sheet_history(sheet)
+    correction = history[-1]
+    assert correction.action == "mark.correct" and correction.actor_name == "chief"
+    assert correction.before == {"A2": "15"} and correction.after == {"A2": "12"}
+    assert correction.reason == "复核录像：采样间隔不符合要求"
+
+
+def test_other_judges_cannot_touch_a_sheet(practical):
+    sheet = fill(practical, "judge3", stations(practical)[0], submit=False)
+    with pytest.raises(ServiceError):
+        judging.save(sheet, {"A2": "1"}, {}, None, version=sheet.version, actor=user("judge4"),
+                     reason="x")
+
+
+def test_returned_sheet_can_be_changed_and_submitted_again(practical):
+    sheet = fill(practical, "judge3", stations(practical)[0])
+    judging.return_sheet(sheet, "B2 的评价请再核对", actor=user("chief"))
+    assert sheet.status == SheetStatus.RETURNED and sheet.return_comment
+    judging.save(sheet, {"B2": "2"}, {}, None, version=sheet.version, actor=user("judge3"))
+    judging.submit(sheet, version=sheet.version, actor=user("judge3"))
+    assert sheet.points == Decimal("93.33")  # B2 2/3 × 20 = 13.33
+
+
+def _mark_everything(practical, spread=False):
+    for judge in ("judge1", "judge2", "judge3", "judge4", "judge5"):
+        for n, station in enumerate(stations(practical, judge)):
+            a2 = str(15 - (n % 4)) if not (spread and judge == "judge5") else "0"
+            fill(practical, judge, station, {**FULL_MARKS, "A2": a2})
+
+
+def test_chief_review_aggregates_by_the_components_rule_and_names_disagreeing_judges(practical):
+    _mark_everything(practical, spread=True)  # judge5 is 15 points harsher on A2
+    result = judging.review(practical)
+    assert result.open_sheets == 0 and result.incomplete == 0
+    row = result.aggregated.loc[stations(practical)[0]]
+    assert row["trimmed"] == 1  # five judges: one high and one low dropped
+    assert result.flagged > 0 and "judge5" in row["disagreeing_judges"]
+    assert result.sensitivity is not None and result.effects is not None
+    severity = result.effects.set_index("judge_id").loc["judge5", "severity"]
+    assert severity < 0
+
+
+def test_sign_off_needs_every_sheet_then_stores_points_once_and_freezes(practical):
+    chief = user("chief")
+    fill(practical, "judge3", stations(practical)[0])
+    with pytest.raises(ServiceError):
+        judging.sign_off(practical, actor=chief)
+    _mark_everything(practical)
+    with pytest.raises(ServiceError):
+        judging.sign_off(practical, actor=user("judge3"))  # not the chief
+    assert judging.sign_off(practical, actor=chief) == 8
+    scores = db.session.scalars(sa.select(ComponentScore).where(
+        ComponentScore.component_id == practical.id)).all()
+    assert len(scores) == 8 and all(s.complete for s in scores)
+    sheet = db.session.scalar(sa.select(ScoreSheet).where(ScoreSheet.component_id == practical.id))
+    with pytest.raises(ServiceError, match="frozen|签字"):
+        judging.save(sheet, {"A2": "1"}, {}, None, version=sheet.version, actor=chief, reason="x")
+    with pytest.raises(ServiceError):
+        judging.return_sheet(sheet, "again", actor=chief)
+
+
+def test_names_appear_only_after_sign_off_and_decryption_with_a_witness(practical):
+    organiser = user("organiser")
+    with pytest.raises(ServiceError):
+        judging.decrypt(practical, witness="监督员甲", actor=organiser)
+    _mark_everything(practical)
+    judging.sign_off(practical, actor=user("chief"))
+    assert all("name" not in row for row in judging.component_scores(practical))
+    with pytest.raises(FieldErrors):
+        judging.decrypt(practical, witness=" ", actor=organiser)
+    judging.decrypt(practical, witness="监督员甲", actor=organiser)
+    rows = judging.component_scores(practical)
+    assert all(row["name"] and row["exam_number"] for row in rows)
+    audit = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "component.decrypt"))
+    assert "监督员甲" in audit.summary and audit.actor_name == "organiser"
