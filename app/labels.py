@@ -1,7 +1,19 @@
 """Translatable names of the domain's statuses and kinds, shared by pages and exports."""
 from flask_babel import lazy_gettext as _l
 
-from app.models import ComponentKind, EntryStatus, StageKind, StageStatus
+from app.models import (
+    AggregationMethod,
+    ComponentKind,
+    CutoffTiePolicy,
+    DisqualifyScope,
+    EntryStatus,
+    ItemKind,
+    MarkingNode,
+    ScoreSource,
+    StageKind,
+    StageStatus,
+    Standardisation,
+)
 
 ENTRY_STATUS = {
     EntryStatus.DRAFT: _l("Draft"),
@@ -35,3 +47,46 @@ COMPONENT_KIND = {
     ComponentKind.LEARNING_POINTS: _l("Learning points"),
     ComponentKind.OTHER: _l("Other"),
 }
+
+SCORE_SOURCE = {
+    ScoreSource.JUDGES: _l("Judges' score sheets"),
+    ScoreSource.IMPORT: _l("Imported (exam system, simulator)"),
+}
+
+AGGREGATION = {
+    AggregationMethod.MEAN: _l("Mean"),
+    AggregationMethod.TRIMMED_MEAN: _l("Trimmed mean"),
+    AggregationMethod.MEDIAN: _l("Median"),
+    AggregationMethod.SINGLE: _l("Single judge or system"),
+}
+
+CUTOFF_TIE_POLICY = {
+    CutoffTiePolicy.BREAK: _l("Broken by the tie-break chain"),
+    CutoffTiePolicy.INCLUDE_ALL: _l("Everyone tied advances"),
+}
+
+STANDARDISATION = {
+    Standardisation.NONE: _l("None"),
+    Standardisation.WORLDSKILLS: _l("WorldSkills scale (median 700)"),
+    Standardisation.ZSCORE: _l("z-score"),
+}
+
+MARKING_NODE = {
+    MarkingNode.CRITERION: _l("Criterion"),
+    MarkingNode.SUB_CRITERION: _l("Sub-criterion"),
+    MarkingNode.ITEM: _l("Item"),
+}
+
+ITEM_KIND = {
+    ItemKind.MEASUREMENT: _l("Measurement"),
+    ItemKind.JUDGEMENT: _l("Judgement (0–3)"),
+    ItemKind.DEDUCTION: _l("Deduction"),
+    ItemKind.DISQUALIFYING: _l("Disqualifying"),
+}
+
+DISQUALIFY_SCOPE = {
+    DisqualifyScope.COMPONENT: _l("The component"),
+    DisqualifyScope.ENTRY: _l("The whole entry"),
+}
+
+TIE_BREAK_DIRECTION = {"desc": _l("higher first"), "asc": _l("lower first")}

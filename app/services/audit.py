@@ -1,6 +1,9 @@
 """The one audit helper: every change to a score, an entry, a list or an account goes here."""
 from __future__ import annotations
 
+import enum
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from flask import has_request_context, request
@@ -38,3 +41,24 @@ def record(action: str, obj: Any | None, summary: str, *, before: dict | None = 
     db.session.add(entry)
     return entry
 
+
+def snapshot(obj: Any, fields: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """The named attributes of ``obj`` as JSON-safe values, for an audit row's before/after:
+    decimals as exact strings without trailing zeros (30.00 and 30 are the same setting),
+    enums as their values, dates in ISO format."""
+    return {name: json_safe(getattr(obj, name)) for name in fields}
+
+
+def json_safe(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
