@@ -37,12 +37,6 @@ def _selected_contest(contests: list[Contest]) -> Contest | None:
     return contests[0] if contests else None
 
 
-@bp.route("/contests")
-@roles_required(Role.ORGANISER)
-def contests():
-    return render_template("admin/contests.html", contests=dashboard_service.contests())
-
-
 @bp.route("/users")
 @roles_required(Role.ORGANISER)
 def users():
@@ -118,4 +112,5 @@ def audit_log():
     return render_template("admin/audit.html", page=page, action=action)
 
 
-from app.admin import entries  # noqa: E402,F401  (registers the registration pages on bp)
+from app.admin import contests as configuration_pages  # noqa: E402,F401  (registers them on bp)
+from app.admin import entries, judging  # noqa: E402,F401  (register their pages on bp)

@@ -1,21 +1,232 @@
-"""The judges' workspace: the panels a judge sits on."""
+"""The judges' workspace: workstations to mark, score sheets, the chief judge's panel review.
+
+Judges see contestants only by workstation number; nothing here shows a name.
+"""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.errors import abort_with
 from app.extensions import db
-from app.models import JudgeAssignment, Role
+from app.judge.forms import ReturnSheetForm, SignOffForm, SubmitSheetForm
+from app.models import Component, JudgeAssignment, PanelRole, Role, ScoreSheet
 from app.security import roles_required
+from app.services import FieldErrors, ServiceError, judging
 
 bp = Blueprint("judge", __name__)
+
+JUDGES = (Role.JUDGE, Role.CHIEF_JUDGE)
 
 
 @bp.route("/")
 @roles_required(Role.JUDGE, Role.CHIEF_JUDGE, Role.ARBITRATOR)
 def workspace():
+    """Each panel the judge sits on, with the judge's workstations and their sheets' status."""
     assignments = db.session.scalars(
         sa.select(JudgeAssignment).where(JudgeAssignment.user_id == current_user.id)
         .order_by(JudgeAssignment.id)).all()
-    return render_template("judge/workspace.html", assignments=assignments)
+    panels = []
+    for assignment in assignments:
+        places = judging.judge_places(assignment)
+        sheets = {s.stage_entry_id: s for s in db.session.scalars(sa.select(ScoreSheet).where(
+            ScoreSheet.component_id == assignment.component_id,
+            ScoreSheet.judge_id == current_user.id))}
+        panels.append({"assignment": assignment, "component": assignment.component,
+                       "places": [(p.workstation_number, sheets.get(p.id)) for p in places]})
+    return render_template("judge/workspace.html", panels=panels)
+
+
+def _component(component_id: int) -> Component:
+    component = db.session.get(Component, component_id)
+    if component is None or judging.assignment_for(component, current_user) is None:
+        abort_with(404, _("You are not on the panel of this component."))
+    return component
+
+
+def _sheet_or_404(component: Component, workstation: str, create: bool = False) -> ScoreSheet:
+    try:
+        return judging.sheet_for(component, current_user, workstation, create=create)
+    except ServiceError as error:
+        abort_with(404, error.message)  # not on the judge's list: as if it did not exist
+
+
+@bp.route("/components/<int:component_id>/sheets/<workstation>")
+@roles_required(*JUDGES)
+def sheet(component_id: int, workstation: str):
+    component = _component(component_id)
+    sheet = _sheet_or_404(component, workstation)
+    current = judging.state(sheet, component)
+    return render_template("judge/sheet.html", component=component, workstation=workstation,
+                           sheet=sheet, state=current, items=judging.marking_items(component),
+                           submit_form=SubmitSheetForm(version=sheet.version if sheet else 0),
+                           history=judging.sheet_history(sheet) if sheet else [])
+
+
+def _json_error(error: ServiceError, status: int | None = None):
+    from app.errors import api_error
+
+    if isinstance(error, FieldErrors):
+        return api_error(422, "invalid", error.message, fields=error.errors)
+    code = {"conflict": 409, "forbidden": 403}.get(error.code, 422)
+    return api_error(status or code, error.code, error.message)
+
+
+@bp.route("/components/<int:component_id>/sheets/<workstation>/save", methods=["POST"])
+@roles_required(*JUDGES)
+def save_sheet(component_id: int, workstation: str):
+    """Autosave from the sheet page (JSON). A stale version answers 409; bad marks 422 with
+    each item's reason; otherwise the new version and the points as they will be computed."""
+    component = _component(component_id)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("values", {}), dict):
+        from app.errors import api_error
+
+        return api_error(400, "malformed_body", _("The request body must be a JSON object."))
+    try:
+        sheet = judging.sheet_for(component, current_user, workstation, create=True)
+        version = int(body.get("version") or sheet.version)
+        current = judging.save(sheet, body.get("values", {}), body.get("reasons", {}),
+                               body.get("overrun_minutes"), version=version, actor=current_user)
+    except ServiceError as error:
+        return _json_error(error)
+    except (TypeError, ValueError):
+        from app.errors import api_error
+
+        return api_error(400, "malformed_body", _("The request body is not valid."))
+    return jsonify(version=sheet.version, points=str(current.points), complete=current.complete,
+                   item_points={k: str(v) for k, v in current.item_points.items()},
+                   problems=current.problems, status=sheet.status.value)
+
+
+@bp.route("/components/<int:component_id>/sheets/<workstation>/submit", methods=["POST"])
+@roles_required(*JUDGES)
+def submit_sheet(component_id: int, workstation: str):
+    component = _component(component_id)
+    sheet = _sheet_or_404(component, workstation)
+    form = SubmitSheetForm()
+    if sheet is None or not form.validate_on_submit():
+        flash(_("Mark the sheet before submitting it."), "warning")
+        return redirect(url_for("judge.sheet", component_id=component.id, workstation=workstation))
+    try:
+        current = judging.submit(sheet, version=int(form.version.data or 0), actor=current_user)
+    except FieldErrors as error:
+        db.session.rollback()
+        flash(_("The sheet is not complete: %(items)s.", items="、".join(error.errors)), "danger")
+        return redirect(url_for("judge.sheet", component_id=component.id, workstation=workstation))
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for("judge.sheet", component_id=component.id, workstation=workstation))
+    flash(_("Workstation %(n)s submitted: %(points)s points.", n=workstation,
+            points=current.points), "success")
+    return redirect(url_for("judge.workspace"))
+
+
+# --- the chief judge -----------------------------------------------------------------------------
+
+def _chief_component(component_id: int) -> Component:
+    component = _component(component_id)
+    if not judging.is_chief(component, current_user):
+        abort_with(403, _("Only the chief judge of this component may open this page."))
+    return component
+
+
+@bp.route("/components/<int:component_id>/panel")
+@roles_required(*JUDGES)
+def panel(component_id: int):
+    component = _chief_component(component_id)
+    from app.labels import AGGREGATION
+
+    return render_template("judge/panel.html", component=component,
+                           review=judging.review(component), sign_off_form=SignOffForm(),
+                           return_form=ReturnSheetForm(), aggregation_labels=AGGREGATION)
+
+
+def _panel_sheet(component: Component, sheet_id: int) -> ScoreSheet:
+    sheet = db.session.get(ScoreSheet, sheet_id)
+    if sheet is None or sheet.component_id != component.id:
+        abort_with(404, _("No such sheet."))
+    return sheet
+
+
+@bp.route("/components/<int:component_id>/panel/sheets/<int:sheet_id>", methods=["GET", "POST"])
+@roles_required(*JUDGES)
+def correct_sheet(component_id: int, sheet_id: int):
+    """The chief judge looks at one judge's sheet and corrects marks with a required reason."""
+    component = _chief_component(component_id)
+    sheet = _panel_sheet(component, sheet_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        items = judging.marking_items(component)
+        values = {i.code: request.form.get(f"value-{i.code}", "") for i in items}
+        reasons = {i.code: request.form.get(f"reason-{i.code}", "") for i in items}
+        try:
+            judging.save(sheet, values, reasons, request.form.get("overrun_minutes"),
+                         version=int(request.form.get("version") or 0), actor=current_user,
+                         reason=request.form.get("reason", ""))
+        except FieldErrors as error:
+            db.session.rollback()
+            errors = error.errors
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            flash(_("The correction has been saved and recorded."), "success")
+            return redirect(url_for("judge.panel", component_id=component.id))
+    return render_template("judge/correct.html", component=component, sheet=sheet,
+                           state=judging.state(sheet, component),
+                           items=judging.marking_items(component), errors=errors,
+                           history=judging.sheet_history(sheet)), (422 if errors else 200)
+
+
+@bp.route("/components/<int:component_id>/panel/sheets/<int:sheet_id>/return", methods=["POST"])
+@roles_required(*JUDGES)
+def return_sheet(component_id: int, sheet_id: int):
+    component = _chief_component(component_id)
+    sheet = _panel_sheet(component, sheet_id)
+    form = ReturnSheetForm()
+    try:
+        judging.return_sheet(sheet, form.comment.data or "", actor=current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        flash(_("The sheet has been returned to %(judge)s.", judge=sheet.judge.display_name),
+              "success")
+    return redirect(url_for("judge.panel", component_id=component.id))
+
+
+@bp.route("/components/<int:component_id>/sign-off", methods=["POST"])
+@roles_required(*JUDGES)
+def sign_off(component_id: int):
+    component = _chief_component(component_id)
+    form = SignOffForm()
+    try:
+        n = judging.sign_off(component, actor=current_user,
+                             acknowledged_flags=bool(form.acknowledge.data))
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        flash(_("%(name)s signed off: %(n)d workstations frozen.", name=component.name, n=n),
+              "success")
+    return redirect(url_for("judge.panel", component_id=component.id))
+
+
+@bp.route("/components/<int:component_id>/print")
+@roles_required(*JUDGES)
+def print_sheets(component_id: int):
+    """Blank A4 score sheets, one per workstation, for venues that mark on paper first."""
+    component = _component(component_id)
+    assignment = judging.assignment_for(component, current_user)
+    if assignment.panel_role == PanelRole.CHIEF_JUDGE:
+        stations = [row["workstation"] for row in judging.review(component).rows]
+    else:
+        stations = [p.workstation_number for p in judging.judge_places(assignment)]
+    from app.labels import ITEM_KIND
+
+    return render_template("judge/print.html", component=component, stations=stations,
+                           items=judging.marking_items(component), item_kind_labels=ITEM_KIND)
