@@ -182,8 +182,9 @@ class Visitor:
 
 
 DEMO_PASSWORDS = {
-    "organiser": "Organiser2025", "chief": "Chief2025", "judge1": "Judge2025",
-    "arbiter": "Arbiter2025", "contact": "Contact2025", "contestant": "Contestant2025",
+    "organiser": "Organiser2025", "chief": "Chief2025", "arbiter": "Arbiter2025",
+    "contact": "Contact2025", "contestant": "Contestant2025",
+    **{f"judge{n}": "Judge2025" for n in range(1, 6)},
 }
 
 

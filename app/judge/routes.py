@@ -86,8 +86,12 @@ def save_sheet(component_id: int, workstation: str):
 
         return api_error(400, "malformed_body", _("The request body must be a JSON object."))
     try:
-        sheet = judging.sheet_for(component, current_user, workstation, create=True)
-        version = int(body.get("version") or sheet.version)
+        sheet = judging.sheet_for(component, current_user, workstation)
+        if sheet is None:  # the page showed a blank sheet (version 0): create it now
+            sheet = judging.sheet_for(component, current_user, workstation, create=True)
+            version = sheet.version
+        else:  # a page that still shows version 0 of an existing sheet is stale
+            version = int(body.get("version") or 0)
         current = judging.save(sheet, body.get("values", {}), body.get("reasons", {}),
                                body.get("overrun_minutes"), version=version, actor=current_user)
     except ServiceError as error:

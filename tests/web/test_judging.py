@@ -1,0 +1,177 @@
+"""Judging as judges, chief judges and organisers see it in their browsers."""
+import pytest
+import sqlalchemy as sa
+
+from app.models import ScoreSheet, SheetStatus, StageEntry
+from tests.judging_setup import prepare_practical
+
+FULL = {"A1": "10", "A2": "15", "A3": "3", "B1": "3", "B2": "3", "B3": "10", "C1": "0", "C2": "0"}
+
+
+@pytest.fixture
+def practical(app, db_session):
+    with app.app_context():
+        return prepare_practical()
+
+
+def stations(db_session, practical):
+    from app.models import Component
+
+    component = db_session.get(Component, practical)
+    return sorted(db_session.scalars(sa.select(StageEntry.workstation_number).where(
+        StageEntry.stage_id == component.stage_id)))
+
+
+def autosave(visitor, practical, station, values, version, overrun=0):
+    return visitor.client.post(
+        f"/judge/components/{practical}/sheets/{station}/save",
+        json={"version": version, "values": values, "reasons": {}, "overrun_minutes": overrun},
+        headers={"X-CSRFToken": visitor.csrf_token()})
+
+
+def test_workspace_lists_the_judges_workstations_without_names(signed_in, practical, db_session):
+    page = signed_in("judge3").get("/judge/").get_data(as_text=True)
+    for station in stations(db_session, practical):
+        assert f"/judge/components/{practical}/sheets/{station}" in page
+    names = db_session.scalars(sa.select(StageEntry).where(
+        StageEntry.workstation_number.is_not(None))).all()
+    assert not any(p.entry.contestant.name in page for p in names)
+
+
+def test_sheet_page_shows_items_and_descriptors_but_no_name_or_exam_number(
+        signed_in, practical, db_session):
+    station = stations(db_session, practical)[0]
+    place = db_session.scalar(sa.select(StageEntry).where(StageEntry.workstation_number == station))
+    page = signed_in("judge3").get(f"/judge/components/{practical}/sheets/{station}").get_data(
+        as_text=True)
+    assert "受限空间进入程序" in page and "完全规范、熟练" in page  # item and its 0-3 descriptor
+    assert place.entry.contestant.name not in page and place.entry.exam_number not in page
+
+
+def test_autosave_answers_points_then_refuses_a_stale_version(signed_in, practical, db_session):
+    visitor = signed_in("judge3")
+    station = stations(db_session, practical)[0]
+    first = autosave(visitor, practical, station, {"A1": "10", "A3": "2"}, 0)
+    assert first.status_code == 200
+    body = first.get_json()
+    assert body["points"] == "30.00" and body["complete"] is False  # 10 + 10 + C1 untouched 10
+    stale = autosave(visitor, practical, station, {"A1": "0"}, 0)
+    assert stale.status_code == 409
+    assert "已在别处被修改" in stale.get_json()["error"]["message"]
+    sheet = db_session.scalar(sa.select(ScoreSheet).where(ScoreSheet.component_id == practical))
+    assert {m.item.code: str(m.value) for m in sheet.marks}["A1"] == "10.000"
+
+
+def test_autosave_refuses_a_mark_out_of_range_and_names_the_item(signed_in, practical, db_session):
+    visitor = signed_in("judge3")
+    station = stations(db_session, practical)[0]
+    answer = autosave(visitor, practical, station, {"A2": "16"}, 0)
+    assert answer.status_code == 422
+    assert "0至15" in answer.get_json()["error"]["fields"]["A2"]
+
+
+def test_autosave_with_a_malformed_body_is_a_400(signed_in, practical, db_session):
+    visitor = signed_in("judge3")
+    station = stations(db_session, practical)[0]
+    answer = visitor.client.post(f"/judge/components/{practical}/sheets/{station}/save",
+                                 data="nope", content_type="application/json",
+                                 headers={"X-CSRFToken": visitor.csrf_token()})
+    assert answer.status_code == 400
+
+
+def test_autosave_without_csrf_is_refused(signed_in, practical, db_session):
+    visitor = signed_in("judge3")
+    station = stations(db_session, practical)[0]
+    answer = visitor.client.post(f"/judge/components/{practical}/sheets/{station}/save",
+                                 json={"version": 0, "values": {"A1": "10"}})
+    assert answer.status_code == 400
+
+
+def test_judge_cannot_open_a_workstation_of_their_own_enterprise(signed_in, practical, db_session):
+    from app.models import Entry, User
+
+    judge1 = db_session.scalar(sa.select(User).where(User.username == "judge1"))
+    own = db_session.scalar(sa.select(StageEntry).join(Entry).where(
+        StageEntry.workstation_number.is_not(None), Entry.enterprise_id == judge1.enterprise_id))
+    visitor = signed_in("judge1")
+    assert own.workstation_number not in visitor.get("/judge/").get_data(as_text=True).split(
+        "sheets/")[1:]
+    response = visitor.get(f"/judge/components/{practical}/sheets/{own.workstation_number}")
+    assert response.status_code == 404
+
+
+def test_submitting_locks_the_sheet(signed_in, practical, db_session):
+    visitor = signed_in("judge3")
+    station = stations(db_session, practical)[0]
+    version = autosave(visitor, practical, station, FULL, 0).get_json()["version"]
+    response = visitor.post(f"/judge/components/{practical}/sheets/{station}/submit",
+                            {"version": str(version)})
+    assert response.status_code == 302
+    assert "赛位" in visitor.get("/judge/").get_data(as_text=True)
+    assert autosave(visitor, practical, station, {"A2": "1"}, version + 1).status_code == 409
+    sheet = db_session.scalar(sa.select(ScoreSheet).where(ScoreSheet.component_id == practical))
+    assert sheet.status == SheetStatus.SUBMITTED and str(sheet.points) == "100.000"
+
+
+def _all_judges_mark(signed_in, practical, db_session):
+    from app.models import Component, User
+    from app.services import judging
+
+    for judge in ("judge1", "judge2", "judge3", "judge4", "judge5"):
+        visitor = signed_in(judge)
+        user = db_session.scalar(sa.select(User).where(User.username == judge))
+        component = db_session.get(Component, practical)
+        own = user.enterprise_id
+        for station in stations(db_session, practical):
+            place = db_session.scalar(sa.select(StageEntry).where(
+                StageEntry.workstation_number == station))
+            if own and place.entry.enterprise_id == own:
+                continue
+            version = autosave(visitor, practical, station, FULL, 0).get_json()["version"]
+            visitor.post(f"/judge/components/{practical}/sheets/{station}/submit",
+                         {"version": str(version)})
+        visitor.logout()
+        assert component and judging
+
+
+def test_chief_judge_reviews_corrects_and_signs_off_and_only_then_names_can_be_revealed(
+        signed_in, practical, db_session):
+    _all_judges_mark(signed_in, practical, db_session)
+    chief = signed_in("chief")
+    panel = chief.get(f"/judge/components/{practical}/panel").get_data(as_text=True)
+    assert "未提交的评分表: <strong>0</strong>" in panel.replace("：", ": ")
+    sheet = db_session.scalar(sa.select(ScoreSheet).where(ScoreSheet.component_id == practical))
+    page = chief.post(f"/judge/components/{practical}/panel/sheets/{sheet.id}", {
+        "version": str(sheet.version), "value-A2": "12", "reason": ""})
+    assert page.status_code == 422 and "更正须填写原因" in page.get_data(as_text=True)
+    fields = {f"value-{k}": v for k, v in FULL.items()}
+    corrected = chief.post(f"/judge/components/{practical}/panel/sheets/{sheet.id}", {
+        **fields, "value-A2": "12", "overrun_minutes": "0", "version": str(sheet.version),
+        "reason": "复核录像"})
+    assert corrected.status_code == 302
+    history = chief.get(f"/judge/components/{practical}/panel/sheets/{sheet.id}").get_data(
+        as_text=True)
+    assert "A2: 15 → 12" in history and "复核录像" in history
+    assert chief.post(f"/judge/components/{practical}/sign-off").status_code == 302
+    chief.logout()
+    organiser = signed_in("organiser")
+    blind = organiser.get(f"/admin/components/{practical}/scores").get_data(as_text=True)
+    place = db_session.scalar(sa.select(StageEntry).where(
+        StageEntry.workstation_number == stations(db_session, practical)[0]))
+    assert place.entry.contestant.name not in blind and "解密" in blind
+    organiser.post(f"/admin/components/{practical}/scores", {"witness": "监督员甲"})
+    revealed = organiser.get(f"/admin/components/{practical}/scores").get_data(as_text=True)
+    assert place.entry.contestant.name in revealed
+
+
+def test_organiser_sees_conflict_exclusions_on_the_panel_page(signed_in, practical, db_session):
+    page = signed_in("organiser").get(f"/admin/components/{practical}/panel").get_data(
+        as_text=True)
+    assert "回避（本单位选手）" in page
+    row = page.split("judge1")[1].split("</tr>")[0]
+    assert "—" not in row.split("<td>")[-2]  # judge1's own-enterprise workstation is listed
+
+
+def test_printable_sheets_have_one_page_per_workstation(signed_in, practical, db_session):
+    page = signed_in("judge3").get(f"/judge/components/{practical}/print").get_data(as_text=True)
+    assert page.count('class="print-sheet') == 8 and "裁判长签字" in page
