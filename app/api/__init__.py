@@ -34,11 +34,11 @@ class Operation:
     def __init__(self, rule: str, method: str, view: Callable, summary: str, tag: str,
                  roles: tuple[Role, ...], public: bool, scope: str | None,
                  request_schema: dict | None, response_schema: dict | None, status: int,
-                 query: dict[str, dict] | None):
+                 query: dict[str, dict] | None, errors: tuple[int, ...] = ()):
         self.rule, self.method, self.view, self.summary, self.tag = rule, method, view, summary, tag
         self.roles, self.public, self.scope = roles, public, scope
         self.request_schema, self.response_schema = request_schema, response_schema
-        self.status, self.query = status, query or {}
+        self.status, self.query, self.errors = status, query or {}, errors
 
 
 OPERATIONS: list[Operation] = []
@@ -52,11 +52,13 @@ def json_body() -> dict[str, Any]:
 def endpoint(rule: str, *, method: str = "GET", summary: str, tag: str,
              roles: tuple[Role, ...] = (), public: bool = False, scope: str | None = None,
              request_schema: dict | None = None, response_schema: dict | None = None,
-             status: int = 200, query: dict[str, dict] | None = None) -> Callable:
+             status: int = 200, query: dict[str, dict] | None = None,
+             errors: tuple[int, ...] = ()) -> Callable:
     """Register an API view and its OpenAPI operation in one place.
 
     ``roles`` empty means any signed-in user; ``public`` needs no token at all; ``scope`` names
     the token scope kind (e.g. ``component``) a narrowed token must carry to use this endpoint.
+    ``errors`` documents further error statuses the view answers (e.g. 409 for a conflict).
     """
 
     def decorator(view: Callable) -> Callable:
@@ -86,7 +88,7 @@ def endpoint(rule: str, *, method: str = "GET", summary: str, tag: str,
         guarded = run if public else roles_required(*roles)(run)
         bp.add_url_rule(rule, endpoint=view.__name__, view_func=guarded, methods=[method])
         OPERATIONS.append(Operation(rule, method, guarded, summary, tag, roles, public, scope,
-                                    request_schema, response_schema, status, query))
+                                    request_schema, response_schema, status, query, errors))
         return guarded
 
     return decorator
@@ -136,6 +138,7 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
             error_codes += ["401", "403"]
         if params:
             error_codes.append("404")
+        error_codes += [str(code) for code in op.errors if str(code) not in error_codes]
         for code in error_codes:
             responses[code] = {"description": "Error", "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -163,4 +166,4 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
     }
 
 
-from app.api import entries, routes  # noqa: E402,F401  (registers the endpoints)
+from app.api import contests, entries, routes  # noqa: E402,F401  (registers the endpoints)

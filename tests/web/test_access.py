@@ -43,6 +43,27 @@ ACCESS = {
     "admin.review_entry": ORG,
     "admin.review_entries": ORG,
     "admin.export_entries": ORG,
+    # judging (component 4 is the demo's chemical practical: chief chairs, judge1-5 sit on it)
+    "admin.judging_overview": ORG,
+    "admin.component_panel": ORG,
+    "admin.remove_panel_member": ORG,
+    "admin.stage_draw": ORG,
+    "admin.component_scores": ORG,
+    "judge.sheet": {Role.JUDGE, Role.CHIEF_JUDGE},
+    "judge.save_sheet": {Role.JUDGE, Role.CHIEF_JUDGE},
+    "judge.submit_sheet": {Role.JUDGE, Role.CHIEF_JUDGE},
+    "judge.print_sheets": {Role.JUDGE, Role.CHIEF_JUDGE},
+    "judge.panel": {Role.CHIEF_JUDGE},
+    "judge.correct_sheet": {Role.CHIEF_JUDGE},
+    "judge.return_sheet": {Role.CHIEF_JUDGE},
+    "judge.sign_off": {Role.CHIEF_JUDGE},
+    # contest configuration
+    **{f"admin.{name}": ORG for name in (
+        "new_contest", "contest", "copy_contest", "delete_contest", "new_ability", "ability",
+        "delete_ability", "new_track", "track", "delete_track", "new_stage", "stage",
+        "stage_status", "move_stage", "delete_stage", "components", "marking_scheme",
+        "new_marking_node", "marking_node", "delete_marking_node", "move_marking_node",
+        "sittings", "sitting", "delete_sitting", "assign_sittings", "move_to_sitting")},
 }
 
 ACCOUNTS = {
@@ -53,7 +74,9 @@ ACCOUNTS = {
 
 # entry 1 is the demo contestant's approved entry, from the enterprise of the demo contact.
 SAMPLE_ARGS = {"user_id": "1", "token_id": "999999", "code": "zh", "filename": "x",
-               "entry_id": "1"}
+               "entry_id": "1", "contest_id": "1", "ability_id": "1", "track_id": "1",
+               "stage_id": "1", "component_id": "4", "item_id": "1", "sitting_id": "1",
+               "workstation": "101", "sheet_id": "999999", "assignment_id": "999999"}
 
 
 def _routes(app):
@@ -95,7 +118,8 @@ def test_each_role_reaches_only_its_pages(app, signed_in, visitor, role):
             assert refused_to_sign_in, f"anonymous should be sent to sign in from {endpoint}"
         else:
             assert response.status_code == 403, f"{role} must not reach {endpoint}"
-            assert "您没有查看此页面的权限。" in response.get_data(as_text=True)
+            page = response.get_data(as_text=True)
+            assert '<span class="error-code">403</span>' in page and 'lang="zh-CN"' in page
         if endpoint == "auth.logout" and role is not None:
             visitor = signed_in(ACCOUNTS[role])  # signing out ended the session; sign in again
 

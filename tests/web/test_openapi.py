@@ -30,7 +30,8 @@ def test_document_lists_exactly_the_registered_endpoints(app, client):
     assert documented == registered
 
 
-PATH_VALUES = {"code": "jstl-2025", "entry_id": "1"}
+PATH_VALUES = {"code": "jstl-2025", "entry_id": "1", "track": "chem", "seq": "2",
+               "component": "practical"}
 _ARG = re.compile(r"<(?:\w+:)?(\w+)>")
 
 
