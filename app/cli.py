@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 import sqlalchemy as sa
@@ -15,14 +16,15 @@ from app.services import ServiceError, accounts
 users_cli = AppGroup("users", help="Manage accounts.")
 tokens_cli = AppGroup("tokens", help="Manage API bearer tokens.")
 demo_cli = AppGroup("demo", help="The demo contest.")
+registrations_cli = AppGroup("registrations", help="Registration sheets.")
 
 ROLE_CHOICE = click.Choice([r.value for r in Role])
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = 1) -> None:
     db.session.rollback()
     click.echo(f"错误 / error: {message}", err=True)
-    sys.exit(1)
+    sys.exit(code)
 
 
 @users_cli.command("create")
@@ -99,6 +101,90 @@ def load_demo():
         click.echo(f"  {username:16} {password:16} {role.value}")
 
 
+class _PhaseBars:
+    """The import's progress callback as one click progress bar per phase, on stderr."""
+
+    LABELS = {"read": "读取 / reading", "check": "检查 / checking", "write": "写入 / writing"}
+
+    def __init__(self) -> None:
+        self.phase: str | None = None
+        self.bar = None
+        self.done = 0
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if phase != self.phase:
+            self.close()
+            self.phase, self.done = phase, 0
+            self.bar = click.progressbar(length=max(total, 1), label=self.LABELS.get(phase, phase),
+                                         file=sys.stderr)
+            self.bar.__enter__()
+        if done > self.done:
+            self.bar.update(done - self.done)
+            self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+@registrations_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--track", "track_code", required=True, help="The track's code, e.g. chem.")
+@click.option("--contest", "contest_code", default=None,
+              help="The contest's code (default: the most recent one with that track).")
+@click.option("--dry-run", is_flag=True, help="Check and report only; write nothing.")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print one JSON object: {"rows", "valid", "imported", "errors"}.')
+@click.option("--error-report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the bad rows with a 错误原因 column to this .xlsx file.")
+@click.option("--user", "username", default=None, help="Record the import as this account's.")
+def import_registrations(file: Path, track_code: str, contest_code: str | None, dry_run: bool,
+                         as_json: bool, error_report: Path | None, username: str | None):
+    """Import a registration sheet (.xlsx, .xls or .csv) into a track.
+
+    Exits 0 when every row is good, 1 when any row is bad (the good ones are imported unless
+    --dry-run), 2 when the file cannot be imported at all (nothing is saved).
+    """
+    import json
+
+    from app.services import imports
+    from app.services.registration_import import RegistrationImporter, track_by_codes
+
+    actor = None
+    if username:
+        actor = accounts.get_by_username(username)
+        if actor is None:
+            _fail(f"no account {username}", code=2)
+    bars = _PhaseBars()
+    try:
+        track = track_by_codes(track_code, contest_code)
+        outcome = imports.run(RegistrationImporter(track, actor),
+                              imports.Upload(file.name, file.read_bytes()), dry_run=dry_run,
+                              actor=actor, progress=bars)
+    except ServiceError as error:
+        bars.close()
+        _fail(error.message, code=2)
+    bars.close()
+    db.session.commit()
+    report = outcome.report
+    for notice in report.notices:
+        click.echo(notice, err=True)
+    if error_report is not None and report.errors:
+        error_report.write_bytes(imports.error_report(outcome.batch.report or {}))
+        click.echo(f"错误报告 / error report: {error_report}", err=True)
+    if as_json:
+        click.echo(json.dumps(report.summary(), ensure_ascii=False))
+    else:
+        click.echo(f"{track.contest.name} · {track.name} ← {file.name}"
+                   + ("（试导入 / dry run）" if dry_run else ""))
+        click.echo(f"行数 rows: {report.rows}  合格 valid: {report.valid}  "
+                   f"导入 imported: {report.imported}")
+        for error in report.errors:
+            click.echo(f"第 {error.row} 行 · {error.column}：{error.reason}")
+    sys.exit(1 if report.errors else 0)
+
+
 def register_cli(app: Flask) -> None:
-    for group in (users_cli, tokens_cli, demo_cli):
+    for group in (users_cli, tokens_cli, demo_cli, registrations_cli):
         app.cli.add_command(group)

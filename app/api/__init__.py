@@ -34,11 +34,13 @@ class Operation:
     def __init__(self, rule: str, method: str, view: Callable, summary: str, tag: str,
                  roles: tuple[Role, ...], public: bool, scope: str | None,
                  request_schema: dict | None, response_schema: dict | None, status: int,
-                 query: dict[str, dict] | None, errors: tuple[int, ...] = ()):
+                 query: dict[str, dict] | None, errors: tuple[int, ...] = (),
+                 form_schema: dict | None = None):
         self.rule, self.method, self.view, self.summary, self.tag = rule, method, view, summary, tag
         self.roles, self.public, self.scope = roles, public, scope
         self.request_schema, self.response_schema = request_schema, response_schema
         self.status, self.query, self.errors = status, query or {}, errors
+        self.form_schema = form_schema
 
 
 OPERATIONS: list[Operation] = []
@@ -53,12 +55,13 @@ def endpoint(rule: str, *, method: str = "GET", summary: str, tag: str,
              roles: tuple[Role, ...] = (), public: bool = False, scope: str | None = None,
              request_schema: dict | None = None, response_schema: dict | None = None,
              status: int = 200, query: dict[str, dict] | None = None,
-             errors: tuple[int, ...] = ()) -> Callable:
+             errors: tuple[int, ...] = (), form_schema: dict | None = None) -> Callable:
     """Register an API view and its OpenAPI operation in one place.
 
     ``roles`` empty means any signed-in user; ``public`` needs no token at all; ``scope`` names
     the token scope kind (e.g. ``component``) a narrowed token must carry to use this endpoint.
     ``errors`` documents further error statuses the view answers (e.g. 409 for a conflict).
+    ``form_schema`` documents a multipart/form-data body (a file upload); the view reads it.
     """
 
     def decorator(view: Callable) -> Callable:
@@ -88,7 +91,8 @@ def endpoint(rule: str, *, method: str = "GET", summary: str, tag: str,
         guarded = run if public else roles_required(*roles)(run)
         bp.add_url_rule(rule, endpoint=view.__name__, view_func=guarded, methods=[method])
         OPERATIONS.append(Operation(rule, method, guarded, summary, tag, roles, public, scope,
-                                    request_schema, response_schema, status, query, errors))
+                                    request_schema, response_schema, status, query, errors,
+                                    form_schema))
         return guarded
 
     return decorator
@@ -133,7 +137,7 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
             str(op.status): {"description": "OK", "content": {
                 "application/json": {"schema": op.response_schema or {"type": "object"}}}},
         }
-        error_codes = ["400", "422"] if op.request_schema else []
+        error_codes = ["400", "422"] if op.request_schema or op.form_schema else []
         if not op.public:
             error_codes += ["401", "403"]
         if params:
@@ -152,6 +156,9 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
         if op.request_schema:
             operation["requestBody"] = {"required": True, "content": {
                 "application/json": {"schema": op.request_schema}}}
+        elif op.form_schema:
+            operation["requestBody"] = {"required": True, "content": {
+                "multipart/form-data": {"schema": op.form_schema}}}
         paths.setdefault(path, {})[op.method.lower()] = operation
     return {
         "openapi": "3.1.0",
@@ -166,4 +173,4 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
     }
 
 
-from app.api import contests, entries, routes  # noqa: E402,F401  (registers the endpoints)
+from app.api import contests, entries, imports, routes  # noqa: E402,F401  (registers the endpoints)

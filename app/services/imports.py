@@ -237,6 +237,7 @@ class Report:
         self.rows = len(table.rows) if table else 0
         self.valid = self.rows
         self.imported = 0
+        self.importable = 0  # rows an import would write (all or none for some importers)
         self.errors: list[RowError] = []
         self.notices: list[str] = []
         self._bad: dict[int, list[Any]] = {}
@@ -274,6 +275,7 @@ class Report:
         table = self.table
         return {
             **self.summary(),
+            "importable": self.importable,
             "notices": self.notices,
             "sheet": table.sheet_name if table else None,
             "header_row": table.header_row if table else None,
@@ -287,6 +289,7 @@ class Report:
         report.rows = stored.get("rows", 0)
         report.valid = stored.get("valid", 0)
         report.imported = stored.get("imported", 0)
+        report.importable = stored.get("importable", report.valid)
         report.errors = [RowError(e["row"], e["column"], e["reason"])
                          for e in stored.get("errors", [])]
         report.notices = list(stored.get("notices", []))
@@ -464,6 +467,9 @@ class Importer:
 
     kind: ClassVar[ImportKind]
     columns: ClassVar[tuple[Column, ...]]
+    # True: the good rows are imported and the bad ones reported; False: nothing is imported
+    # unless every row is right (a marking scheme).
+    partial: ClassVar[bool] = True
     target_id: int
 
     @classmethod
@@ -567,6 +573,7 @@ def _run(importer: Importer, upload: Upload, *, dry_run: bool, actor: User | Non
     report = Report(table, importer.columns)
     plan = importer.check(table, report, progress)
     report.finish()
+    report.importable = report.valid if importer.partial or not report.errors else 0
     progress("check", report.rows, report.rows)
 
     if batch is None:
@@ -588,7 +595,7 @@ def _run(importer: Importer, upload: Upload, *, dry_run: bool, actor: User | Non
     batch.content = None
     db.session.flush()  # the batch's id, for the rows that refer to it
     try:
-        imported = importer.write(plan, batch, progress) if report.valid else 0
+        imported = importer.write(plan, batch, progress) if report.importable else 0
         report.imported = imported
         batch.imported_rows = imported
         batch.report = report.as_json()
