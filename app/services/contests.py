@@ -62,7 +62,10 @@ class Problems:
 
 
 def clean_text(value: Any) -> str:
-    return " ".join(str(value).split()) if value is not None else ""
+    """Spaces collapsed; control characters (e.g. NUL, which PostgreSQL refuses) dropped."""
+    if value is None:
+        return ""
+    return " ".join("".join(c for c in str(value) if c.isprintable() or c.isspace()).split())
 
 
 def text(values: Mapping, name: str, problems: Problems, *, required: bool = False,

@@ -398,3 +398,33 @@ def test_a_sitting_ending_before_it_starts_is_refused(signed_in, db_session):
     page = response.get_data(as_text=True)
     assert error_at(page, "ends_at") == "场次结束时间必须晚于开始时间。"
     assert error_at(page, "capacity") == "容量不能小于1。"
+
+
+def test_bad_input_never_gives_a_server_error(signed_in, db_session):
+    organiser = signed_in("organiser")
+    stage = chem_stage(db_session, 2)
+    component = practical(db_session)
+    item = component.items[0]
+    garbage = {"code": "x" * 300, "name": "\x00", "year": "abc", "number": "-1", "quota": "1e9",
+               "decimals": "2.5", "starts_on": "2025-13-40", "registration_opens_at": "soon",
+               "tie_breaks-0-key": "🙂", "tie_breaks-0-direction": "sideways",
+               "awards-0-count": "many", "recheck_percent": "NaN", "kind": "nope",
+               "components-0-id": "abc", "components-0-weight": "Infinity",
+               "components-1-id": "999999", "components-1-code": "x",
+               "node": "item", "parent_id": "abc", "maximum": "1e999", "ability_id": "x",
+               "capacity": "-3", "starts_at": "2025-07-02T25:00", "exam_number": "' OR 1=1",
+               "sitting_id": "abc", "mode": "everything", "status": "final", "direction": "up"}
+    urls = [f"/admin/contests/{stage.track.contest_id}", "/admin/contests/new",
+            f"/admin/contests/{stage.track.contest_id}/copy",
+            f"/admin/contests/{stage.track.contest_id}/tracks/new",
+            f"/admin/contests/{stage.track.contest_id}/abilities/new",
+            f"/admin/tracks/{stage.track_id}", f"/admin/tracks/{stage.track_id}/stages/new",
+            f"/admin/stages/{stage.id}", f"/admin/stages/{stage.id}/status",
+            f"/admin/stages/{stage.id}/move", f"/admin/stages/{stage.id}/components",
+            f"/admin/components/{component.id}/scheme/new?parent=abc",
+            f"/admin/marking-items/{item.id}", f"/admin/marking-items/{item.id}/move",
+            f"/admin/stages/{stage.id}/sittings", f"/admin/stages/{stage.id}/sittings/assign",
+            f"/admin/stages/{stage.id}/sittings/move"]
+    for url in urls:
+        response = organiser.post(url, garbage)
+        assert response.status_code < 500, url
