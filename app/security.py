@@ -79,6 +79,7 @@ NAVIGATION: list[tuple[str, object, tuple[Role, ...]]] = [
     ("admin.dashboard", _l("Dashboard"), (Role.ORGANISER,)),
     ("admin.contests", _l("Contests"), (Role.ORGANISER,)),
     ("admin.entries", _l("Registrations"), (Role.ORGANISER,)),
+    ("admin.imports", _l("Imports"), (Role.ORGANISER,)),
     ("admin.judging_overview", _l("Judging"), (Role.ORGANISER,)),
     ("admin.users", _l("Accounts"), (Role.ORGANISER,)),
     ("admin.audit_log", _l("Audit log"), (Role.ORGANISER,)),

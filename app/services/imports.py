@@ -508,6 +508,7 @@ class Outcome:
     report: Report
     already_imported: bool = False
     dry_run: bool = False
+    pending: bool = False  # staged: the check runs in the background
 
 
 def previous_import(kind: ImportKind, target_id: int, sha256: str) -> ImportBatch | None:
@@ -816,6 +817,20 @@ def stage_upload(kind: ImportKind, target_id: int, upload: Upload,
     return batch
 
 
+def console_check(importer: Importer, upload: Upload, actor: User | None, *,
+                  in_background: bool) -> Outcome:
+    """A console upload's dry run, keeping the file for the organiser's decision: run now, or
+    (a large file) staged for ``start_background_check``. A file already imported into the
+    same target gives that import's outcome instead."""
+    previous = previous_import(importer.kind, importer.target_id, upload.sha256)
+    if previous is not None:
+        return Outcome(previous, _already(previous), already_imported=True, dry_run=True)
+    if in_background:
+        batch = stage_upload(importer.kind, importer.target_id, upload, actor)
+        return Outcome(batch, Report(), dry_run=True, pending=True)
+    return run(importer, upload, dry_run=True, actor=actor, keep_file=True)
+
+
 def stored_upload(batch: ImportBatch) -> Upload:
     if not batch.content:
         raise ImportFailed(_("The uploaded file is no longer kept; upload it again."))
@@ -910,9 +925,8 @@ def _background_check(app: Flask, batch_id: int) -> None:
             db.session.remove()
 
 
-def start_background_check(batch_id: int) -> threading.Thread:
+def start_background_check(app: Flask, batch_id: int) -> threading.Thread:
     """Check a staged batch in a thread of this worker process (the page polls its row)."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
     thread = threading.Thread(target=_background_check, args=(app, batch_id),
                               name=f"import-check-{batch_id}", daemon=True)
     thread.start()

@@ -64,6 +64,10 @@ ACCESS = {
         "stage_status", "move_stage", "delete_stage", "components", "marking_scheme",
         "new_marking_node", "marking_node", "delete_marking_node", "move_marking_node",
         "sittings", "sitting", "delete_sitting", "assign_sittings", "move_to_sitting")},
+    # imports: registration sheets, marking schemes to and from Excel
+    **{f"admin.{name}": ORG for name in (
+        "imports", "import_batch", "import_progress", "confirm_import", "cancel_import",
+        "import_error_report", "export_marking_scheme", "import_marking_scheme")},
 }
 
 ACCOUNTS = {
@@ -76,7 +80,8 @@ ACCOUNTS = {
 SAMPLE_ARGS = {"user_id": "1", "token_id": "999999", "code": "zh", "filename": "x",
                "entry_id": "1", "contest_id": "1", "ability_id": "1", "track_id": "1",
                "stage_id": "1", "component_id": "4", "item_id": "1", "sitting_id": "1",
-               "workstation": "101", "sheet_id": "999999", "assignment_id": "999999"}
+               "workstation": "101", "sheet_id": "999999", "assignment_id": "999999",
+               "batch_id": "999999"}
 
 
 def _routes(app):

@@ -1,0 +1,44 @@
+"""Organiser console forms for uploading sheets into the import pipeline."""
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import SelectField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired
+
+from app.extensions import db
+from app.models import Contest, Track
+
+SHEET_TYPES = ["xlsx", "xlsm", "xls", "csv"]
+SHEET_MESSAGE = _l("Upload an Excel workbook (.xlsx or .xls) or a .csv file.")
+
+
+def track_choices() -> list[SelectChoice]:
+    rows = db.session.execute(
+        sa.select(Track.id, Track.name, Contest.name, Contest.short_name).join(Contest)
+        .where(Contest.is_template.is_(False))
+        .order_by(Contest.year.desc(), Contest.id.desc(), Track.sort_order))
+    return [SelectChoice(str(track_id), f"{short or contest} · {name}")
+            for track_id, name, contest, short in rows]
+
+
+class RegistrationUploadForm(FlaskForm):
+    track = SelectField(_l("Track"), choices=[], validators=[DataRequired()])
+    file = FileField(_l("Registration sheet"), validators=[
+        FileRequired(_l("Choose the file to upload.")), FileAllowed(SHEET_TYPES, SHEET_MESSAGE)])
+    submit = SubmitField(_l("Check the file"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.track.choices = track_choices()
+
+
+class SchemeUploadForm(FlaskForm):
+    file = FileField(_l("Marking scheme sheet"), validators=[
+        FileRequired(_l("Choose the file to upload.")), FileAllowed(SHEET_TYPES, SHEET_MESSAGE)])
+    submit = SubmitField(_l("Check the file"))
+
+
+class DecisionForm(FlaskForm):
+    """Import the good rows, or cancel: a button whose form carries only the CSRF token."""
