@@ -47,9 +47,10 @@ class ExactDecimalField(DecimalField):
 
 
 def choices(mapping: dict, blank: str | None = None) -> list[SelectChoice]:
-    """Select options from an {enum member or key: label} table, optionally after a blank one."""
+    """Select options from an {enum member or key: label} table, optionally after a blank one.
+    Labels stay lazy, so each page shows them in its own language."""
     options = [SelectChoice("", blank)] if blank is not None else []
-    return options + [SelectChoice(getattr(key, "value", key), str(label))
+    return options + [SelectChoice(getattr(key, "value", key), label)
                       for key, label in mapping.items()]
 
 

@@ -125,8 +125,9 @@ def new_contest():
         else:
             flash(_("Contest %(code)s created.", code=contest.code), "success")
             return redirect(url_for("admin.contest", contest_id=contest.id))
-    return render_template("admin/contest_form.html", form=form, errors=errors,
-                           contest=None), INVALID if form.errors else 200
+    templates = [c for c in contest_service.contests() if c.is_template]
+    return render_template("admin/contest_form.html", form=form, errors=errors, contest=None,
+                           templates=templates), INVALID if form.errors else 200
 
 
 @bp.route("/contests/<int:contest_id>", methods=["GET", "POST"])

@@ -428,3 +428,29 @@ def test_bad_input_never_gives_a_server_error(signed_in, db_session):
     for url in urls:
         response = organiser.post(url, garbage)
         assert response.status_code < 500, url
+
+
+def test_pages_and_their_options_follow_the_chosen_language(signed_in, db_session):
+    organiser = signed_in("organiser")
+    stage = chem_stage(db_session, 2)
+    item = next(i for i in practical(db_session).items if i.code == "C2")
+    page = organiser.get(f"/admin/marking-items/{item.id}").get_data(as_text=True)
+    assert "整个参赛资格" in page and "评价（0–3级）" in page
+    organiser.get(f"/lang/en?next=/admin/stages/{stage.id}")
+    page = organiser.get(f"/admin/stages/{stage.id}").get_data(as_text=True)
+    assert "Broken by the tie-break chain" in page and "Tie-break chain, in order" in page
+    for url in ["/admin/contests", f"/admin/contests/{stage.track.contest_id}",
+                f"/admin/stages/{stage.id}/components", f"/admin/stages/{stage.id}/sittings",
+                f"/admin/components/{item.component_id}/scheme", f"/admin/tracks/{stage.track_id}"]:
+        assert organiser.get(url).status_code == 200, url
+
+
+def test_the_new_contest_page_offers_the_templates(signed_in, db_session):
+    organiser = signed_in("organiser")
+    demo = db_session.scalar(sa.select(Contest).where(Contest.code == "jstl-2025"))
+    organiser.post(f"/admin/contests/{demo.id}/copy", {
+        "code": "tpl", "name": "班组长大赛模板", "year": "2026", "is_template": "y"})
+    template = db_session.scalar(sa.select(Contest).where(Contest.code == "tpl"))
+    assert template.is_template
+    page = organiser.get("/admin/contests/new").get_data(as_text=True)
+    assert "从模板开始：" in page and f'href="/admin/contests/{template.id}/copy"' in page
