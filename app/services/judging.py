@@ -362,10 +362,11 @@ def _compute(component, items, values, reasons, overrun) -> SheetState:
         item_points[item.code] = sc.score_sheet(
             single, {item.code: value}, reasons={item.code: reasons.get(item.code) or "-"}
         ).item_points[item.code]
+    unit = Decimal(1).scaleb(-decimals)
     for item in scheme.items:
         if item.kind is sc.ItemKind.DEDUCTION and item.code not in item_points:
-            item_points[item.code] = item.maximum  # no occurrence recorded yet
-    total = sum(item_points.values(), Decimal(0)).quantize(Decimal(1).scaleb(-decimals))
+            item_points[item.code] = item.maximum.quantize(unit)  # no occurrence recorded yet
+    total = sum(item_points.values(), Decimal(0)).quantize(unit)
     return SheetState(values, reasons, item_points, total, overrun, False, problems)
 
 

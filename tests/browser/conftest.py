@@ -28,12 +28,27 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """gunicorn with two workers serving a fresh database with the demo loaded."""
-    tmp = tmp_path_factory.mktemp("live")
-    url = fresh_database_url("test_browser", tmp)
+def live_database_url(tmp_path_factory) -> str:
+    """The live server's own database: migrated, with the demo loaded."""
+    url = fresh_database_url("test_browser", tmp_path_factory.mktemp("live-db"))
     flask_cli(url, "db", "upgrade")
     flask_cli(url, "demo", "load")
+    return url
+
+
+@pytest.fixture(scope="session")
+def live_app(live_database_url):
+    """An app on the live server's database, for setting up what the pages need."""
+    from app import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": live_database_url, "SECRET_KEY": "x"})
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory, live_database_url):
+    """gunicorn with two workers serving a fresh database with the demo loaded."""
+    tmp = tmp_path_factory.mktemp("live")
+    url = live_database_url
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "browser-test-secret"}
     log = (tmp / "gunicorn.log").open("w")
@@ -74,8 +89,10 @@ def chromium():
 
 
 @pytest.fixture
-def page(chromium):
-    context = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 860})
+def page(chromium, request):
+    viewport = getattr(request, "param", {"width": 1280, "height": 860})
+    context = chromium.new_context(locale="zh-CN", viewport=viewport,
+                                   has_touch=viewport["width"] < 1000)
     page = context.new_page()
     page.console_errors = []
     page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
