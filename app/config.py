@@ -71,4 +71,6 @@ def from_environment(instance_path: Path) -> dict:
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", 0)),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", 50)) * 1024 * 1024,
+        # A console upload larger than this is checked in a background thread (progress bar).
+        "IMPORT_BACKGROUND_BYTES": int(os.environ.get("IMPORT_BACKGROUND_KB", 1024)) * 1024,
     }

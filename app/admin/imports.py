@@ -94,8 +94,7 @@ def imports():
     if form.validate_on_submit():
         track = db.session.get(Track, int(form.track.data))
         upload = _upload(form.file.data)
-        large = len(upload.content) > current_app.config.get("IMPORT_BACKGROUND_BYTES",
-                                                              1024 * 1024)
+        large = len(upload.content) > current_app.config["IMPORT_BACKGROUND_BYTES"]
         try:
             outcome = import_service.console_check(
                 RegistrationImporter(track, current_user), upload, current_user,
