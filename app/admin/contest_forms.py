@@ -70,7 +70,7 @@ def _integer(label, **kwargs) -> IntegerField:
 class ContestForm(FlaskForm):
     code = StringField(_l("Code"), validators=[Length(max=40)],
                        description=_l("Letters, digits, - and _, e.g. jstl-2026."))
-    name = StringField(_l("Name"), validators=[Length(max=200)])
+    name = StringField(_l("Contest name"), validators=[Length(max=200)])
     short_name = StringField(_l("Short name"), validators=[Length(max=60)])
     year = _integer(_l("Year"))
     level = StringField(_l("Level"), validators=[Length(max=40)],
@@ -97,7 +97,7 @@ class CopyContestForm(FlaskForm):
 
 class TrackForm(FlaskForm):
     code = StringField(_l("Code"), validators=[Length(max=40)])
-    name = StringField(_l("Name"), validators=[Length(max=100)])
+    name = StringField(_l("Track name"), validators=[Length(max=100)])
     number = _integer(_l("Number"), description=_l("Part of exam numbers ({track_no})."))
     host_union = StringField(_l("Host union"), validators=[Length(max=200)])
     co_hosts = TextAreaField(_l("Co-hosts"), description=_l("One per line."),
@@ -107,7 +107,7 @@ class TrackForm(FlaskForm):
 
 class AbilityForm(FlaskForm):
     code = StringField(_l("Code"), validators=[Length(max=40)])
-    name = StringField(_l("Name"), validators=[Length(max=60)])
+    name = StringField(_l("Ability name"), validators=[Length(max=60)])
     submit = SubmitField(_l("Save"))
 
 
@@ -127,7 +127,7 @@ class AwardForm(RowForm):
 
 class StageForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=choices(labels.STAGE_KIND))
-    name = StringField(_l("Name"), validators=[Length(max=100)])
+    name = StringField(_l("Stage name"), validators=[Length(max=100)])
     starts_on = DateField(_l("Starts on"), validators=[Optional()])
     ends_on = DateField(_l("Ends on"), validators=[Optional()])
     registration_opens_at = DateTimeLocalField(_l("Registration opens"),
@@ -171,7 +171,7 @@ class ComponentRowForm(RowForm):
     id = HiddenField()
     delete = BooleanField(_l("Delete"))
     code = StringField(_l("Code"), validators=[Length(max=40)])
-    name = StringField(_l("Name"), validators=[Length(max=100)])
+    name = StringField(_l("Component name"), validators=[Length(max=100)])
     kind = SelectField(_l("Kind"), choices=choices(labels.COMPONENT_KIND))
     source = SelectField(_l("Scores come from"), choices=choices(labels.SCORE_SOURCE))
     weight = ExactDecimalField(_l("Weight (%)"))
@@ -213,7 +213,7 @@ class MarkingNodeForm(FlaskForm):
 
 
 class SittingForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[Length(max=100)])
+    name = StringField(_l("Sitting name"), validators=[Length(max=100)])
     venue = StringField(_l("Venue"), validators=[Length(max=200)])
     room = StringField(_l("Room"), validators=[Length(max=100)])
     starts_at = DateTimeLocalField(_l("Starts at"), format=DATETIME_FORMAT,

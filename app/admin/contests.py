@@ -49,8 +49,6 @@ from app.services import marking_schemes as scheme_service
 from app.services import sittings as sitting_service
 from app.services import stages as stage_service
 
-INVALID = 422  # a refused form: the request's transaction is rolled back
-
 
 def _get(model, object_id: int, message: str):
     found = db.session.get(model, object_id)
@@ -127,7 +125,7 @@ def new_contest():
             return redirect(url_for("admin.contest", contest_id=contest.id))
     templates = [c for c in contest_service.contests() if c.is_template]
     return render_template("admin/contest_form.html", form=form, errors=errors, contest=None,
-                           templates=templates), INVALID if form.errors else 200
+                           templates=templates)
 
 
 @bp.route("/contests/<int:contest_id>", methods=["GET", "POST"])
@@ -149,10 +147,9 @@ def contest(contest_id: int):
 
 def _contest_page(contest: Contest, form: ContestForm, ability_form: AbilityForm,
                   errors: dict[str, str]):
-    status = INVALID if form.errors or ability_form.errors or errors else 200
     return render_template("admin/contest.html", contest=contest, form=form,
                            ability_form=ability_form, errors=errors, confirm=ConfirmForm(),
-                           entries=_entry_counts(contest)), status
+                           entries=_entry_counts(contest))
 
 
 def _entry_counts(contest: Contest) -> dict[int, int]:
@@ -179,7 +176,7 @@ def copy_contest(contest_id: int):
                     "the dates and sittings.", code=copy.code, source=source.code), "success")
             return redirect(url_for("admin.contest", contest_id=copy.id))
     return render_template("admin/contest_copy.html", form=form, source=source,
-                           errors=errors), INVALID if form.errors else 200
+                           errors=errors)
 
 
 @bp.route("/contests/<int:contest_id>/delete", methods=["POST"])
@@ -235,7 +232,7 @@ def ability(ability_id: int):
             return redirect(url_for("admin.contest", contest_id=ability.contest_id)
                             + "#abilities")
     return render_template("admin/ability_form.html", form=form, ability=ability,
-                           errors=errors, confirm=ConfirmForm()), INVALID if form.errors else 200
+                           errors=errors, confirm=ConfirmForm())
 
 
 @bp.route("/abilities/<int:ability_id>/delete", methods=["POST"])
@@ -279,7 +276,7 @@ def new_track(contest_id: int):
             flash(_("Track %(name)s created.", name=track.name), "success")
             return redirect(url_for("admin.track", track_id=track.id))
     return render_template("admin/track_form.html", form=form, contest=contest, track=None,
-                           errors=errors), INVALID if form.errors else 200
+                           errors=errors)
 
 
 @bp.route("/tracks/<int:track_id>", methods=["GET", "POST"])
@@ -298,7 +295,7 @@ def track(track_id: int):
             flash(_("Track %(name)s saved.", name=track.name), "success")
             return redirect(url_for("admin.track", track_id=track.id))
     return render_template("admin/track.html", form=form, track=track, contest=track.contest,
-                           errors=errors, confirm=ConfirmForm()), INVALID if form.errors else 200
+                           errors=errors, confirm=ConfirmForm())
 
 
 @bp.route("/tracks/<int:track_id>/delete", methods=["POST"])
@@ -398,7 +395,7 @@ def new_stage(track_id: int):
                     name=stage.name), "success")
             return redirect(url_for("admin.components", stage_id=stage.id))
     return render_template("admin/stage.html", form=form, stage=None, track=track,
-                           errors=errors), INVALID if form.errors or errors else 200
+                           errors=errors)
 
 
 @bp.route("/stages/<int:stage_id>", methods=["GET", "POST"])
@@ -426,8 +423,7 @@ def _stage_page(stage: Stage, form: StageForm, errors: dict[str, str]):
                 for status in stage_service.next_statuses(stage)]
     return render_template(
         "admin/stage.html", form=form, stage=stage, track=stage.track, errors=errors,
-        statuses=statuses, weights_total=sum((c.weight for c in stage.components), Decimal(0)),
-        ), INVALID if form.errors or errors else 200
+        statuses=statuses, weights_total=sum((c.weight for c in stage.components), Decimal(0)))
 
 
 @bp.route("/stages/<int:stage_id>/status", methods=["POST"])
@@ -518,14 +514,15 @@ def components(stage_id: int):
             return redirect(url_for("admin.components", stage_id=stage.id))
     scored = stage_service.scored_component_ids([c.id for c in stage.components])
     for index, entry in enumerate(form.components, start=1):
+        row = _("component %(n)s", n=index)
         for name in ("code", "name", "kind", "weight", "maximum", "delete"):
             field = entry.form[name]  # table cells: say which row the hidden label is for
-            field.label.text = f"{field.label.text}（{_('component %(n)s', n=index)}）"
+            field.label.text = f"{field.label.text}（{row}）"
     return render_template(
         "admin/components.html", form=form, stage=stage, track=stage.track, errors=errors,
         weights_total=_weights_total(form), scored=scored,
         components={str(c.id): c for c in stage.components},
-    ), INVALID if form.errors or errors else 200
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -610,7 +607,7 @@ def new_marking_node(component_id: int):
             flash(_("%(code)s added to the marking scheme.", code=item.code), "success")
             return redirect(url_for("admin.marking_scheme", component_id=component.id))
     return render_template("admin/marking_node.html", form=form, component=component, item=None,
-                           errors=errors), INVALID if form.errors or errors else 200
+                           errors=errors)
 
 
 @bp.route("/marking-items/<int:item_id>", methods=["GET", "POST"])
@@ -629,7 +626,7 @@ def marking_node(item_id: int):
             flash(_("%(code)s saved.", code=item.code), "success")
             return redirect(url_for("admin.marking_scheme", component_id=component.id))
     return render_template("admin/marking_node.html", form=form, component=component, item=item,
-                           errors=errors), INVALID if form.errors or errors else 200
+                           errors=errors)
 
 
 @bp.route("/marking-items/<int:item_id>/delete", methods=["POST"])
@@ -685,11 +682,10 @@ def _sittings_page(stage: Stage, *, form: SittingForm | None = None,
     form = form or SittingForm(formdata=None)
     move = move or _move_form(stage, formdata=False)
     rosters, unassigned = sitting_service.rosters(stage)
-    failed = bool(form.errors or move.errors or errors)
     return render_template(
         "admin/sittings.html", stage=stage, track=stage.track, form=form, move=move,
         assign=AssignForm(formdata=None), rosters=rosters, unassigned=unassigned,
-        errors=errors or {}, confirm=ConfirmForm()), INVALID if failed else 200
+        errors=errors or {}, confirm=ConfirmForm())
 
 
 @bp.route("/stages/<int:stage_id>/sittings", methods=["GET", "POST"])
@@ -731,8 +727,7 @@ def sitting(sitting_id: int):
             return redirect(url_for("admin.sittings", stage_id=sitting.stage_id))
     return render_template("admin/sitting_form.html", form=form, sitting=sitting,
                            stage=sitting.stage, errors=errors, confirm=ConfirmForm(),
-                           seated=sitting_service.assigned_count(sitting),
-                           ), INVALID if form.errors or errors else 200
+                           seated=sitting_service.assigned_count(sitting))
 
 
 @bp.route("/sittings/<int:sitting_id>/delete", methods=["POST"])
