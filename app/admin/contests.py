@@ -585,7 +585,8 @@ def _node_values(form: MarkingNodeForm, component: Component) -> dict:
     values["descriptors"] = {g: getattr(form, f"descriptor_{g}").data or "" for g in "0123"}
     parent_id = form.parent_id.data
     values["parent"] = db.session.get(MarkingItem, int(parent_id)) if parent_id else None
-    values["ability"] = form.ability_id.data or None
+    ability_id = form.ability_id.data
+    values["ability"] = db.session.get(Ability, int(ability_id)) if ability_id else None
     return values
 
 

@@ -253,13 +253,22 @@ def check_node(component: Component, values: Mapping, *, prefix: str = "",
 
 
 def _ability(component: Component, value: Any, problems: Problems, field: str) -> Ability | None:
-    """An ability of the component's contest, by object, id or code."""
+    """An ability of the component's contest: the object itself, or its code (or name)."""
     if value in (None, ""):
         return None
-    abilities = component.stage.track.contest.abilities
-    for ability in abilities:
-        if value is ability or str(value) in (str(ability.id), ability.code, ability.name):
-            return ability
+    contest = component.stage.track.contest
+    if isinstance(value, Ability):
+        if value.contest_id == contest.id:
+            return value
+        value = value.name
+    else:
+        text_ = clean_text(value)
+        for ability in contest.abilities:
+            if text_ == ability.code:
+                return ability
+        for ability in contest.abilities:
+            if text_ == ability.name:
+                return ability
     problems.add(field, _("%(value)s is not an ability of this contest.", value=value))
     return None
 
