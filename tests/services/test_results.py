@@ -122,10 +122,15 @@ def test_full_flow_to_the_advanced_stage(preliminary):
     assert replacement is not None and replacement.replaces_id == target.id
     going = results.advancers(listing)
     assert len(going) == 60 and target not in going
-    first_reserve_rank = min(e.rank for e in listing.entries
-                             if e.status == AdvancementEntryStatus.RESERVE) if any(
-        e.status == AdvancementEntryStatus.RESERVE for e in listing.entries) else None
-    assert first_reserve_rank is None or replacement.rank <= first_reserve_rank
+    def enterprise(row):
+        return db.session.get(StageEntry, row.stage_entry_id).entry.enterprise_id
+
+    per_enterprise = Counter(enterprise(e) for e in going)
+    passed_over = [e for e in listing.entries if e.rank is not None and e.rank < replacement.rank
+                   and e.status in (AdvancementEntryStatus.RESERVE,
+                                    AdvancementEntryStatus.SKIPPED_FOR_CAP)]
+    # Everyone ranked above the replacement who stayed out belongs to an enterprise at the cap.
+    assert all(per_enterprise[enterprise(e)] == 5 for e in passed_over)
     assert max(Counter(db.session.get(StageEntry, e.stage_entry_id).entry.enterprise_id
                        for e in going).values()) <= 5
 
