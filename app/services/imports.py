@@ -322,7 +322,7 @@ def _csv_sheet(content: bytes) -> Iterable[tuple[str, list[list[Any]]]]:
         except UnicodeDecodeError:
             continue
         try:
-            grid = list(csv.reader(io.StringIO(text, newline="")))
+            grid = list(csv.reader(io.StringIO(text, newline=""), dialect=_csv_dialect(text)))
         except csv.Error as error:
             raise ImportFailed(_("The CSV file could not be read (%(reason)s).",
                                  reason=str(error)[:200]), field="file") from None
@@ -331,6 +331,15 @@ def _csv_sheet(content: bytes) -> Iterable[tuple[str, list[list[Any]]]]:
         width = max((len(cells) for cells in grid), default=0)
         return [("csv", [cells + [""] * (width - len(cells)) for cells in grid])]
     raise ImportFailed(_("The CSV file is neither UTF-8 nor GB18030 text."), field="file")
+
+
+def _csv_dialect(text: str) -> type[csv.Dialect]:
+    """Comma-separated as Excel saves it; tab- or semicolon-separated files are recognised."""
+    head = text[:16384]
+    delimiter = max(",\t;", key=lambda d: (head.count(d), d == ","))
+    if delimiter == ",":
+        return csv.excel
+    return type("SeparatedDialect", (csv.excel,), {"delimiter": delimiter})
 
 
 def _sheets(upload: Upload) -> Iterable[tuple[str, list[list[Any]]]]:
@@ -822,6 +831,7 @@ def console_check(importer: Importer, upload: Upload, actor: User | None, *,
     """A console upload's dry run, keeping the file for the organiser's decision: run now, or
     (a large file) staged for ``start_background_check``. A file already imported into the
     same target gives that import's outcome instead."""
+    _forget_old_uploads()
     previous = previous_import(importer.kind, importer.target_id, upload.sha256)
     if previous is not None:
         return Outcome(previous, _already(previous), already_imported=True, dry_run=True)
@@ -829,6 +839,18 @@ def console_check(importer: Importer, upload: Upload, actor: User | None, *,
         batch = stage_upload(importer.kind, importer.target_id, upload, actor)
         return Outcome(batch, Report(), dry_run=True, pending=True)
     return run(importer, upload, dry_run=True, actor=actor, keep_file=True)
+
+
+UPLOADS_KEPT = timedelta(days=7)
+
+
+def _forget_old_uploads() -> None:
+    """Files checked but never imported nor cancelled are not kept for ever (they hold ID
+    numbers); their reports stay."""
+    db.session.execute(sa.update(ImportBatch).where(
+        ImportBatch.content.is_not(None), ImportBatch.created_at < utcnow() - UPLOADS_KEPT,
+        ImportBatch.status.in_([ImportStatus.DRY_RUN, ImportStatus.CHECKING]))
+        .values(content=None))
 
 
 def stored_upload(batch: ImportBatch) -> Upload:

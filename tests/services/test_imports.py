@@ -228,10 +228,11 @@ def test_files_that_are_not_sheets_are_refused_with_a_reason(db_session, name, c
     assert refused.value.message
 
 
-@pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030"])
-def test_csv_in_utf8_or_gb18030_reads_like_a_workbook(db_session, encoding):
+@pytest.mark.parametrize(("encoding", "delimiter"), [("utf-8-sig", ","), ("gb18030", ","),
+                                                     ("utf-8", "\t")])
+def test_csv_in_utf8_or_gb18030_reads_like_a_workbook(db_session, encoding, delimiter):
     text = io.StringIO()
-    writer = csv.writer(text)
+    writer = csv.writer(text, delimiter=delimiter)
     writer.writerow(["报名汇总表"])
     writer.writerow(HEADER)
     writer.writerow([1, *person(1)])
