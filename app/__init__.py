@@ -127,4 +127,7 @@ def _init_templates(app: Flask) -> None:
             "status_labels": labels.ENTRY_STATUS,
             "entry_status_labels": labels.ENTRY_STATUS,
             "stage_status_labels": labels.STAGE_STATUS,
+            "version_status_labels": labels.VERSION_STATUS,
+            "list_status_labels": labels.LIST_STATUS,
+            "advancement_labels": labels.ADVANCEMENT_STATUS,
         }

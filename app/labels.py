@@ -2,17 +2,20 @@
 from flask_babel import lazy_gettext as _l
 
 from app.models import (
+    AdvancementEntryStatus,
     AggregationMethod,
     ComponentKind,
     CutoffTiePolicy,
     DisqualifyScope,
     EntryStatus,
     ItemKind,
+    ListStatus,
     MarkingNode,
     ScoreSource,
     StageKind,
     StageStatus,
     Standardisation,
+    VersionStatus,
 )
 
 ENTRY_STATUS = {
@@ -90,3 +93,23 @@ DISQUALIFY_SCOPE = {
 }
 
 TIE_BREAK_DIRECTION = {"desc": _l("higher first"), "asc": _l("lower first")}
+
+VERSION_STATUS = {
+    VersionStatus.DRAFT: _l("Draft"),
+    VersionStatus.PUBLISHED: _l("Published"),
+    VersionStatus.SUPERSEDED: _l("Superseded"),
+}
+
+LIST_STATUS = {
+    ListStatus.DRAFT: _l("Draft"),
+    ListStatus.NOTICE: _l("Public notice"),
+    ListStatus.FINAL: _l("Final"),
+    ListStatus.WITHDRAWN: _l("Withdrawn"),
+}
+
+ADVANCEMENT_STATUS = {
+    AdvancementEntryStatus.ADVANCING: _l("Advances"),
+    AdvancementEntryStatus.REMOVED: _l("Removed after an objection"),
+    AdvancementEntryStatus.SKIPPED_FOR_CAP: _l("Over the enterprise's cap"),
+    AdvancementEntryStatus.RESERVE: _l("Reserve"),
+}

@@ -81,6 +81,7 @@ NAVIGATION: list[tuple[str, object, tuple[Role, ...]]] = [
     ("admin.entries", _l("Registrations"), (Role.ORGANISER,)),
     ("admin.imports", _l("Imports"), (Role.ORGANISER,)),
     ("admin.judging_overview", _l("Judging"), (Role.ORGANISER,)),
+    ("admin.results_overview", _l("Results"), (Role.ORGANISER,)),
     ("admin.users", _l("Accounts"), (Role.ORGANISER,)),
     ("admin.audit_log", _l("Audit log"), (Role.ORGANISER,)),
     ("judge.workspace", _l("Judging workspace"), (Role.JUDGE, Role.CHIEF_JUDGE, Role.ARBITRATOR)),

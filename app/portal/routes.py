@@ -75,9 +75,12 @@ def new_entry():
 @bp.route("/entries/<int:entry_id>")
 @roles_required(*PORTAL)
 def entry(entry_id: int):
+    from app.services.results import published_results_for
+
     entry = _own_entry(entry_id)
     return render_template("portal/entry.html", entry=entry,
-                           can_correct=entry_service.can_correct(current_user, entry))
+                           can_correct=entry_service.can_correct(current_user, entry),
+                           published=published_results_for(entry))
 
 
 @bp.route("/entries/<int:entry_id>/edit", methods=["GET", "POST"])

@@ -41,6 +41,34 @@ def set_language(code: str):
     return redirect(safe_next(request.args.get("next")) or url_for("public.index"))
 
 
+@bp.route("/notices")
+def notices():
+    """Advancement lists under public notice (公示) or final: open to everyone."""
+    from app.models import AdvancementList, ListStatus
+
+    lists = db.session.scalars(sa.select(AdvancementList).where(
+        AdvancementList.status.in_([ListStatus.NOTICE, ListStatus.FINAL]))
+        .order_by(AdvancementList.id.desc())).all()
+    return render_template("public/notices.html", lists=lists)
+
+
+@bp.route("/notices/<int:list_id>")
+def notice(list_id: int):
+    """One list as published: names and enterprises (never ID numbers), the notice period and
+    how to object; prints on A4."""
+    from flask_babel import gettext as _
+
+    from app.errors import abort_with
+    from app.models import AdvancementList, ListStatus
+    from app.services.results import advancers
+
+    listing = db.session.get(AdvancementList, list_id)
+    if listing is None or listing.status not in (ListStatus.NOTICE, ListStatus.FINAL):
+        abort_with(404, _("No such list under public notice."))
+    return render_template("public/notice.html", listing=listing, rows=advancers(listing),
+                           removed=[e for e in listing.entries if e.status.value == "removed"])
+
+
 @bp.route("/healthz")
 def health():
     db.session.execute(sa.text("SELECT 1"))

@@ -57,6 +57,19 @@ ACCESS = {
     "judge.correct_sheet": {Role.CHIEF_JUDGE},
     "judge.return_sheet": {Role.CHIEF_JUDGE},
     "judge.sign_off": {Role.CHIEF_JUDGE},
+    # results and advancement
+    "admin.results_overview": ORG,
+    "admin.stage_results": ORG,
+    "admin.results_version": ORG,
+    "admin.publish_results": ORG,
+    "admin.generate_advancement": ORG,
+    "admin.advancement_list": ORG,
+    "admin.start_notice": ORG,
+    "admin.record_objection": ORG,
+    "admin.rule_objection": ORG,
+    "admin.finalise_list": ORG,
+    "public.notices": ANYONE,
+    "public.notice": ANYONE,
     # contest configuration
     **{f"admin.{name}": ORG for name in (
         "new_contest", "contest", "copy_contest", "delete_contest", "new_ability", "ability",
@@ -81,7 +94,8 @@ SAMPLE_ARGS = {"user_id": "1", "token_id": "999999", "code": "zh", "filename": "
                "entry_id": "1", "contest_id": "1", "ability_id": "1", "track_id": "1",
                "stage_id": "1", "component_id": "4", "item_id": "1", "sitting_id": "1",
                "workstation": "101", "sheet_id": "999999", "assignment_id": "999999",
-               "batch_id": "999999"}
+               "batch_id": "999999", "version_id": "999999", "list_id": "999999",
+               "objection_id": "999999"}
 
 
 def _routes(app):

@@ -1,0 +1,214 @@
+"""Organiser console: results versions, advancement lists, public notice and objections."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.admin.routes import bp
+from app.errors import abort_with
+from app.extensions import db
+from app.models import (
+    AdvancementEntry,
+    AdvancementList,
+    Objection,
+    ResultsVersion,
+    Role,
+    ScoreSource,
+    Stage,
+    StageEntry,
+)
+from app.security import roles_required
+from app.services import FieldErrors, ServiceError, judging, results
+
+PAGE_SIZE = 100
+
+
+def names_revealed(stage: Stage) -> bool:
+    """Names stand next to scores only when every judged component has been decrypted."""
+    return all(judging.is_decrypted(c) for c in stage.components
+               if c.source == ScoreSource.JUDGES)
+
+
+def _stage(stage_id: int) -> Stage:
+    stage = db.session.get(Stage, stage_id)
+    if stage is None:
+        abort_with(404, _("No such stage."))
+    return stage
+
+
+@bp.route("/results")
+@roles_required(Role.ORGANISER)
+def results_overview():
+    stages = db.session.scalars(sa.select(Stage).order_by(Stage.track_id, Stage.seq)).all()
+    rows = [{"stage": s, "problems": results.readiness(s),
+             "published": results.latest_published(s),
+             "versions": db.session.scalar(sa.select(sa.func.count()).select_from(ResultsVersion)
+                                           .where(ResultsVersion.stage_id == s.id))}
+            for s in stages if s.components]
+    return render_template("admin/results_overview.html", rows=rows)
+
+
+@bp.route("/stages/<int:stage_id>/results", methods=["GET", "POST"])
+@roles_required(Role.ORGANISER)
+def stage_results(stage_id: int):
+    stage = _stage(stage_id)
+    if request.method == "POST":
+        try:
+            version = results.create_version(stage, actor=current_user,
+                                             reason=request.form.get("reason"))
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            flash(_("Version %(n)d computed as a draft.", n=version.number), "success")
+            return redirect(url_for("admin.results_version", version_id=version.id))
+    versions = db.session.scalars(sa.select(ResultsVersion).where(
+        ResultsVersion.stage_id == stage.id).order_by(ResultsVersion.number.desc())).all()
+    lists = db.session.scalars(sa.select(AdvancementList).where(
+        AdvancementList.stage_id == stage.id).order_by(AdvancementList.id.desc())).all()
+    return render_template("admin/stage_results.html", stage=stage, versions=versions,
+                           lists=lists, problems=results.readiness(stage))
+
+
+def _version(version_id: int) -> ResultsVersion:
+    version = db.session.get(ResultsVersion, version_id)
+    if version is None:
+        abort_with(404, _("No such results version."))
+    return version
+
+
+@bp.route("/results/<int:version_id>")
+@roles_required(Role.ORGANISER)
+def results_version(version_id: int):
+    version = _version(version_id)
+    table = results.version_table(version)
+    page = max(1, request.args.get("page", 1, type=int))
+    rows = table.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    places = {p.id: p for p in db.session.scalars(sa.select(StageEntry).where(
+        StageEntry.id.in_([int(i) for i in rows["entry_id"]])))}
+    return render_template(
+        "admin/results_version.html", version=version, rows=rows, places=places, page=page,
+        pages=max(1, -(-len(table) // PAGE_SIZE)), total=len(table),
+        components=version.settings["components"], reveal=names_revealed(version.stage),
+        changes=results.differences(version) if version.previous_id else None)
+
+
+@bp.route("/results/<int:version_id>/publish", methods=["POST"])
+@roles_required(Role.ORGANISER)
+def publish_results(version_id: int):
+    version = _version(version_id)
+    try:
+        results.publish(version, actor=current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        flash(_("Version %(n)d published.", n=version.number), "success")
+    return redirect(url_for("admin.results_version", version_id=version.id))
+
+
+@bp.route("/results/<int:version_id>/advancement", methods=["POST"])
+@roles_required(Role.ORGANISER)
+def generate_advancement(version_id: int):
+    version = _version(version_id)
+    try:
+        listing = results.generate_list(version, actor=current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for("admin.results_version", version_id=version.id))
+    flash(_("The advancement list has been drawn up."), "success")
+    return redirect(url_for("admin.advancement_list", list_id=listing.id))
+
+
+def _listing(list_id: int) -> AdvancementList:
+    listing = db.session.get(AdvancementList, list_id)
+    if listing is None:
+        abort_with(404, _("No such advancement list."))
+    return listing
+
+
+@bp.route("/lists/<int:list_id>")
+@roles_required(Role.ORGANISER)
+def advancement_list(list_id: int):
+    listing = _listing(list_id)
+    objections = db.session.scalars(sa.select(Objection).where(
+        Objection.list_id == listing.id).order_by(Objection.id)).all()
+    return render_template("admin/advancement_list.html", listing=listing,
+                           objections=objections, errors={})
+
+
+@bp.route("/lists/<int:list_id>/notice", methods=["POST"])
+@roles_required(Role.ORGANISER)
+def start_notice(list_id: int):
+    listing = _listing(list_id)
+    try:
+        results.start_notice(listing, actor=current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        flash(_("The list is under public notice until %(when)s.",
+                when=f"{listing.notice_ends_at:%Y-%m-%d %H:%M}"), "success")
+    return redirect(url_for("admin.advancement_list", list_id=listing.id))
+
+
+@bp.route("/lists/<int:list_id>/objections", methods=["POST"])
+@roles_required(Role.ORGANISER)
+def record_objection(list_id: int):
+    listing = _listing(list_id)
+    target = db.session.get(AdvancementEntry, request.form.get("advancement_entry_id", 0, type=int))
+    try:
+        if target is None:
+            raise FieldErrors({"advancement_entry_id": _("Objections concern a contestant on "
+                                                         "the list.")})
+        results.record_objection(listing, target, filed_by=request.form.get("filed_by_name", ""),
+                                 contact=request.form.get("contact"),
+                                 text=request.form.get("text", ""), actor=current_user)
+    except FieldErrors as error:
+        db.session.rollback()
+        objections = db.session.scalars(sa.select(Objection).where(
+            Objection.list_id == listing.id)).all()
+        return render_template("admin/advancement_list.html", listing=listing,
+                               objections=objections, errors=error.errors), 422
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        flash(_("The objection has been recorded."), "success")
+    return redirect(url_for("admin.advancement_list", list_id=listing.id))
+
+
+@bp.route("/objections/<int:objection_id>/ruling", methods=["POST"])
+@roles_required(Role.ORGANISER)
+def rule_objection(objection_id: int):
+    objection = db.session.get(Objection, objection_id)
+    if objection is None:
+        abort_with(404, _("No such objection."))
+    try:
+        replacement = results.rule_on_objection(
+            objection, upheld=request.form.get("decision") == "upheld",
+            ruling=request.form.get("ruling", ""), actor=current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        flash(_("Ruling recorded.") + (" " + _("A replacement takes the place.")
+                                       if replacement else ""), "success")
+    return redirect(url_for("admin.advancement_list", list_id=objection.list_id))
+
+
+@bp.route("/lists/<int:list_id>/finalise", methods=["POST"])
+@roles_required(Role.ORGANISER)
+def finalise_list(list_id: int):
+    listing = _listing(list_id)
+    try:
+        moved = results.finalise(listing, actor=current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        flash(_("The list is final; %(n)d contestants enter the next stage.", n=moved), "success")
+    return redirect(url_for("admin.advancement_list", list_id=listing.id))

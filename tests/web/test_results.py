@@ -1,0 +1,104 @@
+"""Results, advancement and public notice as organisers, contestants and the public see them."""
+import random
+import re
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from app.models import (
+    AdvancementList,
+    ComponentScore,
+    Entry,
+    ResultsVersion,
+    Stage,
+    StageEntry,
+    Track,
+)
+
+
+@pytest.fixture
+def preliminary(app, db_session):
+    """The chemical preliminary with everyone's learning points and theory scores stored."""
+    from app.extensions import db
+
+    with app.app_context():
+        stage = db.session.scalar(sa.select(Stage).join(Track).where(Track.code == "chem",
+                                                                     Stage.seq == 1))
+        rng = random.Random(11)
+        for component in stage.components:
+            for place in db.session.scalars(sa.select(StageEntry).where(
+                    StageEntry.stage_id == stage.id)):
+                db.session.add(ComponentScore(component_id=component.id, stage_entry_id=place.id,
+                                              points=Decimal(rng.randint(5000, 10000)) / 100))
+        db.session.commit()
+        return stage.id
+
+
+def test_organiser_computes_publishes_and_lists_and_the_public_sees_only_names(
+        signed_in, preliminary, db_session, client):
+    organiser = signed_in("organiser")
+    response = organiser.post(f"/admin/stages/{preliminary}/results", {"reason": "首次计算"})
+    assert response.status_code == 302
+    version = db_session.scalar(sa.select(ResultsVersion))
+    page = organiser.get(response.location).get_data(as_text=True)
+    assert "第1版" in page and "草稿" in page and 'id="results-table"' in page
+
+    entry = db_session.get(Entry, 1)
+    organiser.logout()
+    contestant = signed_in("contestant")
+    assert "成绩尚未发布" in contestant.get("/portal/entries/1").get_data(as_text=True)
+    contestant.logout()
+
+    organiser = signed_in("organiser")
+    organiser.post(f"/admin/results/{version.id}/publish")
+    listed = organiser.post(f"/admin/results/{version.id}/advancement")
+    assert listed.status_code == 302
+    listing = db_session.scalar(sa.select(AdvancementList))
+    page = organiser.get(listed.location).get_data(as_text=True)
+    assert page.count('class="table-success"') == 60 and "超出单位名额上限" in page
+    organiser.post(f"/admin/lists/{listing.id}/notice")
+    refused = organiser.post(f"/admin/lists/{listing.id}/finalise", follow_redirects=True)
+    assert "公示期至" in refused.get_data(as_text=True)
+    organiser.logout()
+
+    public = client.get(f"/notices/{listing.id}").get_data(as_text=True)
+    assert "公示" in public and public.count("<tr>") == 61
+    ids = db_session.scalars(sa.select(Entry).where(Entry.status == "approved")).all()
+    assert not any(e.contestant.id_number in public or e.contestant.masked_id_number in public
+                   for e in ids)
+
+    contestant = signed_in("contestant")
+    mine = contestant.get("/portal/entries/1").get_data(as_text=True)
+    assert re.search(r"赛道第\d+名", mine) and entry.contestant.name in mine
+
+
+def test_objection_is_recorded_and_an_upheld_ruling_replaces_the_advancer(
+        signed_in, preliminary, db_session, client):
+    organiser = signed_in("organiser")
+    organiser.post(f"/admin/stages/{preliminary}/results", {"reason": "首次计算"})
+    version = db_session.scalar(sa.select(ResultsVersion))
+    organiser.post(f"/admin/results/{version.id}/publish")
+    organiser.post(f"/admin/results/{version.id}/advancement")
+    listing = db_session.scalar(sa.select(AdvancementList))
+    organiser.post(f"/admin/lists/{listing.id}/notice")
+    target = next(e for e in listing.entries if e.status.value == "advancing")
+    missing = organiser.post(f"/admin/lists/{listing.id}/objections", {
+        "advancement_entry_id": str(target.id), "filed_by_name": "", "text": ""})
+    assert missing.status_code == 422
+    assert "请填写异议人。" in missing.get_data(as_text=True)
+    organiser.post(f"/admin/lists/{listing.id}/objections", {
+        "advancement_entry_id": str(target.id), "filed_by_name": "职工甲", "contact": "139",
+        "text": "荣誉材料不实"})
+    objection_id = db_session.scalar(sa.text("SELECT max(id) FROM objections"))
+    ruled = organiser.post(f"/admin/objections/{objection_id}/ruling", {
+        "decision": "upheld", "ruling": "经核实，材料不实"}, follow_redirects=True)
+    assert "已按名次递补" in ruled.get_data(as_text=True)
+    public = client.get(f"/notices/{listing.id}").get_data(as_text=True)
+    listed = public.split('id="notice-list"')[1].split("</table>")[0]
+    assert listed.count("<tr>") == 61  # still 60 names after the replacement
+    assert "取消了1名选手的晋级资格" in public
+
+
+def test_unpublished_lists_are_not_public(client, db_session):
+    assert client.get("/notices/1").status_code == 404
