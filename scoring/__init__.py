@@ -101,6 +101,14 @@ judge_id  n_works severity consistency_sd correlation
 
 >>> sc.standardise(pd.DataFrame({"entry_id": list("ABC"), "points": [60, 70, 80]}))["standardised"].tolist()
 [Decimal('577.53'), Decimal('700.00'), Decimal('822.47')]
+
+10. Theory exams, machine-marked: multiple choice earns the question's partial credit for a
+correct proper subset of the key, nothing for any wrong option:
+
+>>> key = [sc.ExamQuestion(1, "multiple_choice", "ABD", 2, partial_credit=1),
+...        sc.ExamQuestion(2, "true_false", "错", 1)]
+>>> sc.mark_answers(key, {1: "AB", 2: "×"}), sc.mark_answers(key, {1: "ABC", 2: "对"})
+(Decimal('2'), Decimal('0'))
 """
 
 from .advancement import (
@@ -115,6 +123,7 @@ from .advancement import (
 )
 from .aggregation import Aggregation, AggregationRule, aggregate_judges
 from .errors import InvalidInput, InvalidMark, InvalidRule, ScoringError, WeightsError
+from .exam import ExamQuestion, QuestionKind, mark_answer, mark_answers
 from .judges import AggregationSensitivity, aggregation_sensitivity, judge_effects
 from .marking import (
     JUDGEMENT_SCALE,
@@ -157,12 +166,14 @@ __all__ = [
     "ComponentRule",
     "CutoffTiePolicy",
     "DisqualifyScope",
+    "ExamQuestion",
     "InvalidInput",
     "InvalidMark",
     "InvalidRule",
     "ItemKind",
     "MarkingItem",
     "MarkingScheme",
+    "QuestionKind",
     "RecheckSample",
     "RecheckVerdict",
     "ScoringError",
@@ -180,6 +191,8 @@ __all__ = [
     "aggregation_sensitivity",
     "compute_results",
     "judge_effects",
+    "mark_answer",
+    "mark_answers",
     "recheck_sample",
     "recheck_verdict",
     "replace_advancer",
