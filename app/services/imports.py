@@ -33,7 +33,9 @@ What ``run`` guarantees for every importer:
 
 - Reading: .xlsx/.xlsm/.xls/.xlsb/.ods through calamine, .csv as UTF-8 (with or without BOM)
   else GB18030. Cells arrive raw: numbers stay numbers (an ID number Excel made into
-  3.20102E+17 is a float, so it can be refused with the right reason).
+  3.20102E+17 is a float, so it can be refused with the right reason). A .json file (or an
+  ``Upload`` with ``format="json"``, as a pushed body) is a list of objects, one per row, their
+  keys the header; a row's number is the object's place in the list (1 = the first).
 - The table is found by its header names (each column's label and synonyms, compared after
   NFKC, without spaces, letter case, ``*`` marks and bracketed notes), on the first sheet that
   has one. Rows above it (a merged title, 填报单位) are ignored, and so are blank rows, totals
@@ -56,6 +58,7 @@ import csv
 import gc
 import hashlib
 import io
+import json
 import re
 import threading
 import time as time_module
@@ -81,6 +84,7 @@ Progress = Callable[[str, int, int], None]
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".txt"}
+JSON_SUFFIXES = {".json"}
 # How far down a sheet the header row may be (title, 填报单位, instructions above it).
 HEADER_SEARCH_ROWS = 50
 REASON_HEADER = "错误原因"
@@ -162,6 +166,8 @@ def match_header(cells: Sequence[Any], columns: Sequence[Column]) -> dict[str, i
 class Upload:
     file_name: str
     content: bytes
+    # How to read it when the name does not tell (a pushed body is "json"): a suffix without dot.
+    format: str | None = None
 
     @property
     def sha256(self) -> str:
@@ -169,6 +175,8 @@ class Upload:
 
     @property
     def suffix(self) -> str:
+        if self.format:
+            return "." + self.format.lower().lstrip(".")
         return PurePath(self.file_name).suffix.lower()
 
 
@@ -240,6 +248,7 @@ class Report:
         self.importable = 0  # rows an import would write (all or none for some importers)
         self.errors: list[RowError] = []
         self.notices: list[str] = []
+        self.extra: dict[str, Any] = {}  # an importer's own part of the stored report
         self._bad: dict[int, list[Any]] = {}
 
     def label(self, key: str) -> str:
@@ -274,6 +283,7 @@ class Report:
         """The summary plus what the pages and the error report need."""
         table = self.table
         return {
+            **self.extra,
             **self.summary(),
             "importable": self.importable,
             "notices": self.notices,
@@ -385,9 +395,37 @@ def _is_note(text: str, filled_count: int) -> bool:
     return False
 
 
+def _json_table(upload: Upload, columns: Sequence[Column]) -> Table:
+    """A JSON list of objects (or {"results": [...]}) as a table: every object is a row, none
+    is skipped as a note; the keys, in order of first appearance, are the header."""
+    try:
+        records = json.loads(upload.content.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ImportFailed(_("The JSON file could not be read (%(reason)s).",
+                             reason=str(error)[:200]), field="file") from None
+    if isinstance(records, dict) and isinstance(records.get("results"), list):
+        records = records["results"]
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise ImportFailed(_("A JSON file must hold a list of objects, one per row."),
+                           field="file")
+    header = list(dict.fromkeys(key for record in records for key in record))
+    positions = match_header(header, columns)
+    missing = [c.label for c in columns if c.required and c.key not in positions]
+    if missing:
+        raise ImportFailed(_("The JSON objects need the fields %(columns)s.",
+                             columns="、".join(missing)), field="file")
+    rows = [Row(number, ["" if record.get(key) is None else record[key] for key in header],
+                positions) for number, record in enumerate(records, start=1)]
+    return Table(file_name=upload.file_name, sheet_name="json", header_row=0, header=header,
+                 positions=positions, labels={k: header[p] for k, p in positions.items()},
+                 rows=rows)
+
+
 def read_table(upload: Upload, columns: Sequence[Column]) -> Table:
     """Find the table in ``upload``: the first sheet with a header row naming every required
     column; its data rows without blank, totals and notes rows."""
+    if upload.suffix in JSON_SUFFIXES:
+        return _json_table(upload, columns)
     required = [c for c in columns if c.required]
     best: tuple[int, str, dict[str, int]] | None = None
     for sheet_name, grid in _sheets(upload):
@@ -926,9 +964,15 @@ def _background_check(app: Flask, batch_id: int) -> None:
                     (now.timestamp() - last[0]) < 0.5:
                 return
             last[0] = now.timestamp()
-            db.session.execute(sa.update(ImportBatch).where(ImportBatch.id == batch_id).values(
-                progress={"phase": phase, "done": done, "total": total, "at": now.isoformat()}))
-            db.session.commit()
+            try:
+                db.session.execute(sa.update(ImportBatch).where(ImportBatch.id == batch_id)
+                                   .values(progress={"phase": phase, "done": done,
+                                                     "total": total, "at": now.isoformat()}))
+                db.session.commit()
+            except sa.exc.OperationalError:
+                # Another worker holds SQLite's write lock (an import): progress is only
+                # informative, the check goes on and the next update will get through.
+                db.session.rollback()
 
         try:
             check_stored(batch, actor, progress=report_progress)
