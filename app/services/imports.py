@@ -22,7 +22,8 @@ class with a kind, a target, its columns and two steps; the pipeline does everyt
             return plan                                       # what write() needs
 
         def write(self, plan, batch, progress) -> int:        # only when not a dry run
-            insert_rows(ImportedResult.__table__, rows)       # bulk; COPY on PostgreSQL
+            insert_rows(ImportedResult.__table__, ("stage_entry_id", "row_number", "points"),
+                        rows, constants={"batch_id": batch.id})  # bulk: COPY on PostgreSQL
             return len(rows)                                  # rows added
 
     outcome = run(TheoryImporter(component, user), Upload(name, content), dry_run=True,
@@ -48,6 +49,12 @@ What ``run`` guarantees for every importer:
   exception (``ImportFailed`` or other) and the database is as it was.
 - Progress: ``progress(phase, done, total)`` with phases ``read``, ``check``, ``write``.
 - ``error_report(batch.report)`` gives the bad rows as they were, with a 错误原因 column.
+- ``partial = False`` on an importer: nothing is written unless every row is right.
+
+Helpers for importers: ``insert_rows`` (bulk insert through the session: COPY on PostgreSQL,
+one executemany on SQLite; ids back in order when asked) and ``fetch_matching`` (the existing
+rows for many keys at once). The import runs with the cyclic garbage collector paused: a
+100,000-row sheet is a million small objects that form no cycles.
 
 A console check of a large file runs in a background thread (``start_background_check``),
 which writes its progress on the batch row so every worker process can answer a poll.
