@@ -74,6 +74,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import PurePath
 from typing import Any, ClassVar
 
@@ -406,7 +407,8 @@ def _json_table(upload: Upload, columns: Sequence[Column]) -> Table:
     """A JSON list of objects (or {"results": [...]}) as a table: every object is a row, none
     is skipped as a note; the keys, in order of first appearance, are the header."""
     try:
-        records = json.loads(upload.content.decode("utf-8-sig"))
+        # Numbers exactly as written (85.5 is Decimal("85.5"), never a binary float).
+        records = json.loads(upload.content.decode("utf-8-sig"), parse_float=Decimal)
     except (UnicodeDecodeError, ValueError) as error:
         raise ImportFailed(_("The JSON file could not be read (%(reason)s).",
                              reason=str(error)[:200]), field="file") from None
