@@ -17,6 +17,7 @@ users_cli = AppGroup("users", help="Manage accounts.")
 tokens_cli = AppGroup("tokens", help="Manage API bearer tokens.")
 demo_cli = AppGroup("demo", help="The demo contest.")
 registrations_cli = AppGroup("registrations", help="Registration sheets.")
+results_cli = AppGroup("results", help="Theory and digital-twin results files.")
 
 ROLE_CHOICE = click.Choice([r.value for r in Role])
 
@@ -185,6 +186,91 @@ def import_registrations(file: Path, track_code: str, contest_code: str | None, 
     sys.exit(1 if report.errors else 0)
 
 
+@results_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--contest", "contest_code", default=None,
+              help="The contest's code (default: the most recent one with that track).")
+@click.option("--track", "track_code", required=True, help="The track's code, e.g. chem.")
+@click.option("--stage", "stage_seq", type=int, required=True, help="The stage's number, e.g. 2.")
+@click.option("--component", "component_code", required=True,
+              help="The component's code, e.g. theory or twin.")
+@click.option("--dry-run", is_flag=True, help="Check and report only; write nothing.")
+@click.option("--confirm", is_flag=True,
+              help="Replace scores contestants already have (after checking the differences).")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print one JSON object: {"rows", "valid", "imported", "errors", "changes", …}.')
+@click.option("--error-report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the bad rows with a 错误原因 column to this .xlsx file.")
+@click.option("--user", "username", default=None, help="Record the import as this account's.")
+def import_results(file: Path, contest_code: str | None, track_code: str, stage_seq: int,
+                   component_code: str, dry_run: bool, confirm: bool, as_json: bool,
+                   error_report: Path | None, username: str | None):
+    """Import a theory or simulator results file (.xlsx, .xls, .csv or .json) into a component.
+
+    Nothing is imported unless every row is right. Exits 0 when the file is good (and imported
+    unless --dry-run), 1 when any row is bad, 2 when the file cannot be imported at all, 3 when
+    it would change scores contestants already have and --confirm was not given.
+    """
+    import json
+
+    from app.services import imports
+    from app.services.result_import import (
+        component_by_codes,
+        import_results,
+        needs_confirmation,
+        result_importer,
+    )
+
+    actor = None
+    if username:
+        actor = accounts.get_by_username(username)
+        if actor is None:
+            _fail(f"no account {username}", code=2)
+    bars = _PhaseBars()
+    try:
+        component = component_by_codes(contest_code, track_code, stage_seq, component_code)
+        outcome = import_results(result_importer(component, actor, confirm_changes=confirm),
+                                 imports.Upload(file.name, file.read_bytes()), dry_run=dry_run,
+                                 actor=actor, progress=bars)
+    except ServiceError as error:
+        bars.close()
+        _fail(error.message, code=2)
+    bars.close()
+    db.session.commit()
+    report = outcome.report
+    unconfirmed = needs_confirmation(outcome)
+    changes = report.extra.get("changes", [])
+    for notice in report.notices:
+        click.echo(notice, err=True)
+    if error_report is not None and report.errors:
+        error_report.write_bytes(imports.error_report(outcome.batch.report or {}))
+        click.echo(f"错误报告 / error report: {error_report}", err=True)
+    if as_json:
+        click.echo(json.dumps({**report.summary(), "dry_run": outcome.dry_run,
+                               "already_imported": outcome.already_imported,
+                               "confirmation_required": unconfirmed,
+                               "batch_id": outcome.batch.id, "changes": changes},
+                              ensure_ascii=False))
+    else:
+        stage = component.stage
+        click.echo(f"{stage.track.name} · {stage.name} · {component.name} ← {file.name}"
+                   + ("（试导入 / dry run）" if dry_run else ""))
+        click.echo(f"行数 rows: {report.rows}  合格 valid: {report.valid}  "
+                   f"导入 imported: {report.imported}")
+        for error in report.errors:
+            click.echo(f"第 {error.row} 行 · {error.column}：{error.reason}")
+        for change in changes:
+            who = change["exam_number"] or change["workstation"]
+            click.echo(f"更改 change {who}: {change['old_points']} → {change['new_points']}"
+                       f"  用时 time {change['old_time_used_seconds']} → "
+                       f"{change['new_time_used_seconds']}")
+        if unconfirmed:
+            click.echo("成绩有更改，未导入；核对后加 --confirm 重新执行 / "
+                       "scores would change: nothing imported; check them and add --confirm",
+                       err=True)
+    sys.exit(1 if report.errors else 3 if unconfirmed else 0)
+
+
 def register_cli(app: Flask) -> None:
-    for group in (users_cli, tokens_cli, demo_cli, registrations_cli):
+    for group in (users_cli, tokens_cli, demo_cli, registrations_cli, results_cli):
         app.cli.add_command(group)

@@ -3,7 +3,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import SelectField, SubmitField
+from wtforms import BooleanField, SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
@@ -42,3 +42,19 @@ class SchemeUploadForm(FlaskForm):
 
 class DecisionForm(FlaskForm):
     """Import the good rows, or cancel: a button whose form carries only the CSRF token."""
+
+
+class ResultUploadForm(FlaskForm):
+    file = FileField(_l("Results file"), validators=[
+        FileRequired(_l("Choose the file to upload.")),
+        FileAllowed([*SHEET_TYPES, "json"],
+                    _l("Upload an Excel workbook (.xlsx or .xls), a .csv or a .json file."))])
+    submit = SubmitField(_l("Check the file"))
+
+
+class ResultDecisionForm(FlaskForm):
+    """Import a checked results file; replacing scores needs the box ticked."""
+
+    confirm_changes = BooleanField(_l("I have checked the changes above: replace these "
+                                      "contestants' scores"))
+    submit = SubmitField(_l("Import"))

@@ -63,6 +63,12 @@ def _target(batch: ImportBatch) -> tuple[str, str | None]:
         if track is not None:
             return (f"{track.contest.name} · {track.name}",
                     url_for("admin.entries", track=track.id))
+    elif batch.kind in (ImportKind.THEORY, ImportKind.DIGITAL_TWIN):
+        component = db.session.get(Component, batch.target_id)
+        if component is not None:
+            stage = component.stage
+            return (f"{stage.track.name} · {stage.name} · {component.name}",
+                    url_for("admin.component_results", component_id=component.id))
     elif batch.kind == ImportKind.MARKING_SCHEME:
         component = db.session.get(Component, batch.target_id)
         if component is not None:
@@ -118,6 +124,8 @@ def imports():
 def import_batch(batch_id: int):
     """A check's report: counts, notices, every bad row; import the good rows or cancel."""
     batch = _get_batch(batch_id)
+    if batch.kind in (ImportKind.THEORY, ImportKind.DIGITAL_TWIN):  # changes need confirming
+        return redirect(url_for("admin.result_import_batch", batch_id=batch.id))
     report = batch.report or {}
     errors = report.get("errors", [])
     user = db.session.get(User, batch.user_id) if batch.user_id else None

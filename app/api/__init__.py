@@ -173,4 +173,10 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
     }
 
 
-from app.api import contests, entries, imports, routes  # noqa: E402,F401  (registers the endpoints)
+from app.api import (  # noqa: E402,F401  (registers the endpoints)
+    contests,
+    entries,
+    imports,
+    result_imports,
+    routes,
+)

@@ -125,8 +125,8 @@ class Change:
 
     def as_json(self) -> dict[str, Any]:
         return {"row": self.row, "exam_number": self.exam_number,
-                "workstation": self.workstation, "old_points": _text(self.old_points),
-                "new_points": _text(self.new_points), "old_time_used_seconds": self.old_time,
+                "workstation": self.workstation, "old_points": number_text(self.old_points),
+                "new_points": number_text(self.new_points), "old_time_used_seconds": self.old_time,
                 "new_time_used_seconds": self.new_time}
 
 
@@ -139,7 +139,7 @@ class Plan:
     details_only: list[ResultLine] = field(default_factory=list)  # same points and time
 
 
-def _text(value: Decimal | None) -> str | None:
+def number_text(value: Decimal | None) -> str | None:
     """A number as people write it: 81, 75.5 (never 81.000 or 1E+2)."""
     return None if value is None else format(value.normalize(), "f")
 
@@ -245,7 +245,7 @@ def _plain(value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value
     if isinstance(value, (int, float, Decimal)):
         try:
-            return _text(read_points(value))
+            return number_text(read_points(value))
         except ServiceError:
             return None
     return str(value)
@@ -328,8 +328,8 @@ class ResultImporter(Importer):
                 elif points is not None and points != marked:
                     report.error(row, "points", _(
                         "The score %(score)s does not agree with the answers, which earn "
-                        "%(marked)s by the answer key.", score=_text(points),
-                        marked=_text(marked)))
+                        "%(marked)s by the answer key.", score=number_text(points),
+                        marked=number_text(marked)))
                     points = None
             if place_id is None or points is None or report.is_bad(row):
                 continue
@@ -424,17 +424,17 @@ class ResultImporter(Importer):
         maximum = self.component.maximum
         if value < 0:
             report.error(row, key, _("The score cannot be negative (%(value)s).",
-                                     value=_text(value)))
+                                     value=number_text(value)))
             return None
         if value > maximum:
             report.error(row, key, _("The score %(value)s is above the maximum %(maximum)s of "
-                                     "this component.", value=_text(value),
-                                     maximum=_text(maximum.normalize())))
+                                     "this component.", value=number_text(value),
+                                     maximum=number_text(maximum.normalize())))
             return None
         if value.as_tuple().exponent < -self.decimals and \
                 value != value.quantize(Decimal(1).scaleb(-self.decimals)):
             report.error(row, key, _("The score %(value)s has more than %(n)d decimals.",
-                                     value=_text(value), n=self.decimals))
+                                     value=number_text(value), n=self.decimals))
             return None
         return value.quantize(Decimal(1).scaleb(-self.decimals)) if self.decimals else \
             value.quantize(Decimal(1))
@@ -545,9 +545,9 @@ class ResultImporter(Importer):
             f"import.{self.kind.value}.change", batch,
             f"{component.stage.track.name}·{component.name}：导入 {batch.file_name} 更改 "
             f"{len(changes)} 名选手的成绩（经确认）",
-            before={key(c): {"points": _text(c.old_points), "time_used_seconds": c.old_time,
+            before={key(c): {"points": number_text(c.old_points), "time_used_seconds": c.old_time,
                              "batch_id": c.old_batch_id} for c in changes},
-            after={key(c): {"points": _text(c.new_points), "time_used_seconds": c.new_time,
+            after={key(c): {"points": number_text(c.new_points), "time_used_seconds": c.new_time,
                             "batch_id": batch.id} for c in changes},
             reason=_("Confirmed by the importer after the dry run showed the changes."),
             actor=self.actor, stage_id=component.stage_id)
@@ -629,7 +629,7 @@ class TheoryImporter(ResultImporter):
                 report.error(row, header, str(error))
                 ok = False
                 continue
-            earned[str(number)] = _text(points)
+            earned[str(number)] = number_text(points)
             marked += points
         details["answers"] = answers
         if self.key:
@@ -767,3 +767,9 @@ def push_upload(results: list[dict[str, Any]]) -> Upload:
 def push_scope(component: Component) -> str:
     """The token scope that lets a simulator push results for this component only."""
     return f"component:{component.id}:push"
+
+
+def stage_people(component: Component) -> int:
+    """How many contestants the component's stage has (the rows a complete file holds)."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(StageEntry).where(
+        StageEntry.stage_id == component.stage_id)) or 0

@@ -81,6 +81,10 @@ ACCESS = {
     **{f"admin.{name}": ORG for name in (
         "imports", "import_batch", "import_progress", "confirm_import", "cancel_import",
         "import_error_report", "export_marking_scheme", "import_marking_scheme")},
+    # theory and digital-twin results files, the simulator's push token
+    **{f"admin.{name}": ORG for name in (
+        "component_results", "component_push_token", "result_import_batch",
+        "confirm_result_import")},
 }
 
 ACCOUNTS = {
