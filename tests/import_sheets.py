@@ -59,6 +59,9 @@ class Sheet:
     totals: bool = True
     notes: bool = True
     blank_after: tuple[int, ...] = ()  # blank rows after these data rows (0-based)
+    # openpyxl stamps the save time into the file: keep the first bytes, so "the same file"
+    # stays byte for byte the same.
+    _content: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def first_data_row(self) -> int:
@@ -70,6 +73,11 @@ class Sheet:
         return self.first_data_row + index + sum(1 for b in self.blank_after if b < index)
 
     def xlsx(self) -> bytes:
+        if self._content is None:
+            self._content = self._write()
+        return self._content
+
+    def _write(self) -> bytes:
         book = openpyxl.Workbook()
         ws = book.active
         ws.title = "报名表"
