@@ -1,9 +1,10 @@
 """The one import pipeline: every sheet that comes into the system is read, checked, reported on
 and written here, the same way for every kind of file.
 
-Registrations use it now (app/services/registration_import.py), marking schemes too
-(app/services/marking_scheme_io.py); theory and digital-twin results will. An importer is a
-class with a kind, a target, its columns and two steps; the pipeline does everything else:
+Registrations use it (app/services/registration_import.py), marking schemes too
+(app/services/marking_scheme_io.py), and theory and digital-twin results
+(app/services/result_import.py). An importer is a class with a kind, a target, its columns
+and two steps; the pipeline does everything else:
 
     @register_importer
     class TheoryImporter(Importer):
