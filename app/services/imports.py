@@ -710,14 +710,23 @@ def _unprocessed(table, names, rows, constants):  # pragma: no cover - other dat
     return [(*row, *constants.values()) for row in rows]
 
 
+def _processor(column_type: sa.types.TypeEngine, dialect: sa.Dialect):
+    """The column type's bind processor; JSON as text, which COPY and executemany both take
+    (psycopg would otherwise be handed a dict it adapts only in a bound statement)."""
+    if isinstance(column_type, sa.JSON):
+        serialise = getattr(dialect, "_json_serializer", None) or json.dumps
+        return lambda value: serialise(value)
+    return column_type.bind_processor(dialect)
+
+
 def _prepared(table: sa.Table, names: list[str], rows: Iterable[Sequence[Any]],
               constants: dict[str, Any], dialect: sa.Dialect) -> list[list[Any]]:
     """Rows as the driver wants them: each value through its column type's bind processor
     (once per distinct value: imported columns repeat a lot), the constants appended."""
-    processors = [table.c[name].type.bind_processor(dialect) for name in names]
+    processors = [_processor(table.c[name].type, dialect) for name in names]
     tail = []
     for name, value in constants.items():
-        processor = table.c[name].type.bind_processor(dialect)
+        processor = _processor(table.c[name].type, dialect)
         tail.append(processor(value) if processor is not None and value is not None else value)
     active = [(i, processor, {}) for i, processor in enumerate(processors)
               if processor is not None]
