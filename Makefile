@@ -54,6 +54,7 @@ lint: install-dev
 	$(BIN)/ruff check .
 
 bench: install-dev
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	@for b in bench/[a-z]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:

@@ -45,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     db.init_app(app)
+    _tune_sqlite(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -84,6 +85,26 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+def _tune_sqlite(app: Flask) -> None:
+    """SQLite for several gunicorn workers: write-ahead logging lets readers work while one
+    writer commits, and NORMAL sync is safe with WAL (a power cut may lose the last commit,
+    never corrupt the file). A writer waits for the lock instead of failing at once."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    import sqlalchemy as sa
+
+    with app.app_context():
+        engine = db.engine
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()
+
+
 def _init_request_transaction(app: Flask) -> None:
     """One transaction per request: commit when the answer is a success, otherwise roll back.
 
@@ -104,6 +125,15 @@ def _init_request_transaction(app: Flask) -> None:
             db.session.rollback()
 
 
+def fixed_decimals(value, decimals: int = 2):
+    """An exact score shown with the stage's decimals (stored values carry more places)."""
+    from decimal import Decimal
+
+    if value is None:
+        return ""
+    return str(Decimal(value).quantize(Decimal(1).scaleb(-int(decimals))))
+
+
 def _init_templates(app: Flask) -> None:
     from flask_babel import format_datetime, get_locale
 
@@ -112,6 +142,7 @@ def _init_templates(app: Flask) -> None:
     from app.security import nav_for
 
     app.jinja_env.filters["masked_id"] = mask_id_number
+    app.jinja_env.filters["fixed"] = fixed_decimals
     app.jinja_env.filters["datetime"] = lambda value, fmt="yyyy-MM-dd HH:mm": (
         format_datetime(value, fmt) if value else "")
 

@@ -153,6 +153,18 @@ def _places_in_scope(assignment: JudgeAssignment) -> list[StageEntry]:
     return list(db.session.scalars(query))
 
 
+def _judge_place(assignment: JudgeAssignment, workstation: str) -> StageEntry | None:
+    """The drawn place at ``workstation`` if it is on the judge's list (one query)."""
+    if assignment.workstations and workstation not in assignment.workstations:
+        return None
+    query = (_stage_places(assignment.component.stage, assignment.sitting_id)
+             .join(Entry, Entry.id == StageEntry.entry_id)
+             .where(StageEntry.workstation_number == workstation))
+    if assignment.user.enterprise_id:
+        query = query.where(Entry.enterprise_id != assignment.user.enterprise_id)
+    return db.session.scalar(query)
+
+
 def judge_places(assignment: JudgeAssignment) -> list[StageEntry]:
     """The workstations a judge marks: in the assignment's scope, drawn, and not from the
     judge's own enterprise."""
@@ -232,27 +244,48 @@ def _shuffled(places: list[StageEntry], seed: str) -> list[StageEntry]:
 
 # --- score sheets ------------------------------------------------------------------------------
 
+def _request_cache() -> dict | None:
+    """A per-request memo: a scheme does not change within one request, and an autosave
+    otherwise rebuilds it several times."""
+    from flask import g, has_request_context
+
+    if not has_request_context():
+        return None
+    if "judging_cache" not in g:
+        g.judging_cache = {}
+    return g.judging_cache
+
+
 def marking_items(component: Component) -> list[MarkingItem]:
     from app.services.marking_schemes import flat_tree
 
-    return [node.item for node in flat_tree(component) if node.item.node == MarkingNode.ITEM]
+    cache = _request_cache()
+    key = ("items", component.id)
+    if cache is not None and key in cache:
+        return cache[key]
+    items = [node.item for node in flat_tree(component) if node.item.node == MarkingNode.ITEM]
+    if cache is not None:
+        cache[key] = items
+    return items
 
 
 def _scheme(component: Component) -> sc.MarkingScheme:
     from app.services.marking_schemes import scoring_scheme
 
-    return scoring_scheme(component)
+    cache = _request_cache()
+    key = ("scheme", component.id)
+    if cache is not None and key in cache:
+        return cache[key]
+    scheme = scoring_scheme(component)
+    if cache is not None:
+        cache[key] = scheme
+    return scheme
 
 
 def _check_not_signed_off(component: Component) -> None:
     if component.signed_off_at is not None:
         raise ServiceError(_("%(name)s has been signed off; its scores are frozen.",
                              name=component.name), code="conflict")
-
-
-def place_at(component: Component, workstation: str) -> StageEntry | None:
-    return db.session.scalar(_stage_places(component.stage).where(
-        StageEntry.workstation_number == workstation))
 
 
 def sheet_for(component: Component, judge: User, workstation: str, *,
@@ -262,10 +295,10 @@ def sheet_for(component: Component, judge: User, workstation: str, *,
     if assignment is None:
         raise ServiceError(_("You are not on the panel of %(name)s.", name=component.name),
                            code="forbidden")
-    if workstation not in {p.workstation_number for p in judge_places(assignment)}:
+    place = _judge_place(assignment, workstation)
+    if place is None:
         raise ServiceError(_("Workstation %(n)s is not on your list.", n=workstation),
                            code="forbidden")
-    place = place_at(component, workstation)
     sheet = db.session.scalar(sa.select(ScoreSheet).where(
         ScoreSheet.component_id == component.id, ScoreSheet.stage_entry_id == place.id,
         ScoreSheet.judge_id == judge.id))
@@ -310,12 +343,12 @@ def _parse_value(item: MarkingItem, raw) -> Decimal | None:
     return value
 
 
-def _item_check(component: Component, item: MarkingItem, value: Decimal | None) -> None:
+def _item_check(scheme: sc.MarkingScheme, item: MarkingItem, value: Decimal | None) -> None:
     """Check one mark against its item through the scoring engine (refused, never clipped)."""
     if value is None:
         return
-    rule = next(i for i in _scheme(component).items if i.code == item.code)
-    single = sc.MarkingScheme((rule,), decimals=component.stage.decimals)
+    rule = next(i for i in scheme.items if i.code == item.code)
+    single = sc.MarkingScheme((rule,), decimals=scheme.decimals)
     as_given = bool(value) if item.kind == ItemKind.DISQUALIFYING else value
     sc.score_sheet(single, {item.code: as_given}, reasons={item.code: "-"})
 
@@ -323,7 +356,9 @@ def _item_check(component: Component, item: MarkingItem, value: Decimal | None) 
 def state(sheet: ScoreSheet | None, component: Component) -> SheetState:
     """The sheet's marks and their points, computed by scoring/ exactly as they will count."""
     items = marking_items(component)
-    marks = {m.item_id: m for m in (sheet.marks if sheet else [])}
+    # New marks may not be flushed yet: they know their item, not yet its id.
+    marks = {(m.item.id if m.item is not None else m.item_id): m
+             for m in (sheet.marks if sheet else [])}
     values = {i.code: (marks[i.id].value if i.id in marks else None) for i in items}
     reasons = {i.code: (marks[i.id].reason or "") for i in items if i.id in marks}
     overrun = sheet.overrun_minutes if sheet else None
@@ -399,6 +434,7 @@ def save(sheet: ScoreSheet, raw_values: dict, raw_reasons: dict, raw_overrun, *,
                          "%(now)d, yours %(yours)d). Reload it; your typing is kept on this "
                          "device.", now=sheet.version, yours=version))
     items = {i.code: i for i in marking_items(component)}
+    scheme = _scheme(component)
     errors: dict[str, str] = {}
     parsed: dict[str, Decimal | None] = {}
     for code, raw in raw_values.items():
@@ -408,7 +444,7 @@ def save(sheet: ScoreSheet, raw_values: dict, raw_reasons: dict, raw_overrun, *,
             continue
         try:
             parsed[code] = _parse_value(item, raw)
-            _item_check(component, item, parsed[code])
+            _item_check(scheme, item, parsed[code])
         except ServiceError as error:
             errors[code] = error.message
         except sc.ScoringError as error:
@@ -446,6 +482,7 @@ def save(sheet: ScoreSheet, raw_values: dict, raw_reasons: dict, raw_overrun, *,
         changes.append({"item": "overrun_minutes", "old": _text(sheet.overrun_minutes),
                         "new": _text(overrun)})
         sheet.overrun_minutes = overrun
+    current = None
     if changes:
         sheet.updated_at = utcnow()  # touches the sheet row, so its version moves on
         current = state(sheet, component)
@@ -464,7 +501,7 @@ def save(sheet: ScoreSheet, raw_values: dict, raw_reasons: dict, raw_overrun, *,
                      after={c["item"]: c["new"] for c in changes},
                      reason=reason if correcting else None, actor=actor,
                      stage_id=component.stage_id)
-    return state(sheet, component)
+    return current or state(sheet, component)
 
 
 def _text(value) -> str | None:
@@ -645,6 +682,11 @@ def sign_off(component: Component, *, actor: User, acknowledged_flags: bool = Fa
         raise ServiceError(result.problem)
     if result.open_sheets:
         raise ServiceError(_("%(n)d sheets are not submitted yet.", n=result.open_sheets))
+    missing = sorted({name for row in result.rows for name in row["missing"]})
+    if missing:
+        raise ServiceError(_("Sheets are still expected from %(judges)s; a judge who cannot "
+                             "mark is taken off the panel by the organisers first.",
+                             judges="、".join(missing)))
     if result.incomplete:
         raise ServiceError(_("%(n)d workstations do not have enough judges' sheets yet.",
                              n=result.incomplete))

@@ -14,8 +14,17 @@ TABLET = {"width": 820, "height": 1180}
 def practical(live_app):
     from tests.judging_setup import prepare_practical
 
+    from app.extensions import db
+    from app.models import Component
+    from app.services import accounts, judging
+
     with live_app.app_context():
-        return prepare_practical(n=3, seed="browser-seed")
+        component_id = prepare_practical(n=3, seed="browser-seed")
+        component = db.session.get(Component, component_id)
+        for name in ("judge1", "judge2"):  # this panel marks with three judges
+            judging.remove_judge(judging.assignment_for(component, accounts.get_by_username(name)))
+        db.session.commit()
+        return component_id
 
 
 def sign_in(page, base, username, password):

@@ -280,3 +280,16 @@ def test_names_appear_only_after_sign_off_and_decryption_with_a_witness(practica
     assert all(row["name"] and row["exam_number"] for row in rows)
     audit = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "component.decrypt"))
     assert "监督员甲" in audit.summary and audit.actor_name == "organiser"
+
+
+def test_sign_off_waits_for_every_assigned_judge_or_their_removal_from_the_panel(practical):
+    for judge in ("judge3", "judge4", "judge5"):
+        for station in stations(practical, judge):
+            fill(practical, judge, station)
+    with pytest.raises(ServiceError) as caught:
+        judging.sign_off(practical, actor=user("chief"))
+    assert "钱裁判" in caught.value.message and "孙裁判" in caught.value.message
+    for judge in ("judge1", "judge2"):
+        judging.remove_judge(judging.assignment_for(practical, user(judge)),
+                             actor=user("organiser"))
+    assert judging.sign_off(practical, actor=user("chief")) == 8
