@@ -350,3 +350,17 @@ def test_the_error_report_has_the_bad_rows_as_they_were_and_the_reasons(db_sessi
     assert values[2][:13] == [3, *bad_years[:11], None]
     assert values[2][13] == "担任班组长年限：担任班组长年限须不少于2年。"
     assert ws.freeze_panes == "A2"
+
+
+def test_an_excel_97_workbook_reads_like_an_xlsx(db_session):
+    """tests/data/registrations-1997.xls was written by xlwt (a third writer): title, 填报单位,
+    four people (the third with an ID Excel made a number), 合计 and a note."""
+    from tests.conftest import ROOT
+
+    content = (ROOT / "tests/data/registrations-1997.xls").read_bytes()
+    outcome = run(content, name="报名表.xls")
+    assert (outcome.report.rows, outcome.report.valid, outcome.report.imported) == (4, 3, 3)
+    assert [(row, column) for row, column, _reason in errors(outcome)] == [(6, "身份证号码")]
+    people = db.session.scalars(sa.select(Contestant.phone).join(Entry).where(
+        Entry.import_batch_id == outcome.batch.id).order_by(Contestant.name)).all()
+    assert people == ["13800000201", "13812345678", "13800000204"]
