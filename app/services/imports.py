@@ -652,13 +652,15 @@ def _run(importer: Importer, upload: Upload, *, dry_run: bool, actor: User | Non
     batch.status = ImportStatus.IMPORTED
     batch.content = None
     db.session.flush()  # the batch's id, for the rows that refer to it
+    # Bulk writes reach the driver directly (COPY, executemany): its errors come unwrapped.
+    driver_error = db.session.connection().dialect.loaded_dbapi.Error
     try:
         imported = importer.write(plan, batch, progress) if report.importable else 0
         report.imported = imported
         batch.imported_rows = imported
         batch.report = report.as_json()
         db.session.flush()
-    except sa.exc.SQLAlchemyError as error:
+    except (sa.exc.SQLAlchemyError, driver_error) as error:
         current_app.logger.exception("import of %s failed", upload.file_name)
         raise ImportFailed(_("The import failed and nothing was saved (%(reason)s). "
                              "Please try again.", reason=type(error).__name__)) from error

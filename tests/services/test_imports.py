@@ -270,13 +270,17 @@ def test_the_same_file_a_second_time_adds_nothing_and_says_so(db_session):
     assert again.already_imported
 
 
-def test_a_failing_import_leaves_the_database_as_it_was(db_session, monkeypatch):
+@pytest.mark.parametrize("failure", ["sqlalchemy", "driver"])
+def test_a_failing_import_leaves_the_database_as_it_was(db_session, monkeypatch, failure):
     from app.services import registration_import
 
     real_insert = registration_import.insert_rows
+    driver = db.session.connection().dialect.loaded_dbapi
 
     def failing(table, *args, **kwargs):
         if table.name == "entries":  # contestants and the new enterprise are written by now
+            if failure == "driver":  # COPY and executemany raise the driver's own errors
+                raise driver.IntegrityError("duplicate key value")
             raise sa.exc.OperationalError("INSERT INTO entries", {}, Exception("disk full"))
         return real_insert(table, *args, **kwargs)
 
