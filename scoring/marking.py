@@ -6,20 +6,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
 
 from ._exact import (
+    MAX_UNITS,
     column_to_units,
     fmt,
+    half_up_div_int,
     require_columns,
     to_decimal,
     to_units,
     units_fmt,
     units_to_decimals,
 )
-from .errors import InvalidInput, InvalidMark, InvalidRule
+from .errors import InvalidInput, InvalidMark, InvalidRule, ScoringError
 
 #: Judgement items are marked on this integer scale (0, 1, 2, 3), against written descriptors.
 JUDGEMENT_SCALE = 3
@@ -250,7 +253,249 @@ def score_sheet(
     half-up), a deduction item's number of occurrences (points = max(0, maximum - occurrences x
     per occurrence)), or True/False for a disqualifying item (missing = False).  ``reasons`` gives
     the written reason of a disqualifying item.  ``entry_id``/``judge_id`` only name the sheet in
-    error messages.  The same rules as :func:`score_sheets`, which this calls.
+    error messages.  The same rules, results and errors as :func:`score_sheets`, computed in pure
+    Python (no pandas) since the web app calls this on every autosave.
+    """
+    if not isinstance(marks, Mapping):
+        raise InvalidInput("评分必须是“评分项编号→分值”的映射")
+    if not (
+        isinstance(scheme, MarkingScheme)
+        and marks
+        and type(entry_id) in _PLAIN_IDS
+        and type(judge_id) in _PLAIN_IDS
+        and _plain_number(time_used_seconds)
+        and all(type(code) is str for code in marks)
+        and all(_plain_number(v) for v in marks.values())
+    ):
+        return _score_sheet_via_frame(
+            scheme, marks, time_used_seconds, reasons=reasons, entry_id=entry_id, judge_id=judge_id
+        )
+    entry = "—" if entry_id is None else entry_id
+    judge = "—" if judge_id is None else judge_id
+    reasons = dict(reasons or {})
+    lacking = [i.code for i in scheme.items if i.kind in (ItemKind.MEASUREMENT, ItemKind.JUDGEMENT) and i.code not in marks]
+    if lacking:
+        raise InvalidMark(
+            f"选手{entry}、裁判{judge}的评分表缺少必评项：{'、'.join(lacking)}",
+            [{"entry_id": entry, "judge_id": judge, "item": c, "value": None, "message": "未评分"} for c in lacking],
+        )
+    rule = scheme.time_overrun
+    if (rule is not None or time_used_seconds is not None) and time_used_seconds is None:
+        raise InvalidInput("评分标准含超时规则，须提供用时（秒）")
+    return _score_one(scheme, _plain_arrays(scheme), marks, time_used_seconds, reasons, entry, judge)
+
+
+# Types the pure-Python path of score_sheet takes as they are; anything else goes through pandas.
+_PLAIN_IDS = frozenset({type(None), str, int})
+_PLAIN_VALUES = frozenset({type(None), bool, int, float, str, Decimal, Fraction})
+
+
+def _plain_number(value) -> bool:
+    t = type(value)
+    return t in _PLAIN_VALUES and not (t is Decimal and value.is_snan())
+
+
+def _is_missing(value) -> bool:
+    """None/NaN, as pandas' factorize sees a missing value among the plain types."""
+    return value is None or value != value
+
+
+def _plain_arrays(scheme: MarkingScheme) -> dict:
+    """``scheme._arrays`` as Python lists plus the time rule in units, cached on the scheme."""
+    plain = scheme.__dict__.get("_plain")
+    if plain is None:
+        arr = scheme._arrays
+        kinds = arr["kind"].tolist()
+        maxima = arr["max"].tolist()
+        plain = {
+            "kind": kinds,
+            "max": maxima,
+            "per": arr["per"].tolist(),
+            "aon": arr["aon"].tolist(),
+            "entry_scope": arr["entry_scope"].tolist(),
+            "ded_full": sum(m for k, m in zip(kinds, maxima, strict=True) if k == 2),
+        }
+        rule = scheme.time_overrun
+        if rule is not None:
+            plain["allowed_ms"] = int(rule.allowed_minutes * 60 * 1000)
+            plain["per_min"] = to_units(rule.deduction_per_started_minute, scheme.decimals, "超时每分钟扣分", InvalidRule)
+            limit = rule.disqualify_after_minutes
+            plain["limit_ms"] = None if limit is None else int(limit * 60 * 1000)
+        object.__setattr__(scheme, "_plain", plain)
+    return plain
+
+
+def _plain_units(value, decimals: int, cache: dict) -> int | None:
+    """One value as column_to_units converts it: units, or None when bad (equal values share one
+    conversion, the first one met, as in pandas' factorize)."""
+    t = type(value)
+    if t is int or t is bool:  # to_units of an int, without the Decimal round trip
+        units = int(value) * 10**decimals
+        return units if -MAX_UNITS <= units <= MAX_UNITS else None
+    try:
+        return cache[value]
+    except KeyError:
+        pass
+    try:
+        units = to_units(value, decimals, "数值")
+    except ScoringError:
+        units = None
+    cache[value] = units
+    return units
+
+
+_DECIMALS: dict[tuple[int, int], Decimal] = {}
+
+
+def _units_decimal(units: int, decimals: int) -> Decimal:
+    """``Decimal(units).scaleb(-decimals)``, shared for small values like units_to_decimals does."""
+    key = (units, decimals)
+    value = _DECIMALS.get(key)
+    if value is None:
+        value = Decimal(units).scaleb(-decimals)
+        if len(_DECIMALS) < 50_000:
+            _DECIMALS[key] = value
+    return value
+
+
+def _score_one(scheme: MarkingScheme, plain: dict, marks: Mapping, time_used_seconds, reasons: dict, entry, judge) -> SheetResult:
+    """The rules of :func:`_score` for one sheet of plain Python values (see :func:`score_sheet`)."""
+    d = scheme.decimals
+    scale = 10**d
+    index = scheme._index
+    items = scheme.items
+    rows = list(marks.items())
+
+    idx = [index.get(code) for code, _ in rows]
+    if None in idx:
+        unknown = [
+            {"entry_id": entry, "judge_id": judge, "item": code, "value": raw, "message": "不在评分标准中"}
+            for (code, raw), k in zip(rows, idx, strict=True)
+            if k is None
+        ]
+        _raise_problems(InvalidMark, f"有{len(unknown)}条评分的评分项不在评分标准中", unknown[:20])
+
+    kinds, maxima, pers, aons = plain["kind"], plain["max"], plain["per"], plain["aon"]
+    cache: dict = {}
+    values = []
+    problems = []
+    for (_, raw), k in zip(rows, idx, strict=True):
+        missing = _is_missing(raw)
+        units = None if missing else _plain_units(raw, d, cache)
+        kind, maxu = kinds[k], maxima[k]
+        if units is None:
+            ok = False
+        elif kind == 0:
+            ok = 0 <= units <= maxu and not (aons[k] and units != 0 and units != maxu)
+        elif units % scale:
+            ok = False
+        elif kind == 1:
+            ok = 0 <= units <= JUDGEMENT_SCALE * scale
+        elif kind == 2:
+            ok = units >= 0 and units // scale <= MAX_OCCURRENCES
+        else:
+            ok = units in (0, scale)
+        if not ok:
+            problems.append(
+                {
+                    "entry_id": entry,
+                    "judge_id": judge,
+                    "item": items[k].code,
+                    "value": raw,
+                    "message": _range_message(items[k], raw, missing, d),
+                }
+            )
+        values.append(units)
+    if problems:
+        _raise_problems(InvalidMark, f"有{len(problems)}处评分不符合评分标准", problems[:20])
+
+    # Item points in units; unmarked deduction items count their full maximum.
+    per_code: dict[str, int] = {}
+    sheet_units = plain["ded_full"]
+    dq = entry_scope = False
+    texts: list[str] = []
+    for (code, _), k, units in zip(rows, idx, values, strict=True):
+        kind = kinds[k]
+        if kind == 0:
+            points = units
+        elif kind == 1:
+            points = half_up_div_int(units // scale * maxima[k], JUDGEMENT_SCALE)
+        elif kind == 2:
+            points = max(0, maxima[k] - units // scale * pers[k])
+            sheet_units -= maxima[k]
+        else:
+            points = 0
+            if units:
+                dq = True
+                entry_scope = entry_scope or plain["entry_scope"][k]
+                text = f"否决项{items[k].label}"
+                note = reasons.get(code)
+                if isinstance(note, str) and note.strip():
+                    text += f"：{note.strip()}"
+                texts.append(text)
+        per_code[code] = points
+        sheet_units += points
+
+    time_ded = overrun_min = 0
+    rule = scheme.time_overrun
+    if rule is not None:
+        ms = None if _is_missing(time_used_seconds) else _plain_units(time_used_seconds, 3, {})
+        if ms is None or ms < 0:
+            raise InvalidMark(f"选手{entry}的用时无效：{time_used_seconds!r}（应为不小于0的秒数，最多3位小数）")
+        over_ms = max(0, ms - plain["allowed_ms"])
+        overrun_min = (over_ms + 59_999) // 60_000
+        time_ded = min(overrun_min * plain["per_min"], sheet_units)
+        sheet_units -= time_ded
+        if plain["limit_ms"] is not None and over_ms > plain["limit_ms"]:
+            texts.append(f"超时{units_fmt(over_ms, 3)}秒，超过失格时限{fmt(rule.disqualify_after_minutes)}分钟")
+            dq = True
+
+    item_points: dict[str, Decimal] = {}
+    criterion_units: dict[tuple[str, ...], int] = {}
+    for item, m in zip(items, maxima, strict=True):
+        units = per_code.get(item.code)
+        if units is None:
+            if item.kind in (ItemKind.MEASUREMENT, ItemKind.JUDGEMENT):
+                continue  # unreachable: missing required items were rejected above
+            units = m
+        item_points[item.code] = _units_decimal(units, d)
+        crit = item.criterion
+        for depth in range(1, len(crit) + 1):
+            key = crit[:depth]
+            criterion_units[key] = criterion_units.get(key, 0) + units
+    # Same values (and exponent) as summing the item Decimals from Decimal(0).scaleb(-d).
+    criterion_points = {key: _units_decimal(units, d) for key, units in criterion_units.items()}
+    if entry_scope:
+        scope = DisqualifyScope.ENTRY
+    elif dq:
+        scope = DisqualifyScope.COMPONENT
+    else:
+        scope = None
+    return SheetResult(
+        points=_units_decimal(0 if dq else sheet_units, d),
+        item_points=item_points,
+        disqualified=dq,
+        dq_scope=scope,
+        dq_reason="；".join(texts) if dq else None,
+        time_deduction=_units_decimal(time_ded, d),
+        overrun_minutes=overrun_min,
+        criterion_points=criterion_points,
+    )
+
+
+def _score_sheet_via_frame(
+    scheme: MarkingScheme,
+    marks: Mapping[str, object],
+    time_used_seconds=None,
+    *,
+    reasons: Mapping[str, str] | None = None,
+    entry_id=None,
+    judge_id=None,
+) -> SheetResult:
+    """The original pandas-based :func:`score_sheet`: one sheet through the vectorised :func:`_score`.
+
+    Kept as the reference the pure-Python path is tested against, and as its fallback for
+    unusual input types (numpy scalars, pandas missing values, non-str item codes, ...).
     """
     if not isinstance(marks, Mapping):
         raise InvalidInput("评分必须是“评分项编号→分值”的映射")
