@@ -151,6 +151,9 @@ def confirm_import(batch_id: int):
     batch = _get_batch(batch_id)
     if not DecisionForm().validate_on_submit():
         abort_with(400, _("The form has expired; please try again."))
+    if batch.kind in (ImportKind.THEORY, ImportKind.DIGITAL_TWIN):
+        # Results files have their own decision (changed scores must be confirmed).
+        return redirect(url_for("admin.result_import_batch", batch_id=batch.id))
     try:
         outcome = import_service.import_stored(batch, current_user)
     except ServiceError as error:
