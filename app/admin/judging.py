@@ -64,7 +64,8 @@ def _component(component_id: int) -> Component:
 @roles_required(Role.ORGANISER)
 def judging_overview():
     """Every stage with judged or imported components: draw, panels, sheets, sign-off."""
-    stages = db.session.scalars(sa.select(Stage).join(Stage.components).distinct()
+    # EXISTS, not DISTINCT: PostgreSQL cannot compare a stage's JSON columns.
+    stages = db.session.scalars(sa.select(Stage).where(Stage.components.any())
                                 .order_by(Stage.track_id, Stage.seq)).all()
     rows = []
     for stage in stages:

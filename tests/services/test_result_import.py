@@ -331,3 +331,14 @@ def test_after_theory_and_twin_imports_the_stage_waits_only_for_the_practical(pe
     assert any("实操" in p for p in problems)
     assert {SimulatorImporter, TheoryImporter} == {type(result_importer(component(c)))
                                                   for c in ("twin", "theory")}
+
+
+def test_a_published_stage_still_takes_corrections_for_its_next_version(people):
+    from app.models import ResultsVersion, VersionStatus
+
+    db.session.add(ResultsVersion(stage_id=advanced_stage().id, number=1, fingerprint="0" * 64,
+                                  settings={}, status=VersionStatus.PUBLISHED))
+    db.session.flush()
+    outcome = import_theory(theory_sheet(people, [80] * 6), dry_run=True)
+    assert any("已发布（第1版）" in n for n in outcome.report.notices)
+    assert outcome.report.importable == 6
