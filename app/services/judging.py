@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 import pandas as pd
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 import scoring as sc
@@ -263,6 +263,10 @@ def marking_items(component: Component) -> list[MarkingItem]:
     key = ("items", component.id)
     if cache is not None and key in cache:
         return cache[key]
+    # One query for the items with their abilities, so building the tree and the scheme
+    # finds them in the session instead of loading them one at a time.
+    db.session.scalars(sa.select(MarkingItem).where(MarkingItem.component_id == component.id)
+                       .options(selectinload(MarkingItem.ability))).all()
     items = [node.item for node in flat_tree(component) if node.item.node == MarkingNode.ITEM]
     if cache is not None:
         cache[key] = items
@@ -301,7 +305,7 @@ def sheet_for(component: Component, judge: User, workstation: str, *,
                            code="forbidden")
     sheet = db.session.scalar(sa.select(ScoreSheet).where(
         ScoreSheet.component_id == component.id, ScoreSheet.stage_entry_id == place.id,
-        ScoreSheet.judge_id == judge.id))
+        ScoreSheet.judge_id == judge.id).options(selectinload(ScoreSheet.marks)))
     if sheet is None and create:
         _check_not_signed_off(component)
         sheet = ScoreSheet(component=component, stage_entry=place, judge=judge,
