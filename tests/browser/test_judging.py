@@ -12,17 +12,23 @@ TABLET = {"width": 820, "height": 1180}
 
 @pytest.fixture(scope="module")
 def practical(live_app):
-    from tests.judging_setup import prepare_practical
-
     from app.extensions import db
     from app.models import Component
     from app.services import accounts, judging
+    from tests.judging_setup import prepare_practical
 
     with live_app.app_context():
         component_id = prepare_practical(n=3, seed="browser-seed")
         component = db.session.get(Component, component_id)
-        for name in ("judge1", "judge2"):  # this panel marks with three judges
-            judging.remove_judge(judging.assignment_for(component, accounts.get_by_username(name)))
+        # judge1 and judge2 marked on paper and their sheets are in; the test is about judge3-5.
+        marks = {"A1": "10", "A2": "14.5", "A3": "3", "B1": "3", "B2": "3", "B3": "9", "C1": "1",
+                 "C2": "0"}
+        for name in ("judge1", "judge2"):
+            judge = accounts.get_by_username(name)
+            for place in judging.judge_places(judging.assignment_for(component, judge)):
+                sheet = judging.sheet_for(component, judge, place.workstation_number, create=True)
+                judging.save(sheet, marks, {}, 0, version=sheet.version, actor=judge)
+                judging.submit(sheet, version=sheet.version, actor=judge)
         db.session.commit()
         return component_id
 
@@ -87,7 +93,8 @@ def test_judge_marks_on_a_tablet_through_a_lost_connection_and_chief_signs_off(
     with live_app.app_context():
         sheets = db.session.scalars(sa.select(ScoreSheet).where(
             ScoreSheet.component_id == practical)).all()
-        assert len(sheets) == 9 and all(s.status == SheetStatus.SUBMITTED for s in sheets)
+        by_tablet = [s for s in sheets if s.judge.username in judges]
+        assert len(by_tablet) == 9 and all(s.status == SheetStatus.SUBMITTED for s in sheets)
         assert {str(s.points) for s in sheets} == {"96.500"}
 
     sign_in(page, live_server, "chief", "Chief2025")

@@ -19,8 +19,7 @@ from app.models import (
     Track,
     User,
 )
-from app.services import FieldErrors, ServiceError, accounts
-from app.services import judging
+from app.services import FieldErrors, ServiceError, accounts, judging
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 

@@ -22,8 +22,7 @@ from app.models import (
     Track,
     VersionStatus,
 )
-from app.services import FieldErrors, ServiceError, accounts
-from app.services import results
+from app.services import FieldErrors, ServiceError, accounts, results
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 

@@ -135,6 +135,7 @@ def test_each_role_reaches_only_its_pages(app, signed_in, visitor, role):
             and endpoint != "auth.logout"
         if audience == ANYONE or (audience == SIGNED_IN and role is not None) or (
                 isinstance(audience, set) and role in audience):
+            assert response.status_code < 500, f"{endpoint} ({url}) failed for {role}"
             assert response.status_code not in (401, 403) and not refused_to_sign_in, (
                 f"{role} should reach {endpoint} ({url}): {response.status_code}")
         elif role is None:
