@@ -35,17 +35,25 @@ def practical(live_app):
 
 def sign_in(page, base, username, password):
     page.goto(base + "/login")
+    expect(page.get_by_label("用户名")).to_be_visible()
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码", exact=True).fill(password)
     page.get_by_role("button", name="登录").click()
+    expect(page).not_to_have_url(re.compile(r"/login"))
 
 
 def sign_out(page):
     page.wait_for_load_state("load")  # Bootstrap's script must be running to unfold the menu
+    button = page.get_by_role("button", name="退出登录")
     toggle = page.get_by_role("button", name="展开/收起导航")
-    if toggle.is_visible():  # on a tablet the navigation is folded away
+    for _attempt in range(5):  # on a tablet the menu is folded away
+        if button.is_visible() or not toggle.is_visible():
+            break
         toggle.click()
-    page.get_by_role("button", name="退出登录").click()
+        page.wait_for_timeout(400)  # the menu unfolds with a short animation
+    expect(button).to_be_visible()
+    button.click()
+    expect(page).to_have_url(re.compile(r"/login"))
 
 
 def mark_sheet(page, overrun="0"):
