@@ -15,20 +15,13 @@ from app.models import (
     Objection,
     ResultsVersion,
     Role,
-    ScoreSource,
     Stage,
     StageEntry,
 )
 from app.security import roles_required
-from app.services import FieldErrors, ServiceError, judging, results
+from app.services import FieldErrors, ServiceError, results
 
 PAGE_SIZE = 100
-
-
-def names_revealed(stage: Stage) -> bool:
-    """Names stand next to scores only when every judged component has been decrypted."""
-    return all(judging.is_decrypted(c) for c in stage.components
-               if c.source == ScoreSource.JUDGES)
 
 
 def _stage(stage_id: int) -> Stage:
@@ -91,7 +84,7 @@ def results_version(version_id: int):
     return render_template(
         "admin/results_version.html", version=version, rows=rows, places=places, page=page,
         pages=max(1, -(-len(table) // PAGE_SIZE)), total=len(table),
-        components=version.settings["components"], reveal=names_revealed(version.stage),
+        components=version.settings["components"], reveal=results.names_revealed(version.stage),
         changes=results.differences(version) if version.previous_id else None)
 
 

@@ -52,6 +52,13 @@ class StageInputs:
     fingerprint: str
 
 
+def names_revealed(stage: Stage) -> bool:
+    """Names stand next to scores only when every judged component has been decrypted."""
+    from app.services.judging import is_decrypted
+
+    return all(is_decrypted(c) for c in stage.components if c.source == ScoreSource.JUDGES)
+
+
 def readiness(stage: Stage) -> list[str]:
     """Why the stage's results cannot be computed yet (empty: they can)."""
     problems = []

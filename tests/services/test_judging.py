@@ -11,12 +11,9 @@ from app.models import (
     Component,
     ComponentScore,
     Entry,
-    EntryStatus,
     ScoreSheet,
     SheetStatus,
-    Stage,
     StageEntry,
-    Track,
     User,
 )
 from app.services import FieldErrors, ServiceError, accounts, judging
@@ -35,21 +32,9 @@ def user(name: str) -> User:
 def practical() -> Component:
     """The chemical advanced stage's practical, with 8 contestants drawn; the first of them
     from judge1's own enterprise."""
-    stage = db.session.scalar(sa.select(Stage).join(Track).where(Track.code == "chem",
-                                                                 Stage.seq == 2))
-    judge1 = user("judge1")
-    own = db.session.scalar(sa.select(Entry).where(Entry.enterprise_id == judge1.enterprise_id,
-                                                   Entry.status == EntryStatus.APPROVED))
-    others = db.session.scalars(sa.select(Entry).where(
-        Entry.enterprise_id != judge1.enterprise_id,
-        Entry.enterprise_id != user("judge2").enterprise_id,
-        Entry.status == EntryStatus.APPROVED, Entry.track_id == stage.track_id)
-        .order_by(Entry.id).limit(7)).all()
-    for entry in [own, *others]:
-        db.session.add(StageEntry(stage=stage, entry=entry))
-    db.session.flush()
-    judging.draw(stage, seed="fixed-seed", actor=user("organiser"))
-    return next(c for c in stage.components if c.code == "practical")
+    from tests.judging_setup import prepare_practical
+
+    return db.session.get(Component, prepare_practical(n=8))
 
 
 def stations(component: Component, judge: str = "judge3") -> list[str]:
