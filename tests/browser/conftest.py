@@ -40,8 +40,12 @@ def live_database_url(tmp_path_factory) -> str:
 def live_app(live_database_url):
     """An app on the live server's database, for setting up what the pages need."""
     from app import create_app
+    from app.extensions import db
 
-    return create_app({"SQLALCHEMY_DATABASE_URI": live_database_url, "SECRET_KEY": "x"})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": live_database_url, "SECRET_KEY": "x"})
+    yield app
+    with app.app_context():
+        db.engine.dispose()  # close pooled connections before the interpreter exits
 
 
 @pytest.fixture(scope="session")

@@ -42,9 +42,18 @@ def _failing_app(database_url):
     return app
 
 
+def _dispose(app):
+    from app.extensions import db
+
+    with app.app_context():
+        db.engine.dispose()
+
+
 def test_server_error_is_a_chinese_page_without_a_traceback(database_url):
-    client = _failing_app(database_url).test_client()
+    app = _failing_app(database_url)
+    client = app.test_client()
     response = client.get("/boom")
+    _dispose(app)
     page = response.get_data(as_text=True)
     assert response.status_code == 500
     assert "系统出现错误，本次修改未保存。" in page
@@ -52,8 +61,10 @@ def test_server_error_is_a_chinese_page_without_a_traceback(database_url):
 
 
 def test_server_error_answers_json_to_json_clients(database_url):
-    client = _failing_app(database_url).test_client()
+    app = _failing_app(database_url)
+    client = app.test_client()
     response = client.get("/boom", headers={"Accept": "application/json"})
+    _dispose(app)
     assert response.status_code == 500
     assert response.get_json()["error"]["code"] == "server_error"
 
