@@ -88,6 +88,26 @@ def results_version(version_id: int):
         changes=results.differences(version) if version.previous_id else None)
 
 
+@bp.route("/results/<int:version_id>/export")
+@roles_required(Role.ORGANISER)
+def export_results(version_id: int):
+    """The version as an .xlsx sheet (names only once every judged component is decrypted)."""
+    from flask import after_this_request, send_file
+
+    from app.services.exports import EXPORTERS
+
+    version = _version(version_id)
+    path = EXPORTERS["results"](version, reveal_names=results.names_revealed(version.stage))
+
+    @after_this_request
+    def remove_file(response):
+        response.call_on_close(lambda: path.unlink(missing_ok=True))
+        return response
+
+    return send_file(path, as_attachment=True, download_name=f"results-v{version.number}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
 @bp.route("/results/<int:version_id>/publish", methods=["POST"])
 @roles_required(Role.ORGANISER)
 def publish_results(version_id: int):

@@ -109,6 +109,51 @@ def entries_sheet(query: sa.Select, *, title: str, full_ids: bool, actor: User) 
     return write_sheet(title, columns, rows, "报名名单")
 
 
+def results_sheet(version, *, reveal_names: bool) -> Path:
+    """A results version as published: rank, the contestant (exam number, and name and
+    enterprise once revealed), each component's points and percentage, total, the tie-break
+    that decided, status and award. Numbers are shown at the stage's decimals, as published."""
+    from decimal import Decimal
+
+    from app.models import StageEntry
+    from app.services.results import version_table
+
+    table = version_table(version)
+    decimals = int(version.settings["decimals"])
+    unit = Decimal(1).scaleb(-decimals)
+    places = {p.id: p for p in db.session.scalars(
+        sa.select(StageEntry).where(StageEntry.id.in_([int(i) for i in table["entry_id"]]))
+        .options(joinedload(StageEntry.entry).joinedload(Entry.contestant),
+                 joinedload(StageEntry.entry).joinedload(Entry.enterprise)))}
+
+    def shown(value):
+        return None if value is None else str(Decimal(value).quantize(unit))
+
+    def cell(key):
+        return lambda row: shown(row[key])
+
+    columns = [Column("名次", 6, lambda r: None if r["rank"] is None else int(r["rank"])),
+               Column("准考证号", 13, lambda r: places[int(r["entry_id"])].entry.exam_number)]
+    if reveal_names:
+        columns += [Column("姓名", 10, lambda r: places[int(r["entry_id"])].entry.contestant.name),
+                    Column("单位", 30, lambda r: places[int(r["entry_id"])].entry.enterprise.name)]
+    for component in version.settings["components"]:
+        code = component["code"]
+        columns += [Column(f"{component['name']}得分", 10, cell(f"{code}_points")),
+                    Column(f"{component['name']}百分比", 10, cell(f"{code}_percent"))]
+    columns += [Column("总分", 9, cell("total")),
+                Column("同分比较", 10, lambda r: r["tie_break"] or ""),
+                Column("状态", 10, lambda r: r["status"]),
+                Column("说明", 24, lambda r: r["reason"] or ""),
+                Column("奖项", 8, lambda r: r["award"] or "")]
+    stage = version.stage
+    title = (f"{stage.track.contest.name} {stage.track.name} {stage.name} "
+             f"成绩（第{version.number}版）")
+    rows = (row for _index, row in table.astype(object).where(table.notna(), None).iterrows())
+    return write_sheet(title, columns, rows, "成绩")
+
+
 EXPORTERS: dict[str, Callable[..., Path]] = {
     "entries": entries_sheet,
+    "results": results_sheet,
 }

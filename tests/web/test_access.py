@@ -62,6 +62,7 @@ ACCESS = {
     "admin.stage_results": ORG,
     "admin.results_version": ORG,
     "admin.publish_results": ORG,
+    "admin.export_results": ORG,
     "admin.generate_advancement": ORG,
     "admin.advancement_list": ORG,
     "admin.start_notice": ORG,

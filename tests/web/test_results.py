@@ -102,3 +102,33 @@ def test_objection_is_recorded_and_an_upheld_ruling_replaces_the_advancer(
 
 def test_unpublished_lists_are_not_public(client, db_session):
     assert client.get("/notices/1").status_code == 404
+
+
+def test_results_export_matches_the_published_numbers_cell_by_cell(signed_in, preliminary,
+                                                                    db_session):
+    import io
+
+    import openpyxl
+
+    from app.services import results as result_service
+
+    organiser = signed_in("organiser")
+    organiser.post(f"/admin/stages/{preliminary}/results", {"reason": "首次计算"})
+    version = db_session.scalar(sa.select(ResultsVersion))
+    response = organiser.get(f"/admin/results/{version.id}/export")
+    sheet = openpyxl.load_workbook(io.BytesIO(response.get_data())).active
+    response.close()
+    assert sheet["A1"].value.endswith("成绩（第1版）")
+    headers = [c.value for c in sheet[2]]
+    assert headers[:4] == ["名次", "准考证号", "姓名", "单位"]  # no judged component: names shown
+    rows = list(sheet.iter_rows(min_row=3, values_only=True))
+    with organiser.client.application.app_context():
+        from app.extensions import db as app_db
+
+        table = result_service.version_table(app_db.session.get(ResultsVersion, version.id))
+    assert len(rows) == len(table)
+    first, expected = rows[0], table.iloc[0]
+    cent = Decimal("0.01")  # as published: the stage's 2 decimals
+    assert first[0] == int(expected["rank"])
+    assert first[headers.index("总分")] == str(expected["total"].quantize(cent))
+    assert first[headers.index("线上理论考试百分比")] == str(expected["theory_percent"].quantize(cent))
