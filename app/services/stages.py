@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -508,16 +509,12 @@ def _check_component(row: Mapping, prefix: str, problems: Problems, decimals: in
     return clean
 
 
-def save_components(stage: Stage, rows: list[Mapping], *, actor: User | None = None,
-                    field_prefix: Callable[[int], str] = lambda i: f"components-{i}-",
-                    ) -> list[Component]:
-    """Save a stage's components in one go: edits, new rows (``id`` empty), deletions.
-
-    The weights of the components kept must add up to exactly 100%; a component with scores
-    keeps its code, weight, maximum and judging rules; a component named by the tie-break chain
-    or still referred to (judge panels, scores) cannot be deleted. Rows are kept in the given
-    order. Renaming a component's code renames it in the tie-break chain too.
-    """
+def _checked_rows(stage: Stage, rows: list[Mapping], field_prefix: Callable[[int], str], *,
+                  frozen: bool = True) -> tuple[list[tuple[int, Component | None, dict]],
+                                                list[Component]]:
+    """The rows of :func:`save_components` checked (nothing is changed): the kept rows with their
+    clean values, and the components to delete. ``frozen=False`` lets settings of components
+    with scores differ (a what-if preview), everything else is checked the same."""
     problems = Problems()
     existing = {c.id: c for c in stage.components}
     scored = scored_component_ids(list(existing))
@@ -549,7 +546,7 @@ def save_components(stage: Stage, rows: list[Mapping], *, actor: User | None = N
             deleted.append(component)
             continue
         clean = _check_component(row, prefix, problems, stage.decimals)
-        if component is not None and component.id in scored:
+        if frozen and component is not None and component.id in scored:
             for name in SCORE_BEARING_FIELDS:
                 if clean[name] is not None and clean[name] != getattr(component, name) \
                         and f"{prefix}{name}" not in problems:
@@ -574,6 +571,20 @@ def save_components(stage: Stage, rows: list[Mapping], *, actor: User | None = N
         _check_engine(problems, stage_rule_from(
             [clean for _i, _c, clean in kept], _stage_values(stage)))
     problems.raise_if_any()
+    return kept, deleted
+
+
+def save_components(stage: Stage, rows: list[Mapping], *, actor: User | None = None,
+                    field_prefix: Callable[[int], str] = lambda i: f"components-{i}-",
+                    ) -> list[Component]:
+    """Save a stage's components in one go: edits, new rows (``id`` empty), deletions.
+
+    The weights of the components kept must add up to exactly 100%; a component with scores
+    keeps its code, weight, maximum and judging rules; a component named by the tie-break chain
+    or still referred to (judge panels, scores) cannot be deleted. Rows are kept in the given
+    order. Renaming a component's code renames it in the tie-break chain too.
+    """
+    kept, deleted = _checked_rows(stage, rows, field_prefix)
     if deleted:
         refuse_if_referenced("、".join(c.name for c in deleted),
                              component_subtree([c.id for c in deleted]))
@@ -611,6 +622,24 @@ def set_weights(stage: Stage, weights: Mapping[str, Any], *, actor: User | None 
                 ) -> list[Component]:
     """Set the weights of a stage's components by code (others keep theirs); they must add up to
     100%. Errors are named ``weights.<code>`` (and ``weight_total``)."""
+    rows, prefix = _weight_rows(stage, weights)
+    with _weight_fields():
+        return save_components(stage, rows, actor=actor, field_prefix=prefix)
+
+
+def check_weights(stage: Stage, weights: Mapping[str, Any], *, frozen: bool = True
+                  ) -> dict[str, Decimal]:
+    """The checks of :func:`set_weights` without changing anything: the stage's weights by code
+    with ``weights`` over them (errors named as there). ``frozen=False`` also accepts new weights
+    for components that already have scores, for a what-if preview of them."""
+    rows, prefix = _weight_rows(stage, weights)
+    with _weight_fields():
+        kept, _deleted = _checked_rows(stage, rows, prefix, frozen=frozen)
+    return {clean["code"]: clean["weight"] for _i, _c, clean in kept}
+
+
+def _weight_rows(stage: Stage, weights: Mapping[str, Any]
+                 ) -> tuple[list[dict[str, Any]], Callable[[int], str]]:
     components = list(stage.components)
     known = {c.code for c in components}
     unknown = [code for code in weights if code not in known]
@@ -625,14 +654,23 @@ def set_weights(stage: Stage, weights: Mapping[str, Any], *, actor: User | None 
             row["weight"] = weights[component.code]
         rows.append(row)
     codes = [c.code for c in components]
+    return rows, lambda i: f"weights.{codes[i]}."
+
+
+@contextmanager
+def _weight_fields():
+    """Errors of component rows renamed to ``weights.<code>`` (a weight's own field)."""
     try:
-        return save_components(stage, rows, actor=actor,
-                               field_prefix=lambda i: f"weights.{codes[i]}.")
+        yield
     except FieldErrors as error:
-        renamed = {}
-        for field, message in error.errors.items():
-            renamed[field.removesuffix(".weight")] = message
-        raise FieldErrors(renamed) from None
+        raise FieldErrors({field.removesuffix(".weight"): message
+                           for field, message in error.errors.items()}) from None
+
+
+def check_settings(stage: Stage, values: Mapping) -> dict[str, Any]:
+    """The checks of :func:`update_stage` without changing anything: ``values`` over the stage's
+    current settings, checked as a whole; returns every setting's clean value."""
+    return _check_stage(stage.track, merged(stage, STAGE_FIELDS, values), stage, stage.seq)
 
 
 def _plain(value: Decimal | None) -> str:
