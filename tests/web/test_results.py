@@ -130,5 +130,13 @@ def test_results_export_matches_the_published_numbers_cell_by_cell(signed_in, pr
     first, expected = rows[0], table.iloc[0]
     cent = Decimal("0.01")  # as published: the stage's 2 decimals
     assert first[0] == int(expected["rank"])
-    assert first[headers.index("总分")] == str(expected["total"].quantize(cent))
-    assert first[headers.index("线上理论考试百分比")] == str(expected["theory_percent"].quantize(cent))
+    # numbers are stored as numbers, shown at the published decimals
+    total = sheet.cell(row=3, column=headers.index("总分") + 1)
+    assert total.number_format == "0.00" and isinstance(total.value, float)
+    assert Decimal(str(total.value)).quantize(cent) == expected["total"].quantize(cent)
+    assert Decimal(str(first[headers.index("线上理论考试百分比")])).quantize(cent) == \
+        expected["theory_percent"].quantize(cent)
+    # print setup: A4 landscape, fitted to one page wide, the header row on every page
+    from tests.xlsx_checks import assert_sheet_layout
+
+    assert_sheet_layout(sheet, orientation="landscape", columns=len(headers))
