@@ -121,7 +121,9 @@ def init_security(app: Flask) -> None:
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if request.is_secure:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if current_user and getattr(current_user, "is_authenticated", False):
+        # is_anonymous reads no column, so the user committed (expired) with the request's
+        # transaction is not loaded again just for this header.
+        if not getattr(current_user, "is_anonymous", True):
             headers.setdefault("Cache-Control", "no-store")  # pages with personal data
         return response
 

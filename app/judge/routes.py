@@ -5,7 +5,8 @@ Judges see contestants only by workstation number; nothing here shows a name.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from sqlalchemy.orm import joinedload
+from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -40,9 +41,13 @@ def workspace():
 
 
 def _component(component_id: int) -> Component:
-    component = db.session.get(Component, component_id)
-    if component is None or judging.assignment_for(component, current_user) is None:
+    """The component, if the signed-in judge sits on its panel (the assignment is kept in
+    ``g.assignment`` for the rest of the request)."""
+    component = db.session.get(Component, component_id, options=[joinedload(Component.stage)])
+    assignment = judging.assignment_for(component, current_user) if component else None
+    if assignment is None:
         abort_with(404, _("You are not on the panel of this component."))
+    g.assignment = assignment
     return component
 
 
@@ -86,9 +91,10 @@ def save_sheet(component_id: int, workstation: str):
 
         return api_error(400, "malformed_body", _("The request body must be a JSON object."))
     try:
-        sheet = judging.sheet_for(component, current_user, workstation)
+        sheet = judging.sheet_for(component, current_user, workstation, assignment=g.assignment)
         if sheet is None:  # the page showed a blank sheet (version 0): create it now
-            sheet = judging.sheet_for(component, current_user, workstation, create=True)
+            sheet = judging.sheet_for(component, current_user, workstation, create=True,
+                                      assignment=g.assignment)
             version = sheet.version
         else:  # a page that still shows version 0 of an existing sheet is stale
             version = int(body.get("version") or 0)

@@ -16,6 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 import scoring as sc
@@ -26,6 +27,7 @@ from app.models import (
     Decryption,
     Draw,
     Entry,
+    Ability,
     ItemKind,
     JudgeAssignment,
     Mark,
@@ -274,16 +276,54 @@ def marking_items(component: Component) -> list[MarkingItem]:
 
 
 def _scheme(component: Component) -> sc.MarkingScheme:
-    from app.services.marking_schemes import scoring_scheme
+    return marking_rules(component)[0]
 
+
+@dataclass(frozen=True)
+class ItemRule:
+    """What saving and totalling a sheet need of a marking item (plain data, so it can be
+    kept between requests)."""
+
+    id: int
+    code: str
+    kind: ItemKind
+
+
+# The scoring scheme of a component is rebuilt only when its inputs change: the key is every
+# column scoring_scheme() reads (one light query), so a changed scheme or component setting is
+# never served from here. Shared by the requests of one worker process.
+_RULES: dict[tuple, tuple[sc.MarkingScheme, tuple[ItemRule, ...]]] = {}
+_RULES_MAX = 256
+
+
+def marking_rules(component: Component) -> tuple[sc.MarkingScheme, tuple[ItemRule, ...]]:
+    """The component's scheme as scoring/ takes it and its items in display order."""
     cache = _request_cache()
-    key = ("scheme", component.id)
+    key = ("rules", component.id)
     if cache is not None and key in cache:
         return cache[key]
-    scheme = scoring_scheme(component)
+    rows = db.session.execute(
+        sa.select(MarkingItem.id, MarkingItem.parent_id, MarkingItem.node, MarkingItem.code,
+                  MarkingItem.title, MarkingItem.kind, MarkingItem.maximum,
+                  MarkingItem.all_or_nothing, MarkingItem.deduction_per_occurrence,
+                  MarkingItem.disqualify_scope, MarkingItem.sort_order, Ability.name)
+        .outerjoin(Ability, Ability.id == MarkingItem.ability_id)
+        .where(MarkingItem.component_id == component.id).order_by(MarkingItem.id)).all()
+    inputs = (component.id, tuple(tuple(r) for r in rows), component.time_limit_minutes,
+              component.overrun_deduction_per_minute, component.overrun_disqualify_after_minutes,
+              component.stage.decimals)
+    rules = _RULES.get(inputs)
+    if rules is None:
+        from app.services.marking_schemes import scoring_scheme
+
+        scheme = scoring_scheme(component)
+        rules = (scheme, tuple(ItemRule(i.id, i.code, i.kind) for i in marking_items(component)))
+        if len(_RULES) >= _RULES_MAX:
+            _RULES.clear()
+        _RULES[inputs] = rules
     if cache is not None:
-        cache[key] = scheme
-    return scheme
+        cache[key] = rules
+    return rules
 
 
 def _check_not_signed_off(component: Component) -> None:
@@ -293,9 +333,13 @@ def _check_not_signed_off(component: Component) -> None:
 
 
 def sheet_for(component: Component, judge: User, workstation: str, *,
-              create: bool = False) -> ScoreSheet | None:
-    """The judge's sheet for a workstation, checking the judge may mark it."""
-    assignment = assignment_for(component, judge)
+              create: bool = False, assignment: JudgeAssignment | None = None
+              ) -> ScoreSheet | None:
+    """The judge's sheet for a workstation, checking the judge may mark it (``assignment``:
+    the judge's assignment to the component, if the caller has it already)."""
+    if assignment is None or assignment.component_id != component.id \
+            or assignment.user_id != judge.id:
+        assignment = assignment_for(component, judge)
     if assignment is None:
         raise ServiceError(_("You are not on the panel of %(name)s.", name=component.name),
                            code="forbidden")
@@ -303,9 +347,12 @@ def sheet_for(component: Component, judge: User, workstation: str, *,
     if place is None:
         raise ServiceError(_("Workstation %(n)s is not on your list.", n=workstation),
                            code="forbidden")
-    sheet = db.session.scalar(sa.select(ScoreSheet).where(
+    sheet = db.session.execute(sa.select(ScoreSheet).where(
         ScoreSheet.component_id == component.id, ScoreSheet.stage_entry_id == place.id,
-        ScoreSheet.judge_id == judge.id).options(selectinload(ScoreSheet.marks)))
+        ScoreSheet.judge_id == judge.id).options(joinedload(ScoreSheet.marks))
+    ).unique().scalar_one_or_none()
+    if sheet is not None:  # keep the place with its sheet (the session holds it only weakly)
+        set_committed_value(sheet, "stage_entry", place)
     if sheet is None and create:
         _check_not_signed_off(component)
         sheet = ScoreSheet(component=component, stage_entry=place, judge=judge,
@@ -359,10 +406,8 @@ def _item_check(scheme: sc.MarkingScheme, item: MarkingItem, value: Decimal | No
 
 def state(sheet: ScoreSheet | None, component: Component) -> SheetState:
     """The sheet's marks and their points, computed by scoring/ exactly as they will count."""
-    items = marking_items(component)
-    # New marks may not be flushed yet: they know their item, not yet its id.
-    marks = {(m.item.id if m.item is not None else m.item_id): m
-             for m in (sheet.marks if sheet else [])}
+    items = marking_rules(component)[1]
+    marks = {m.item_id: m for m in (sheet.marks if sheet else [])}
     values = {i.code: (marks[i.id].value if i.id in marks else None) for i in items}
     reasons = {i.code: (marks[i.id].reason or "") for i in items if i.id in marks}
     overrun = sheet.overrun_minutes if sheet else None
@@ -370,7 +415,7 @@ def state(sheet: ScoreSheet | None, component: Component) -> SheetState:
 
 
 def _compute(component, items, values, reasons, overrun) -> SheetState:
-    scheme = _scheme(component)
+    scheme = marking_rules(component)[0]
     problems: dict[str, str] = {}
     item_points: dict[str, Decimal] = {}
     decimals = component.stage.decimals
@@ -437,8 +482,10 @@ def save(sheet: ScoreSheet, raw_values: dict, raw_reasons: dict, raw_overrun, *,
         raise Conflict(_("This sheet was changed elsewhere since you opened it (now version "
                          "%(now)d, yours %(yours)d). Reload it; your typing is kept on this "
                          "device.", now=sheet.version, yours=version))
-    items = {i.code: i for i in marking_items(component)}
-    scheme = _scheme(component)
+    scheme, rules = marking_rules(component)
+    items = {i.code: i for i in rules}
+    codes = {i.id: i.code for i in rules}
+    existing = {codes[m.item_id]: m for m in sheet.marks}
     errors: dict[str, str] = {}
     parsed: dict[str, Decimal | None] = {}
     for code, raw in raw_values.items():
@@ -448,7 +495,9 @@ def save(sheet: ScoreSheet, raw_values: dict, raw_reasons: dict, raw_overrun, *,
             continue
         try:
             parsed[code] = _parse_value(item, raw)
-            _item_check(scheme, item, parsed[code])
+            stored = existing.get(code)
+            if stored is None or stored.value != parsed[code]:  # stored marks passed already
+                _item_check(scheme, item, parsed[code])
         except ServiceError as error:
             errors[code] = error.message
         except sc.ScoringError as error:
@@ -465,7 +514,6 @@ def save(sheet: ScoreSheet, raw_values: dict, raw_reasons: dict, raw_overrun, *,
         overrun = None
     if errors:
         raise FieldErrors(errors)
-    existing = {m.item.code: m for m in sheet.marks}
     changes = []
     for code, value in parsed.items():
         mark = existing.get(code)
@@ -476,7 +524,7 @@ def save(sheet: ScoreSheet, raw_values: dict, raw_reasons: dict, raw_overrun, *,
                                    or new_reason == old_reason):
             continue
         if mark is None:
-            mark = Mark(sheet=sheet, item=items[code])
+            mark = Mark(sheet=sheet, item_id=items[code].id)
             db.session.add(mark)
         mark.value, mark.reason = value, new_reason
         changes.append({"item": code, "old": _text(old_value), "new": _text(value),

@@ -124,6 +124,31 @@ def test_draft_shows_the_running_total_as_scoring_computes_it(practical):
     assert set(result.problems) == {"A2", "B1", "B2", "B3", "overrun_minutes"}
 
 
+def test_a_changed_scheme_or_setting_is_never_scored_from_the_kept_rules(practical):
+    """The rules are kept between requests, keyed on every input of the scheme: a new maximum,
+    a new time limit or other decimals are scored at once, and unchanged inputs reuse them."""
+    from app.models import MarkingItem
+
+    scheme, rules = judging.marking_rules(practical)
+    assert [r.code for r in rules] == list(FULL_MARKS)
+    assert judging.marking_rules(practical)[0] is scheme  # same inputs: kept
+    item = db.session.scalar(sa.select(MarkingItem).where(
+        MarkingItem.component_id == practical.id, MarkingItem.code == "A2"))
+    item.maximum = Decimal("20")
+    db.session.flush()
+    changed = judging.marking_rules(practical)[0]
+    assert changed is not scheme
+    assert next(i for i in changed.items if i.code == "A2").maximum == Decimal("20")
+    practical.time_limit_minutes = 90
+    db.session.flush()
+    assert judging.marking_rules(practical)[0].time_overrun.allowed_minutes == 90
+    station = stations(practical)[0]
+    sheet = judging.sheet_for(practical, user("judge3"), station, create=True)
+    result = judging.save(sheet, {"A2": "18"}, {}, None, version=sheet.version,
+                          actor=user("judge3"))
+    assert result.item_points["A2"] == Decimal("18.00")
+
+
 @pytest.mark.parametrize(("code", "value", "words"), [
     ("A2", "16", "0至15"),
     ("A2", "-1", "0至15"),
