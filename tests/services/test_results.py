@@ -23,6 +23,7 @@ from app.models import (
     VersionStatus,
 )
 from app.services import FieldErrors, ServiceError, accounts, results
+from tests.results_setup import recheck_and_publish
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 
@@ -55,8 +56,7 @@ def preliminary() -> Stage:
 
 def published(prelim):
     version = results.create_version(prelim, actor=organiser())
-    results.publish(version, actor=organiser())
-    return version
+    return recheck_and_publish(version, organiser())
 
 
 def test_results_need_every_component_scored():
@@ -86,7 +86,7 @@ def test_nothing_is_public_until_published(preliminary):
     results.create_version(preliminary, actor=organiser())
     assert results.published_results_for(entry) == []
     version = db.session.scalar(sa.select(results.ResultsVersion))
-    results.publish(version, actor=organiser())
+    recheck_and_publish(version, organiser())
     mine = results.published_results_for(entry)
     assert len(mine) == 1 and mine[0]["row"].total is not None
 
@@ -157,7 +157,7 @@ def test_a_correction_is_a_new_version_and_shows_what_changed(preliminary):
     changes = results.differences(second)
     changed_fields = {c.field for c in changes if c.entry_id == int(place_id)}
     assert {"theory_points", "theory_percent", "total", "rank"} <= changed_fields
-    results.publish(second, actor=organiser())
+    recheck_and_publish(second, organiser())
     assert first.status == VersionStatus.SUPERSEDED
     before = db.session.scalar(sa.select(ResultRow).where(
         ResultRow.version_id == first.id, ResultRow.stage_entry_id == int(place_id)))

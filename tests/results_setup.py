@@ -1,0 +1,43 @@
+"""Helpers for tests that publish results: a version is published only after its re-check
+(复核), so a test that needs published results first re-checks the version as an organiser
+would — draws the sample, finds every entry correct, closes the round."""
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import RecheckRound, ResultsVersion, User
+from app.services import rechecks
+
+
+def pass_recheck(version: ResultsVersion, actor: User, *, seed: int | None = 1) -> RecheckRound:
+    """Inside an app context: open the version's re-check, mark every entry correct, close it."""
+    round_ = rechecks.open_round(version, actor=actor, seed=seed)
+    rechecks.mark_correct(round_, [i.id for i in rechecks.items(round_)], actor=actor)
+    rechecks.close(round_, actor=actor)
+    return round_
+
+
+def recheck_and_publish(version: ResultsVersion, actor: User) -> ResultsVersion:
+    from app.services import results
+
+    pass_recheck(version, actor)
+    results.publish(version, actor=actor)
+    return version
+
+
+def pass_recheck_on_the_web(organiser, version_id: int, session) -> None:
+    """Through the console as a signed-in organiser (a tests.conftest.Visitor): draw the sample
+    from the version page, tick every entry correct, close the round. ``session`` is the
+    test's own (the db_session fixture)."""
+    opened = organiser.post(f"/admin/results/{version_id}/recheck")
+    assert opened.status_code == 302, opened.get_data(as_text=True)[:500]
+    round_id = int(re.search(r"/admin/rechecks/(\d+)", opened.location).group(1))
+    item_ids = [str(i) for i in session.scalars(
+        sa.text("SELECT id FROM recheck_items WHERE round_id = :r").bindparams(r=round_id))]
+    ticked = organiser.post(f"/admin/rechecks/{round_id}/correct", {"item_id": item_ids})
+    assert ticked.status_code == 302, ticked.get_data(as_text=True)[:500]
+    closed = organiser.post(f"/admin/rechecks/{round_id}/close")
+    assert closed.status_code == 302, closed.get_data(as_text=True)[:500]
