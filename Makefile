@@ -8,7 +8,7 @@ WORKERS ?= 2
 PYTEST_ARGS ?=
 export FLASK_APP := wsgi.py
 
-.PHONY: run test install install-dev translations translations-update lint bench clean
+.PHONY: run test install install-dev translations translations-update lint bench clean vendor-echarts
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,28 @@ lint: install-dev
 bench: install-dev
 	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	@for b in bench/[a-z]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+ECHARTS_VERSION ?= 6.1.0
+ECHARTS_DIR := app/static/vendor/echarts
+
+## Fetch Apache ECharts from npm and vendor dist/echarts.min.js with its licences (the app serves
+## it itself, no CDN); then put the printed version and sha256 into $(ECHARTS_DIR)/README.md.
+vendor-echarts:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	cd "$$tmp"; npm pack --silent echarts@$(ECHARTS_VERSION) >/dev/null; \
+	mkdir echarts zrender tslib; tar -xzf echarts-*.tgz -C echarts --strip-components=1; \
+	zr=$$(node -p "require('./echarts/package.json').dependencies.zrender"); \
+	tl=$$(node -p "require('./echarts/package.json').dependencies.tslib"); \
+	npm pack --silent zrender@$$zr tslib@$$tl >/dev/null; \
+	tar -xzf zrender-*.tgz -C zrender --strip-components=1; \
+	tar -xzf tslib-*.tgz -C tslib --strip-components=1; \
+	cd "$(CURDIR)"; mkdir -p $(ECHARTS_DIR); \
+	cp "$$tmp/echarts/dist/echarts.min.js" "$$tmp/echarts/LICENSE" "$$tmp/echarts/NOTICE" $(ECHARTS_DIR)/; \
+	cp "$$tmp/echarts/licenses/LICENSE-d3" $(ECHARTS_DIR)/LICENSE-d3; \
+	cp "$$tmp/zrender/LICENSE" $(ECHARTS_DIR)/LICENSE-zrender; \
+	cp "$$tmp/tslib/LICENSE.txt" $(ECHARTS_DIR)/LICENSE-tslib; \
+	echo "echarts $$(node -p "require('$$tmp/echarts/package.json').version") (bundles zrender $$zr, tslib $$tl)"; \
+	sha256sum $(ECHARTS_DIR)/echarts.min.js
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-output
