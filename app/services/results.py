@@ -226,8 +226,11 @@ def publish(version: ResultsVersion, *, actor: User) -> None:
     """Publish a draft version; the previously published one is superseded, never changed."""
     if version.status != VersionStatus.DRAFT:
         raise ServiceError(_("Only a draft version can be published."), code="conflict")
-    if open_recheck(version) is not None:
-        raise ServiceError(_("A re-check of this version is still open."), code="conflict")
+    from app.services.rechecks import publication_blocker
+
+    blocker = publication_blocker(version)  # the re-check (复核) before publication
+    if blocker:
+        raise ServiceError(blocker, code="conflict")
     previous = latest_published(version.stage)
     if previous is not None:
         previous.status = VersionStatus.SUPERSEDED

@@ -71,6 +71,10 @@ ACCESS = {
     "admin.finalise_list": ORG,
     "public.notices": ANYONE,
     "public.notice": ANYONE,
+    # re-check (复核) of a draft version before publication
+    **{f"admin.{name}": ORG for name in (
+        "open_recheck", "recheck_round", "recheck_mark_correct", "recheck_record",
+        "recheck_close")},
     # contest configuration
     **{f"admin.{name}": ORG for name in (
         "new_contest", "contest", "copy_contest", "delete_contest", "new_ability", "ability",
@@ -100,7 +104,7 @@ SAMPLE_ARGS = {"user_id": "1", "token_id": "999999", "code": "zh", "filename": "
                "stage_id": "1", "component_id": "4", "item_id": "1", "sitting_id": "1",
                "workstation": "101", "sheet_id": "999999", "assignment_id": "999999",
                "batch_id": "999999", "version_id": "999999", "list_id": "999999",
-               "objection_id": "999999"}
+               "objection_id": "999999", "round_id": "999999", "recheck_item_id": "999999"}
 
 
 def _routes(app):

@@ -15,6 +15,7 @@ from app.models import (
     StageEntry,
     Track,
 )
+from tests.results_setup import pass_recheck_on_the_web
 
 
 @pytest.fixture
@@ -51,6 +52,7 @@ def test_organiser_computes_publishes_and_lists_and_the_public_sees_only_names(
     contestant.logout()
 
     organiser = signed_in("organiser")
+    pass_recheck_on_the_web(organiser, version.id, db_session)
     organiser.post(f"/admin/results/{version.id}/publish")
     listed = organiser.post(f"/admin/results/{version.id}/advancement")
     assert listed.status_code == 302
@@ -78,6 +80,7 @@ def test_objection_is_recorded_and_an_upheld_ruling_replaces_the_advancer(
     organiser = signed_in("organiser")
     organiser.post(f"/admin/stages/{preliminary}/results", {"reason": "首次计算"})
     version = db_session.scalar(sa.select(ResultsVersion))
+    pass_recheck_on_the_web(organiser, version.id, db_session)
     organiser.post(f"/admin/results/{version.id}/publish")
     organiser.post(f"/admin/results/{version.id}/advancement")
     listing = db_session.scalar(sa.select(AdvancementList))
