@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,6 +22,7 @@ from app.models import (
     AdvancementEntry,
     AdvancementEntryStatus,
     AdvancementList,
+    Appeal,
     Component,
     ComponentScore,
     Entry,
@@ -153,11 +155,20 @@ def compute(stage: Stage) -> tuple[pd.DataFrame, StageInputs]:
 
 # --- versions ----------------------------------------------------------------------------------
 
-def create_version(stage: Stage, *, actor: User, reason: str | None = None) -> ResultsVersion:
-    """Compute the stage's results and keep them as a new draft version (nothing published)."""
+def create_version(stage: Stage, *, actor: User, reason: str | None = None,
+                   appeals: Sequence[Appeal] = ()) -> ResultsVersion:
+    """Compute the stage's results and keep them as a new draft version (nothing published).
+
+    ``appeals``: upheld appeals whose corrections this version carries; each is linked to it
+    and named in its reason."""
+    from app.services import appeals as appeal_service
+
     problems = readiness(stage)
     if problems:
         raise ServiceError("；".join(problems), code="conflict")
+    if appeals:
+        appeal_service.check_for_version(stage, appeals)
+        reason = appeal_service.reason_with(appeals, reason)
     table, inputs = compute(stage)
     number = (db.session.scalar(sa.select(sa.func.max(ResultsVersion.number))
                                 .where(ResultsVersion.stage_id == stage.id)) or 0) + 1
@@ -170,6 +181,8 @@ def create_version(stage: Stage, *, actor: User, reason: str | None = None) -> R
     db.session.add(version)
     db.session.flush()
     _store_rows(version, stage, table)
+    if appeals:
+        appeal_service.link(version, appeals, actor=actor)
     audit.record("results.compute", version, f"{stage.track.name}·{stage.name} 成绩第{number}版（草稿）",
                  after={"rows": len(table), "fingerprint": inputs.fingerprint},
                  reason=version.reason, actor=actor, stage_id=stage.id)
