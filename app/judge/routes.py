@@ -5,10 +5,10 @@ Judges see contestants only by workstation number; nothing here shows a name.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from app.errors import abort_with
 from app.extensions import db
@@ -43,8 +43,11 @@ def workspace():
 def _component(component_id: int) -> Component:
     """The component, if the signed-in judge sits on its panel (the assignment is kept in
     ``g.assignment`` for the rest of the request)."""
-    component = db.session.get(Component, component_id, options=[joinedload(Component.stage)])
-    assignment = judging.assignment_for(component, current_user) if component else None
+    assignment = db.session.scalar(  # with its component and stage, in one query
+        sa.select(JudgeAssignment).where(JudgeAssignment.component_id == component_id,
+                                         JudgeAssignment.user_id == current_user.id)
+        .options(joinedload(JudgeAssignment.component).joinedload(Component.stage)))
+    component = assignment.component if assignment is not None else None
     if assignment is None:
         abort_with(404, _("You are not on the panel of this component."))
     g.assignment = assignment

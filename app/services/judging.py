@@ -17,17 +17,16 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.exc import StaleDataError
 
 import scoring as sc
 from app.extensions import db
 from app.models import (
+    Ability,
     Component,
     ComponentScore,
     Decryption,
     Draw,
     Entry,
-    Ability,
     ItemKind,
     JudgeAssignment,
     Mark,
@@ -155,8 +154,9 @@ def _places_in_scope(assignment: JudgeAssignment) -> list[StageEntry]:
     return list(db.session.scalars(query))
 
 
-def _judge_place(assignment: JudgeAssignment, workstation: str) -> StageEntry | None:
-    """The drawn place at ``workstation`` if it is on the judge's list (one query)."""
+def _judge_place_query(assignment: JudgeAssignment, workstation: str) -> sa.Select | None:
+    """The query for the drawn place at ``workstation`` if it is on the judge's list (None:
+    outside the assignment's workstations)."""
     if assignment.workstations and workstation not in assignment.workstations:
         return None
     query = (_stage_places(assignment.component.stage, assignment.sitting_id)
@@ -164,7 +164,13 @@ def _judge_place(assignment: JudgeAssignment, workstation: str) -> StageEntry | 
              .where(StageEntry.workstation_number == workstation))
     if assignment.user.enterprise_id:
         query = query.where(Entry.enterprise_id != assignment.user.enterprise_id)
-    return db.session.scalar(query)
+    return query
+
+
+def _judge_place(assignment: JudgeAssignment, workstation: str) -> StageEntry | None:
+    """The drawn place at ``workstation`` if it is on the judge's list (one query)."""
+    query = _judge_place_query(assignment, workstation)
+    return db.session.scalar(query) if query is not None else None
 
 
 def judge_places(assignment: JudgeAssignment) -> list[StageEntry]:
@@ -343,14 +349,16 @@ def sheet_for(component: Component, judge: User, workstation: str, *,
     if assignment is None:
         raise ServiceError(_("You are not on the panel of %(name)s.", name=component.name),
                            code="forbidden")
-    place = _judge_place(assignment, workstation)
-    if place is None:
+    query = _judge_place_query(assignment, workstation)
+    found = None if query is None else db.session.execute(  # the place and its sheet at once
+        query.add_columns(ScoreSheet).outerjoin(ScoreSheet, sa.and_(
+            ScoreSheet.stage_entry_id == StageEntry.id, ScoreSheet.component_id == component.id,
+            ScoreSheet.judge_id == judge.id)).options(joinedload(ScoreSheet.marks))
+    ).unique().first()
+    if found is None:
         raise ServiceError(_("Workstation %(n)s is not on your list.", n=workstation),
                            code="forbidden")
-    sheet = db.session.execute(sa.select(ScoreSheet).where(
-        ScoreSheet.component_id == component.id, ScoreSheet.stage_entry_id == place.id,
-        ScoreSheet.judge_id == judge.id).options(joinedload(ScoreSheet.marks))
-    ).unique().scalar_one_or_none()
+    place, sheet = found
     if sheet is not None:  # keep the place with its sheet (the session holds it only weakly)
         set_committed_value(sheet, "stage_entry", place)
     if sheet is None and create:
@@ -515,6 +523,9 @@ def save(sheet: ScoreSheet, raw_values: dict, raw_reasons: dict, raw_overrun, *,
     if errors:
         raise FieldErrors(errors)
     changes = []
+    now = utcnow()
+    marks_now = {code: (m.value, m.reason) for code, m in existing.items()}
+    updates, inserts = [], []
     for code, value in parsed.items():
         mark = existing.get(code)
         new_reason = (raw_reasons.get(code) or "").strip() or None
@@ -523,29 +534,24 @@ def save(sheet: ScoreSheet, raw_values: dict, raw_reasons: dict, raw_overrun, *,
         if value == old_value and (items[code].kind != ItemKind.DISQUALIFYING
                                    or new_reason == old_reason):
             continue
+        row = {"value": value, "reason": new_reason, "updated_at": now}
         if mark is None:
-            mark = Mark(sheet=sheet, item_id=items[code].id)
-            db.session.add(mark)
-        mark.value, mark.reason = value, new_reason
+            inserts.append({"sheet_id": sheet.id, "item_id": items[code].id, **row})
+        else:
+            updates.append((mark, {"mark_id": mark.id, **row}))
+        marks_now[code] = (value, new_reason)
         changes.append({"item": code, "old": _text(old_value), "new": _text(value),
                         **({"reason": new_reason} if items[code].kind == ItemKind.DISQUALIFYING
                            else {})})
     if overrun != sheet.overrun_minutes:
         changes.append({"item": "overrun_minutes", "old": _text(sheet.overrun_minutes),
                         "new": _text(overrun)})
-        sheet.overrun_minutes = overrun
     current = None
     if changes:
-        sheet.updated_at = utcnow()  # touches the sheet row, so its version moves on
-        current = state(sheet, component)
-        sheet.points = current.points if current.complete else None
-        sheet.disqualified = current.disqualified
-        sheet.disqualified_reason = current.dq_reason
-        try:
-            db.session.flush()
-        except StaleDataError:
-            raise Conflict(_("This sheet was changed elsewhere at the same moment. Reload it; "
-                             "your typing is kept on this device.")) from None
+        values = {i.code: marks_now[i.code][0] if i.code in marks_now else None for i in rules}
+        reasons = {code: reason or "" for code, (_value, reason) in marks_now.items()}
+        current = _compute(component, rules, values, reasons, overrun)
+        _write_sheet(sheet, current, overrun, updates, inserts, now)
         audit.record("mark.correct" if correcting else "mark.save", sheet,
                      f"{component.name} 赛位{sheet.stage_entry.workstation_number} "
                      f"{'裁判长更正' if correcting else '评分'}（{len(changes)}项）",
@@ -554,6 +560,39 @@ def save(sheet: ScoreSheet, raw_values: dict, raw_reasons: dict, raw_overrun, *,
                      reason=reason if correcting else None, actor=actor,
                      stage_id=component.stage_id)
     return current or state(sheet, component)
+
+
+def _write_sheet(sheet: ScoreSheet, current: SheetState, overrun: int | None,
+                 updates: list[tuple[Mark, dict]], inserts: list[dict], now) -> None:
+    """Store a save in three statements: the sheet row only if its version is still the one
+    the page showed (the optimistic lock, as the mapper's version counter does it), then the
+    changed marks and the new ones. The loaded objects are brought up to date in place."""
+    sheets = ScoreSheet.__table__
+    row = {"points": current.points if current.complete else None,
+           "disqualified": current.disqualified, "disqualified_reason": current.dq_reason,
+           "overrun_minutes": overrun, "updated_at": now, "version": sheet.version + 1}
+    done = db.session.execute(sheets.update().where(
+        sheets.c.id == sheet.id, sheets.c.version == sheet.version).values(**row))
+    if done.rowcount != 1:
+        raise Conflict(_("This sheet was changed elsewhere at the same moment. Reload it; "
+                         "your typing is kept on this device."))
+    marks = Mark.__table__
+    if updates:
+        db.session.execute(marks.update().where(marks.c.id == sa.bindparam("mark_id")).values(
+            value=sa.bindparam("new_value"), reason=sa.bindparam("new_reason"),
+            updated_at=sa.bindparam("new_updated_at")),
+            [{"mark_id": params["mark_id"], **{f"new_{k}": params[k] for k in
+                                               ("value", "reason", "updated_at")}}
+             for _mark, params in updates])
+    if inserts:
+        db.session.execute(marks.insert(), inserts)
+    for name, value in row.items():
+        set_committed_value(sheet, name, value)
+    for mark, params in updates:
+        for name in ("value", "reason", "updated_at"):
+            set_committed_value(mark, name, params[name])
+    if inserts:
+        db.session.expire(sheet, ["marks"])  # the new marks load with the collection
 
 
 def _text(value) -> str | None:

@@ -196,6 +196,45 @@ def test_a_stale_save_is_refused(practical):
     assert sheet.marks[0].value == Decimal("10")
 
 
+def test_a_save_racing_another_is_refused_by_the_database_and_writes_nothing(practical):
+    """Two workers load the same version at the same moment: the second UPDATE finds the
+    version moved on (the row's optimistic lock) and its marks are not written."""
+    station = stations(practical)[0]
+    sheet = judging.sheet_for(practical, user("judge3"), station, create=True)
+    judging.save(sheet, {"A1": "10", "A2": "5"}, {}, None, version=sheet.version,
+                 actor=user("judge3"))
+    loaded = sheet.version
+    db.session.execute(sa.update(ScoreSheet.__table__).where(ScoreSheet.__table__.c.id == sheet.id)
+                       .values(version=loaded + 1))  # the other worker's save, committed first
+    audits = db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog))
+    with pytest.raises(judging.Conflict):
+        judging.save(sheet, {"A2": "7", "A3": "2"}, {}, None, version=loaded,
+                     actor=user("judge3"))
+    db.session.expire_all()
+    stored = {m.item.code: m.value for m in db.session.get(ScoreSheet, sheet.id).marks}
+    assert stored == {"A1": Decimal("10"), "A2": Decimal("5")}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog)) == audits
+
+
+def test_saved_marks_and_version_are_what_the_database_holds(practical):
+    """The save writes with statements of its own; the loaded sheet must agree with a fresh
+    read, for changed, new and unchanged marks alike."""
+    station = stations(practical)[0]
+    sheet = judging.sheet_for(practical, user("judge3"), station, create=True)
+    first = judging.save(sheet, {"A1": "10", "A2": "5"}, {}, None, version=sheet.version,
+                         actor=user("judge3"))
+    second = judging.save(sheet, {"A1": "10", "A2": "6", "C1": "1"}, {}, "3",
+                          version=sheet.version, actor=user("judge3"))
+    in_memory = ({m.item_id: m.value for m in sheet.marks}, sheet.version, sheet.overrun_minutes,
+                 sheet.points)
+    db.session.expire_all()
+    fresh = db.session.get(ScoreSheet, sheet.id)
+    assert in_memory == ({m.item_id: m.value for m in fresh.marks}, fresh.version,
+                         fresh.overrun_minutes, fresh.points)
+    assert fresh.overrun_minutes == 3 and len(fresh.marks) == 3
+    assert second.points != first.points and fresh.points is None  # not complete yet
+
+
 def test_time_overrun_deducts_per_started_minute_and_disqualifies_past_the_limit(practical):
     late = fill(practical, "judge3", stations(practical)[0], overrun=3)
     assert late.points == Decimal("97.00")
