@@ -85,6 +85,7 @@ NAVIGATION: list[tuple[str, object, tuple[Role, ...]]] = [
     ("admin.users", _l("Accounts"), (Role.ORGANISER,)),
     ("admin.audit_log", _l("Audit log"), (Role.ORGANISER,)),
     ("judge.workspace", _l("Judging workspace"), (Role.JUDGE, Role.CHIEF_JUDGE, Role.ARBITRATOR)),
+    ("judge.appeals_overview", _l("Appeals"), (Role.ARBITRATOR, Role.ORGANISER)),
     ("portal.home", _l("My entries"), (Role.CONTESTANT, Role.ENTERPRISE_CONTACT)),
     ("auth.tokens", _l("API tokens"), tuple(Role)),
 ]

@@ -19,7 +19,7 @@ from app.models import (
     StageEntry,
 )
 from app.security import roles_required
-from app.services import FieldErrors, ServiceError, results
+from app.services import FieldErrors, ServiceError, appeals, results
 
 PAGE_SIZE = 100
 
@@ -49,8 +49,9 @@ def stage_results(stage_id: int):
     stage = _stage(stage_id)
     if request.method == "POST":
         try:
-            version = results.create_version(stage, actor=current_user,
-                                             reason=request.form.get("reason"))
+            version = results.create_version(
+                stage, actor=current_user, reason=request.form.get("reason"),
+                appeals=appeals.by_ids(request.form.getlist("appeal_id")))
         except ServiceError as error:
             db.session.rollback()
             flash(error.message, "danger")

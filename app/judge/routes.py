@@ -243,3 +243,6 @@ def print_sheets(component_id: int):
 
     return render_template("judge/print.html", component=component, stations=stations,
                            items=judging.marking_items(component), item_kind_labels=ITEM_KIND)
+
+
+from app.judge import appeals as appeal_pages  # noqa: E402,F401  (registers its pages on bp)

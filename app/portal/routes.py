@@ -159,3 +159,6 @@ def _flash_outcome(outcome) -> None:
         flash(_("%(n)d entries updated.", n=len(outcome.done)), "success")
     for entry_id, reason in outcome.skipped:
         flash(_("Entry %(id)d not changed: %(reason)s", id=entry_id, reason=reason), "warning")
+
+
+from app.portal import appeals as appeal_pages  # noqa: E402,F401  (registers its pages on bp)

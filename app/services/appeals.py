@@ -260,3 +260,12 @@ def link(version: ResultsVersion, appeals: Sequence[Appeal], *, actor: User) -> 
                      after={"resulting_version_id": version.id}, actor=actor,
                      stage_id=version.stage_id)
     db.session.flush()
+
+
+def by_ids(raw_ids: Sequence[str]) -> list[Appeal]:
+    """The appeals named by ids from a form (non-numbers ignored; unknown ids dropped)."""
+    ids = sorted({int(i) for i in raw_ids if str(i).isdigit()})
+    if not ids:
+        return []
+    return list(db.session.scalars(sa.select(Appeal).where(Appeal.id.in_(ids))
+                                   .order_by(Appeal.id)))

@@ -75,6 +75,11 @@ ACCESS = {
     **{f"admin.{name}": ORG for name in (
         "open_recheck", "recheck_round", "recheck_mark_correct", "recheck_record",
         "recheck_close")},
+    # appeals (申诉): the contestant files, the arbitration group rules, organisers look on
+    "portal.appeals_page": {Role.CONTESTANT},
+    "judge.appeals_overview": {Role.ARBITRATOR, Role.ORGANISER},
+    "judge.stage_appeals": {Role.ARBITRATOR, Role.ORGANISER},
+    "judge.rule_appeal": {Role.ARBITRATOR},
     # contest configuration
     **{f"admin.{name}": ORG for name in (
         "new_contest", "contest", "copy_contest", "delete_contest", "new_ability", "ability",
@@ -104,7 +109,8 @@ SAMPLE_ARGS = {"user_id": "1", "token_id": "999999", "code": "zh", "filename": "
                "stage_id": "1", "component_id": "4", "item_id": "1", "sitting_id": "1",
                "workstation": "101", "sheet_id": "999999", "assignment_id": "999999",
                "batch_id": "999999", "version_id": "999999", "list_id": "999999",
-               "objection_id": "999999", "round_id": "999999", "recheck_item_id": "999999"}
+               "objection_id": "999999", "round_id": "999999", "recheck_item_id": "999999",
+               "appeal_id": "999999"}
 
 
 def _routes(app):
