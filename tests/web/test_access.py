@@ -69,6 +69,8 @@ ACCESS = {
     "admin.record_objection": ORG,
     "admin.rule_objection": ORG,
     "admin.finalise_list": ORG,
+    "admin.results_whatif": ORG,
+    "admin.apply_whatif": ORG,
     "public.notices": ANYONE,
     "public.notice": ANYONE,
     # re-check (复核) of a draft version before publication
