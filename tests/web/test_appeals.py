@@ -61,7 +61,7 @@ def test_the_contestant_files_the_arbiter_rules_and_a_new_version_carries_it(
     appeal = db_session.scalar(sa.select(Appeal))
     assert appeal.text == "第12题标准答案有误" and appeal.status.value == "open"
     mine = contestant.get("/portal/entries/1/appeals").get_data(as_text=True)
-    assert "第12题标准答案有误" in mine and "等待裁决" in mine
+    assert "第12题标准答案有误" in mine and "待裁决" in mine
     contestant.logout()
 
     arbiter = signed_in("arbiter")
