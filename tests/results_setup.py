@@ -7,7 +7,6 @@ import re
 
 import sqlalchemy as sa
 
-from app.extensions import db
 from app.models import RecheckRound, ResultsVersion, User
 from app.services import rechecks
 

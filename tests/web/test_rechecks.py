@@ -12,6 +12,7 @@ from app.models import (
     ComponentScore,
     RecheckItem,
     RecheckRound,
+    ResultRow,
     ResultsVersion,
     Stage,
     StageEntry,
@@ -61,6 +62,9 @@ def test_the_organiser_re_checks_a_version_and_only_then_publishes(signed_in, ve
     assert first.entry.exam_number in page
     assert first.entry.contestant.name in page  # no judged component: names are not sealed
     assert "前10名" in page and "抽查" in page
+    total = db_session.scalar(sa.select(ResultRow.total).where(
+        ResultRow.version_id == version_id, ResultRow.stage_entry_id == items[0].stage_entry_id))
+    assert f"<strong>{total.quantize(Decimal('0.01'))}</strong>" in page  # its published total
 
     # Corrected without saying what was wrong: refused next to the field.
     missing = organiser.post(f"/admin/rechecks/{round_id}/items/{items[0].id}",
