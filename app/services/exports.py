@@ -12,7 +12,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -127,7 +127,7 @@ def _write_worksheet(workbook: xlsxwriter.Workbook, formats: _Formats, spec: She
     for row in spec.rows:
         for index, column in enumerate(columns):
             value = column.value(row)
-            if value is None:
+            if value is None or value == "":
                 sheet.write_blank(row_number, index, None, text[index])
             elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
                 sheet.write_number(row_number, index, float(value), numbers[index])
@@ -227,7 +227,232 @@ def results_sheet(version, *, reveal_names: bool) -> Path:
     return write_sheet(title, columns, rows, "成绩")
 
 
+def _display_time(value: datetime | None) -> datetime | None:
+    """A stored (naive UTC) time in the display time zone, naive, as Excel keeps times."""
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app
+
+    if value is None:
+        return None
+    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))
+    return value.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None)
+
+
+def _chinese_date(value: datetime | None) -> str:
+    shown = _display_time(value)
+    return f"{shown.year}年{shown.month}月{shown.day}日" if shown else ""
+
+
+def _gender(contestant) -> str:
+    return "男" if contestant.gender.value == "male" else "女"
+
+
+def advancement_sheet(listing, *, actor: User) -> Path:
+    """An advancement list as unions publish it (公示名单): 序号, name, gender, enterprise, exam
+    number, total and rank of the version it came from, a remark (递补 for a replacement); under
+    it the notice period and how to object. Never an ID number. A4 portrait."""
+    from app.models import (
+        AdvancementEntry,
+        AdvancementEntryStatus,
+        ListStatus,
+        ResultRow,
+        StageEntry,
+    )
+
+    stage = listing.stage
+    version = listing.version_id
+    decimals = int(stage.decimals)
+    state = {ListStatus.NOTICE: "（公示）", ListStatus.DRAFT: "（草稿）",
+             ListStatus.WITHDRAWN: "（已撤回）"}.get(listing.status, "")
+    title = f"{stage.track.contest.name} {stage.track.name} {stage.name} 晋级名单{state}"
+    audit.record("list.export", listing, f"{actor.username} 导出晋级名单：{title}",
+                 actor=actor, stage_id=stage.id)
+    query = (sa.select(AdvancementEntry, ResultRow.total)
+             .outerjoin(ResultRow, sa.and_(ResultRow.version_id == version,
+                                           ResultRow.stage_entry_id
+                                           == AdvancementEntry.stage_entry_id))
+             .where(AdvancementEntry.list_id == listing.id,
+                    AdvancementEntry.status == AdvancementEntryStatus.ADVANCING)
+             .options(joinedload(AdvancementEntry.stage_entry).joinedload(StageEntry.entry)
+                      .joinedload(Entry.contestant),
+                      joinedload(AdvancementEntry.stage_entry).joinedload(StageEntry.entry)
+                      .joinedload(Entry.enterprise))
+             .order_by(AdvancementEntry.rank.is_(None), AdvancementEntry.rank,
+                       AdvancementEntry.position)
+             .execution_options(yield_per=500))
+
+    def rows():
+        for number, (row, total) in enumerate(db.session.execute(query), start=1):
+            yield number, row, total
+
+    def remark(item) -> str:
+        _number, row, _total = item
+        if row.replaces_id is not None:
+            return "递补"
+        return row.reason or ""
+
+    columns = [
+        Column("序号", 6, lambda r: r[0]),
+        Column("姓名", 10, lambda r: r[1].stage_entry.entry.contestant.name),
+        Column("性别", 6, lambda r: _gender(r[1].stage_entry.entry.contestant)),
+        Column("工作单位", 34, lambda r: r[1].stage_entry.entry.enterprise.name, wrap=True),
+        Column("准考证号", 13, lambda r: r[1].stage_entry.entry.exam_number or ""),
+        Column("总分", 9, lambda r: None if r[2] is None
+               else Decimal(r[2]).quantize(Decimal(1).scaleb(-decimals)),
+               number_format(decimals)),
+        Column("名次", 6, lambda r: r[1].rank),
+        Column("备注", 16, remark, wrap=True),
+    ]
+    removed = sum(1 for e in listing.entries if e.status == AdvancementEntryStatus.REMOVED)
+    notes = []
+    if listing.notice_starts_at and listing.notice_ends_at:
+        notes.append(f"公示期：{_chinese_date(listing.notice_starts_at)}至"
+                     f"{_chinese_date(listing.notice_ends_at)}（{stage.notice_days}天）。")
+    else:
+        notes.append(f"公示期：自名单发布之日起{stage.notice_days}天。")
+    notes.append("公示期间，对名单中的选手有异议的，可在公示期内以书面形式向大赛组委会反映，"
+                 "并注明本人姓名和联系方式；组委会将登记并核实处理。经核实异议成立的，取消其晋级"
+                 "资格，并按名次依次递补（同一单位晋级人数不超过上限）。")
+    if removed:
+        notes.append(f"公示期间变更：{removed}名选手经核实取消晋级资格，名额按名次依次递补（备注“递补”）。")
+    if stage.track.contest.organiser:
+        notes.append(f"{stage.track.contest.organiser}　{stage.track.name}赛道组委会　"
+                     f"{_chinese_date(listing.notice_starts_at or listing.created_at)}")
+    return write_sheet(title, columns, rows(), "晋级名单", portrait=True, notes=notes)
+
+
+def _sheet_name(index: int, name: str) -> str:
+    """A worksheet name Excel accepts: at most 31 characters, none of []:*?/\\, unique by index."""
+    clean = "".join("_" if c in "[]:*?/\\" else c for c in name)
+    return f"{index}-{clean}"[:31]
+
+
+def judge_sheets(component, *, reveal_names: bool, actor: User) -> Path:
+    """A judged component's marks, one worksheet per judge for the judge and the chief judge to
+    sign: each workstation's points per marking item (as the scoring rules compute them from the
+    judge's marks), minutes over time, the sheet's points and status. Exam numbers and names
+    only once the component has been decrypted; until then workstation numbers only."""
+    from sqlalchemy.orm import selectinload
+
+    from app.models import JudgeAssignment, PanelRole, ScoreSheet, SheetStatus, StageEntry
+    from app.services import judging
+
+    stage = component.stage
+    decimals = int(stage.decimals)
+    published = number_format(decimals)
+    items = judging.marking_items(component)
+    judges = [a.user for a in db.session.scalars(
+        sa.select(JudgeAssignment).where(JudgeAssignment.component_id == component.id)
+        .options(joinedload(JudgeAssignment.user))
+        .order_by(JudgeAssignment.panel_role == PanelRole.CHIEF_JUDGE, JudgeAssignment.id))]
+    marked = set(db.session.scalars(sa.select(ScoreSheet.judge_id).distinct()
+                                    .where(ScoreSheet.component_id == component.id)))
+    judges = [j for j in judges if j.id in marked]
+    if reveal_names:
+        audit.record("component.export_judge_sheets", component,
+                     f"{actor.username} 导出含姓名的裁判评分表：{component.name}", actor=actor,
+                     stage_id=stage.id)
+    status_text = {SheetStatus.SUBMITTED: "已提交", SheetStatus.DRAFT: "草稿",
+                   SheetStatus.RETURNED: "已退回"}
+
+    def rows(judge):
+        query = (sa.select(ScoreSheet).join(StageEntry)
+                 .where(ScoreSheet.component_id == component.id, ScoreSheet.judge_id == judge.id)
+                 .options(selectinload(ScoreSheet.marks),
+                          joinedload(ScoreSheet.stage_entry).joinedload(StageEntry.entry)
+                          .joinedload(Entry.contestant))
+                 .order_by(StageEntry.workstation_number, ScoreSheet.id)
+                 .execution_options(yield_per=200))
+        for sheet in db.session.scalars(query):
+            yield sheet, judging.state(sheet, component)
+
+    def item_points(code):
+        return lambda r: r[1].item_points.get(code)
+
+    columns = [Column("赛位号", 8, lambda r: r[0].stage_entry.workstation_number or "")]
+    if reveal_names:
+        columns += [Column("准考证号", 13, lambda r: r[0].stage_entry.entry.exam_number or ""),
+                    Column("姓名", 10, lambda r: r[0].stage_entry.entry.contestant.name)]
+    for item in items:
+        if item.kind is not None and item.kind.value == "disqualifying":
+            columns.append(Column(f"{item.code} {item.title}（否决项）", 12,
+                                  lambda r, code=item.code: "否决" if r[1].values.get(code)
+                                  else "", wrap=True))
+            continue
+        columns.append(Column(f"{item.code} {item.title}（{_plain(item.maximum)}分）", 12,
+                              item_points(item.code), published))
+    if component.time_limit_minutes:
+        columns.append(Column("超时（分钟）", 8, lambda r: r[1].overrun_minutes))
+    columns += [Column("得分", 9, lambda r: r[1].points if r[1].complete else None, published),
+                Column("状态", 8, lambda r: status_text.get(r[0].status, "")),
+                Column("失格说明", 18, lambda r: r[1].dq_reason or "", wrap=True)]
+    notes = ["评分项得分按评分标准计算：测量项为所给分数，评价项为（等级÷3）×满分，扣分项为满分减去"
+             "扣分（扣完为止）；得分含超时扣分。",
+             "裁判员签字：＿＿＿＿＿＿＿＿　　裁判长签字：＿＿＿＿＿＿＿＿　　"
+             "日期：＿＿＿＿年＿＿月＿＿日"]
+    heading = f"{stage.track.contest.name} {stage.track.name} {stage.name} {component.name}"
+    if not judges:
+        return write_sheet(f"{heading} 评分表", columns, [], "评分表", notes=["尚无裁判评分。"])
+    return write_workbook(
+        Sheet(f"{heading} 评分表（裁判员：{judge.display_name}）", columns, rows(judge),
+              _sheet_name(n, judge.display_name), notes=notes)
+        for n, judge in enumerate(judges, start=1))
+
+
+def _plain(value: Decimal | None) -> str:
+    if value is None:
+        return "0"
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _json_text(value) -> str:
+    """A before/after snapshot as compact JSON, cut to what an Excel cell holds."""
+    import json
+
+    if value is None:
+        return ""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return text if len(text) <= 32000 else text[:32000] + "…"
+
+
+def stage_audit_sheet(stage, *, actor: User) -> Path:
+    """Every audit row of a stage in the order recorded: time (display time zone), who, the
+    action, its object, summary, before and after, reason. Streamed from the database in
+    chunks, so a stage with hundreds of thousands of saved marks exports in constant memory."""
+    from app.models import AuditLog
+
+    audit.record("audit.export", stage, f"{actor.username} 导出赛段审计日志：{stage.track.name}·"
+                 f"{stage.name}", actor=actor, stage_id=stage.id)
+    db.session.flush()  # the export lists its own record too
+    # Plain rows, not ORM objects: nothing piles up in the session's identity map.
+    query = (sa.select(AuditLog.id, AuditLog.at, AuditLog.actor_name, AuditLog.action,
+                       AuditLog.object_type, AuditLog.object_id, AuditLog.summary,
+                       AuditLog.before, AuditLog.after, AuditLog.reason, AuditLog.ip)
+             .where(AuditLog.stage_id == stage.id).order_by(AuditLog.id)
+             .execution_options(yield_per=1000))
+    columns = [
+        Column("序号", 8, lambda a: a.id),
+        Column("时间", 19, lambda a: _display_time(a.at), "yyyy-mm-dd hh:mm:ss"),
+        Column("操作人", 12, lambda a: a.actor_name),
+        Column("操作", 22, lambda a: a.action),
+        Column("对象", 18, lambda a: f"{a.object_type} {a.object_id}" if a.object_id
+               else a.object_type),
+        Column("摘要", 40, lambda a: a.summary, wrap=True),
+        Column("修改前", 30, lambda a: _json_text(a.before), wrap=True),
+        Column("修改后", 30, lambda a: _json_text(a.after), wrap=True),
+        Column("原因", 24, lambda a: a.reason or "", wrap=True),
+        Column("IP地址", 15, lambda a: a.ip or ""),
+    ]
+    title = f"{stage.track.contest.name} {stage.track.name} {stage.name} 审计日志"
+    return write_sheet(title, columns, db.session.connection().execute(query), "审计日志")
+
+
 EXPORTERS: dict[str, Callable[..., Path]] = {
     "entries": entries_sheet,
     "results": results_sheet,
+    "advancement": advancement_sheet,
+    "judge_sheets": judge_sheets,
+    "stage_audit": stage_audit_sheet,
 }
