@@ -162,3 +162,4 @@ def _flash_outcome(outcome) -> None:
 
 
 from app.portal import appeals as appeal_pages  # noqa: E402,F401  (registers its pages on bp)
+from app.portal import charts  # noqa: E402,F401  (registers its pages on bp)

@@ -82,6 +82,14 @@ ACCESS = {
     "judge.appeals_overview": {Role.ARBITRATOR, Role.ORGANISER},
     "judge.stage_appeals": {Role.ARBITRATOR, Role.ORGANISER},
     "judge.rule_appeal": {Role.ARBITRATOR},
+    # exports and charts (component charts and judge sheets: organisers and its chief judge)
+    "admin.export_advancement_list": ORG,
+    "admin.export_stage_audit": ORG,
+    "admin.stage_charts": ORG,
+    "admin.stage_chart": ORG,
+    "judge.component_chart": {Role.ORGANISER, Role.CHIEF_JUDGE},
+    "judge.export_judge_sheets": {Role.ORGANISER, Role.CHIEF_JUDGE},
+    "portal.ability_chart": {Role.CONTESTANT},
     # contest configuration
     **{f"admin.{name}": ORG for name in (
         "new_contest", "contest", "copy_contest", "delete_contest", "new_ability", "ability",
@@ -112,7 +120,7 @@ SAMPLE_ARGS = {"user_id": "1", "token_id": "999999", "code": "zh", "filename": "
                "workstation": "101", "sheet_id": "999999", "assignment_id": "999999",
                "batch_id": "999999", "version_id": "999999", "list_id": "999999",
                "objection_id": "999999", "round_id": "999999", "recheck_item_id": "999999",
-               "appeal_id": "999999"}
+               "appeal_id": "999999", "chart": "distribution"}
 
 
 def _routes(app):
