@@ -114,6 +114,14 @@ def column_to_units(series: pd.Series, decimals: int) -> tuple[np.ndarray, np.nd
     uniq_units = np.zeros(len(uniques), np.int64)
     uniq_bad = np.zeros(len(uniques), bool)
     for i, value in enumerate(uniques.tolist() if hasattr(uniques, "tolist") else list(uniques)):
+        if type(value) is Decimal and value.is_finite():
+            # The common case (a database's exact numbers): what to_units does, minus its
+            # checks for other types; anything it would refuse still goes through it below.
+            scaled = value.scaleb(decimals)
+            whole = int(scaled)
+            if whole == scaled and abs(whole) <= MAX_UNITS:
+                uniq_units[i] = whole
+                continue
         try:
             if isinstance(value, np.generic):
                 value = value.item()

@@ -7,11 +7,14 @@ version, and the difference from the previous one is shown line by line.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -42,6 +45,7 @@ from app.models import (
     VersionStatus,
     utcnow,
 )
+from app.models.base import POINTS, PUBLISHED
 from app.services import FieldErrors, ServiceError, audit
 
 # --- inputs ------------------------------------------------------------------------------------
@@ -78,54 +82,143 @@ def readiness(stage: Stage) -> list[str]:
 
 
 def stage_inputs(stage: Stage) -> StageInputs:
-    """The stage's rules, component scores and entries, as scoring/ takes them."""
+    """The stage's rules, component scores and entries, as scoring/ takes them.
+
+    Two Core queries read the stored rows straight into numpy columns: exact amounts as the
+    integer units ScaledDecimal stores (a Decimal is made once per distinct value), flags and
+    statuses as the driver returns them -- no ORM objects, no Python loop per row.
+    """
     from app.services.stages import scoring_rule
 
     try:
         rule = scoring_rule(stage)
     except sc.ScoringError as error:
         raise ServiceError(str(error)) from None
-    codes = {c.id: c.code for c in stage.components}
-    score_rows = db.session.execute(
-        sa.select(ComponentScore.stage_entry_id, ComponentScore.component_id,
-                  ComponentScore.points, ComponentScore.complete, ComponentScore.judges,
-                  ComponentScore.disqualified, ComponentScore.disqualified_reason,
-                  ComponentScore.time_used_seconds)
-        .where(ComponentScore.component_id.in_(list(codes)))).all()
-    points = pd.DataFrame(
-        [(r[0], codes[r[1]], r[2], r[3], r[4], r[5], r[6]) for r in score_rows],
-        columns=["entry_id", "component", "points", "complete", "n_judges", "disqualified",
-                 "dq_reason"])
-    time_used: dict[int, int] = {}
-    for r in score_rows:
-        if r[7] is not None:
-            time_used[r[0]] = time_used.get(r[0], 0) + r[7]
-    people = db.session.execute(
-        sa.select(StageEntry.id, Entry.enterprise_id, Entry.status, StageEntry.status,
-                  Entry.unranked, StageEntry.disqualified_reason)
-        .join(Entry, Entry.id == StageEntry.entry_id).where(StageEntry.stage_id == stage.id)
-        .order_by(StageEntry.id)).all()
+    components = list(stage.components)
+    score, place, entry = (ComponentScore.__table__.c, StageEntry.__table__.c,
+                           Entry.__table__.c)
+    people = _columns(db.session.execute(
+        sa.select(place.id, entry.enterprise_id, sa.type_coerce(entry.status, sa.String),
+                  sa.type_coerce(place.status, sa.String),
+                  sa.type_coerce(entry.unranked, sa.Integer), place.disqualified_reason)
+        .join_from(StageEntry.__table__, Entry.__table__, entry.id == place.entry_id)
+        .where(place.stage_id == stage.id, place.status != StageEntryStatus.WITHDRAWN.value)
+        .order_by(place.id)).all(), 6)
+    scores = _columns(db.session.execute(
+        sa.select(score.stage_entry_id, score.component_id,
+                  sa.type_coerce(score.points, sa.BigInteger), score.judges,
+                  sa.type_coerce(score.complete, sa.Integer),
+                  sa.type_coerce(score.disqualified, sa.Integer), score.disqualified_reason,
+                  score.time_used_seconds)
+        .where(score.component_id.in_([c.id for c in components]))).all(), 8)
+
+    ids = np.array(people[0], dtype=np.int64)
+    s_entry = np.array(scores[0], dtype=np.int64)
+    keep = np.isin(s_entry, ids)  # a withdrawn entry's scores take no part
+    component_ids = np.array([c.id for c in components], dtype=np.int64)
+    by_id = np.argsort(component_ids)
+    s_component = by_id[np.searchsorted(component_ids[by_id],
+                                        np.array(scores[1], dtype=np.int64))]
+    s_units, s_missing = _nullable_ints(scores[2])
+    time_units, no_time = _nullable_ints(scores[7])
+    columns = {
+        "entry_id": s_entry[keep], "component": s_component[keep],
+        "points": s_units[keep], "points_missing": s_missing[keep],
+        "complete": np.array(scores[4], dtype=bool)[keep],
+        "n_judges": np.array(scores[3], dtype=np.int64)[keep],
+        "disqualified": np.array(scores[5], dtype=bool)[keep],
+        "dq_reason": np.array(scores[6], dtype=object)[keep],
+    }
+    # Time used per entry: the sum over its components that record one (None: none does).
+    position = np.searchsorted(ids, s_entry[keep & ~no_time])
+    time_used = np.zeros(len(ids), np.int64)
+    np.add.at(time_used, position, time_units[keep & ~no_time])
+    timed = np.zeros(len(ids), bool)
+    timed[position] = True
+    enterprise_ids = np.array(people[1], dtype=np.int64)
+    entry_status = np.array(people[2], dtype=object)
+    place_status = np.array(people[3], dtype=object)
+    entry_columns = {
+        "entry_id": ids, "enterprise_id": enterprise_ids,
+        "approved": entry_status == EntryStatus.APPROVED.value,
+        "disqualified": place_status == StageEntryStatus.DISQUALIFIED.value,
+        "unranked": np.array(people[4], dtype=bool),
+        "flag_reason": np.array(people[5], dtype=object),
+        "time_used": time_used, "timed": timed,
+    }
+    fingerprint = _fingerprint(stage, columns, entry_columns)
+
+    codes = np.array([c.code for c in components], dtype=object)
+    points = pd.DataFrame({
+        "entry_id": columns["entry_id"], "component": codes[columns["component"]],
+        "points": _decimals(columns["points"], columns["points_missing"], POINTS),
+        "complete": columns["complete"], "n_judges": columns["n_judges"],
+        "disqualified": columns["disqualified"],
+        "dq_reason": columns["dq_reason"]})
+    uniq, inverse = np.unique(enterprise_ids, return_inverse=True)
     entries = pd.DataFrame({
-        "entry_id": [p[0] for p in people],
-        "enterprise": [f"e{p[1]}" for p in people],
-        "approved": [p[2] == EntryStatus.APPROVED for p in people],
-        "disqualified": [p[3] == StageEntryStatus.DISQUALIFIED for p in people],
-        "unranked": [bool(p[4]) for p in people],
-        "flag_reason": [p[5] for p in people],
-        "time_used": [time_used.get(p[0]) for p in people],
-    })
-    entries = entries[[p[3] != StageEntryStatus.WITHDRAWN for p in people]]
-    points = points[points["entry_id"].isin(set(entries["entry_id"]))]
-    return StageInputs(rule, points, entries, _fingerprint(stage, points, entries))
+        "entry_id": ids,
+        "enterprise": np.array([f"e{u}" for u in uniq.tolist()], dtype=object)[inverse],
+        "approved": entry_columns["approved"], "disqualified": entry_columns["disqualified"],
+        "unranked": entry_columns["unranked"],
+        "flag_reason": entry_columns["flag_reason"],
+        "time_used": _optional_ints(time_used, timed)})
+    return StageInputs(rule, points, entries, fingerprint)
 
 
-def _fingerprint(stage: Stage, points: pd.DataFrame, entries: pd.DataFrame) -> str:
-    """SHA-256 of everything a results version is computed from: settings, scores, entries."""
+def _columns(rows: Sequence[Sequence], width: int) -> list[tuple]:
+    """Fetched rows as ``width`` column tuples (empty ones when there are no rows)."""
+    return list(zip(*rows, strict=True)) if rows else [()] * width
+
+
+def _nullable_ints(values: Sequence[int | None]) -> tuple[np.ndarray, np.ndarray]:
+    """An integer column with NULLs as int64 values (0 where NULL) and the NULL mask."""
+    column = np.array(values, dtype=object)
+    missing = np.equal(column, None)
+    return np.where(missing, 0, column).astype(np.int64), missing
+
+
+def _decimals(units: np.ndarray, missing: np.ndarray, scale: int) -> np.ndarray:
+    """Exact Decimals (None where missing) for integer units of 10**-scale, as ScaledDecimal
+    returns them: one Decimal per distinct value."""
+    out = np.full(len(units), None, dtype=object)
+    if len(units) and not missing.all():
+        uniq, inverse = np.unique(units[~missing], return_inverse=True)
+        values = np.empty(len(uniq), dtype=object)
+        values[:] = [Decimal(u).scaleb(-scale) for u in uniq.tolist()]
+        out[~missing] = values[inverse]
+    return out
+
+
+def _optional_ints(values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """As pandas makes a column of ints and Nones: int64 when none is missing, float64 with
+    NaN when some are, None throughout when all are."""
+    if present.all():
+        return values
+    if present.any():
+        return np.where(present, values, np.nan)
+    return np.full(len(values), None, dtype=object)
+
+
+def _fingerprint(stage: Stage, points: dict[str, np.ndarray],
+                 entries: dict[str, np.ndarray]) -> str:
+    """SHA-256 of everything a results version is computed from: the settings, then every
+    score and entry column in a canonical order (scores by entry and component, entries by
+    id) -- integers as little-endian int64, flags as bytes, texts as JSON."""
     digest = hashlib.sha256()
+    digest.update(b"results-inputs/2\n")
     digest.update(json.dumps(settings_snapshot(stage), sort_keys=True, default=str).encode())
-    for frame in (points.sort_values(["entry_id", "component"]),
-                  entries.sort_values("entry_id")):
-        digest.update(frame.to_csv(index=False).encode())
+    for frame, order in ((points, np.lexsort((points["component"], points["entry_id"]))),
+                         (entries, np.argsort(entries["entry_id"], kind="stable"))):
+        for name in sorted(frame):
+            column = frame[name][order]
+            digest.update(f"\n{name}:".encode())
+            if column.dtype == object:
+                digest.update(json.dumps(column.tolist(), ensure_ascii=False).encode())
+            elif column.dtype == bool:
+                digest.update(column.astype(np.uint8).tobytes())
+            else:
+                digest.update(column.astype("<i8").tobytes())
     return digest.hexdigest()
 
 
@@ -190,25 +283,36 @@ def create_version(stage: Stage, *, actor: User, reason: str | None = None,
 
 
 def _store_rows(version: ResultsVersion, stage: Stage, table: pd.DataFrame) -> None:
+    """The version's rows, then their component points, each in one bulk write (COPY on
+    PostgreSQL, one executemany on SQLite); the rows' ids come back from that write in
+    order, so nothing is read back."""
+    from app.services.imports import insert_rows
+
+    if table.empty:
+        return
     awards = _awards(stage, table)
-    rows = [{"version_id": version.id, "stage_entry_id": int(r.entry_id),
-             "total": r.total, "rank": None if pd.isna(r.rank) else int(r.rank),
-             "tie_break": r.tie_break, "status": r.status, "eligible": bool(r.eligible),
-             "reason": r.reason, "award": awards.get(int(r.entry_id))}
-            for r in table.itertuples(index=False)]
-    if rows:
-        db.session.execute(sa.insert(ResultRow), rows)
-    ids = dict(db.session.execute(sa.select(ResultRow.stage_entry_id, ResultRow.id)
-                                  .where(ResultRow.version_id == version.id)).all())
+    entry_ids = table["entry_id"].astype("int64").tolist()
+    ids = insert_rows(
+        ResultRow.__table__,
+        ("stage_entry_id", "total", "rank", "tie_break", "status", "eligible", "reason",
+         "award"),
+        zip(entry_ids, _objects(table["total"]), _objects(table["rank"]),
+            _objects(table["tie_break"]), _objects(table["status"]),
+            table["eligible"].astype(bool).tolist(), _objects(table["reason"]),
+            [awards.get(i) for i in entry_ids], strict=True),
+        constants={"version_id": version.id}, return_ids=True)
     parts = []
     for component in stage.components:
-        points = table[f"{component.code}_points"].tolist()
-        percent = table[f"{component.code}_percent"].tolist()
-        for entry_id, p, q in zip(table["entry_id"].tolist(), points, percent, strict=True):
-            parts.append({"row_id": ids[int(entry_id)], "component_id": component.id,
-                          "points": p, "percent": q})
-    if parts:
-        db.session.execute(sa.insert(ResultComponentScore), parts)
+        parts.append(zip(ids, itertools.repeat(component.id),
+                         _objects(table[f"{component.code}_points"]),
+                         _objects(table[f"{component.code}_percent"]), strict=False))
+    insert_rows(ResultComponentScore.__table__, ("row_id", "component_id", "points", "percent"),
+                itertools.chain.from_iterable(parts))
+
+
+def _objects(column: pd.Series) -> list:
+    """A column's values as Python objects, None for every missing value (NaN, NA, None)."""
+    return column.to_numpy(dtype=object, na_value=None).tolist()
 
 
 def _awards(stage: Stage, table: pd.DataFrame) -> dict[int, str]:
@@ -257,33 +361,84 @@ def publish(version: ResultsVersion, *, actor: User) -> None:
 
 
 def version_table(version: ResultsVersion) -> pd.DataFrame:
-    """A stored version as a results table: one row per stage entry, with component columns."""
-    rows = db.session.execute(
-        sa.select(ResultRow.id, ResultRow.stage_entry_id, ResultRow.total, ResultRow.rank,
-                  ResultRow.tie_break, ResultRow.status, ResultRow.eligible, ResultRow.reason,
-                  ResultRow.award, Entry.enterprise_id)
-        .join(StageEntry, StageEntry.id == ResultRow.stage_entry_id)
-        .join(Entry, Entry.id == StageEntry.entry_id)
-        .where(ResultRow.version_id == version.id)).all()
-    table = pd.DataFrame(rows, columns=["row_id", "entry_id", "total", "rank", "tie_break",
-                                        "status", "eligible", "reason", "award", "enterprise"])
-    table["enterprise"] = "e" + table["enterprise"].astype(str)
-    table["rank"] = table["rank"].astype("Int64")
-    parts = db.session.execute(
-        sa.select(ResultComponentScore.row_id, Component.code, ResultComponentScore.points,
-                  ResultComponentScore.percent)
-        .join(Component, Component.id == ResultComponentScore.component_id)
-        .join(ResultRow, ResultRow.id == ResultComponentScore.row_id)
-        .where(ResultRow.version_id == version.id)).all()
-    by_row: dict[int, dict] = {}
-    for row_id, code, points, percent in parts:
-        by_row.setdefault(row_id, {})[f"{code}_points"] = points
-        by_row[row_id][f"{code}_percent"] = percent
-    for code in [c["code"] for c in version.settings["components"]]:
-        for suffix in ("points", "percent"):
-            key = f"{code}_{suffix}"
-            table[key] = [by_row.get(r, {}).get(key) for r in table["row_id"]]
-    return table.sort_values(["rank", "entry_id"], na_position="last").reset_index(drop=True)
+    """A stored version as a results table: one row per stage entry, with component columns,
+    in rank order, ties by entry, unranked entries last."""
+    return _version_rows(version)
+
+
+def version_page(version: ResultsVersion, page: int, per_page: int) -> tuple[pd.DataFrame, int]:
+    """Page ``page`` (from 1) of :func:`version_table`, ``per_page`` rows read with LIMIT and
+    OFFSET in the same order, and the version's number of rows."""
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(ResultRow)
+                              .where(ResultRow.version_id == version.id)) or 0
+    return _version_rows(version, limit=per_page, offset=(max(1, page) - 1) * per_page), count
+
+
+_ROW_COLUMNS = ["row_id", "entry_id", "total", "rank", "tie_break", "status", "eligible",
+                "reason", "award", "enterprise"]
+
+
+def _version_rows(version: ResultsVersion, limit: int | None = None,
+                  offset: int = 0) -> pd.DataFrame:
+    """Rows of a stored version in table order (all of them, or LIMIT/OFFSET), read with Core
+    into columns: exact amounts as stored units made Decimals once per distinct value."""
+    row, place, entry = ResultRow.__table__.c, StageEntry.__table__.c, Entry.__table__.c
+    query = (sa.select(row.id, row.stage_entry_id, sa.type_coerce(row.total, sa.BigInteger),
+                       row.rank, row.tie_break, row.status,
+                       sa.type_coerce(row.eligible, sa.Integer), row.reason, row.award,
+                       entry.enterprise_id)
+             .join_from(ResultRow.__table__, StageEntry.__table__,
+                        place.id == row.stage_entry_id)
+             .join(Entry.__table__, entry.id == place.entry_id)
+             .where(row.version_id == version.id)
+             .order_by(row.rank.is_(None), row.rank, row.stage_entry_id))
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    rows = db.session.execute(query).all()
+    columns = _columns(rows, len(_ROW_COLUMNS))
+    row_ids = np.array(columns[0], dtype=np.int64)
+    total, no_total = _nullable_ints(columns[2])
+    rank, unranked = _nullable_ints(columns[3])
+    uniq, inverse = np.unique(np.array(columns[9], dtype=np.int64), return_inverse=True)
+    table = pd.DataFrame({
+        "row_id": row_ids, "entry_id": np.array(columns[1], dtype=np.int64),
+        "total": _decimals(total, no_total, PUBLISHED),
+        "rank": pd.arrays.IntegerArray(rank, unranked),
+        "tie_break": pd.Series(columns[4], dtype=object),
+        "status": pd.Series(columns[5], dtype=object),
+        "eligible": np.array(columns[6], dtype=bool),
+        "reason": pd.Series(columns[7], dtype=object),
+        "award": pd.Series(columns[8], dtype=object),
+        "enterprise": np.array([f"e{u}" for u in uniq.tolist()], dtype=object)[inverse]})
+    codes = [c["code"] for c in version.settings["components"]]
+    parts = ResultComponentScore.__table__.c
+    query = sa.select(parts.row_id, parts.component_id,
+                      sa.type_coerce(parts.points, sa.BigInteger),
+                      sa.type_coerce(parts.percent, sa.BigInteger))
+    if limit is None:
+        query = query.join_from(ResultComponentScore.__table__, ResultRow.__table__,
+                                row.id == parts.row_id).where(row.version_id == version.id)
+    else:
+        query = query.where(parts.row_id.in_(row_ids.tolist()))
+    found = _columns(db.session.execute(query).all(), 4)
+    id_of = dict(db.session.execute(sa.select(Component.code, Component.id).where(
+        Component.stage_id == version.stage_id)).all())
+    by_row = np.argsort(row_ids)
+    part_rows = np.array(found[0], dtype=np.int64)
+    slot = by_row[np.searchsorted(row_ids[by_row], part_rows)] if len(row_ids) else part_rows
+    part_components = np.array(found[1], dtype=np.int64)
+    points, no_points = _nullable_ints(found[2])
+    percent, no_percent = _nullable_ints(found[3])
+    for code in codes:
+        mine = part_components == id_of.get(code, -1)
+        for name, units, missing in (("points", points, no_points),
+                                     ("percent", percent, no_percent)):
+            values = np.zeros(len(row_ids), np.int64)
+            absent = np.ones(len(row_ids), bool)
+            values[slot[mine]] = units[mine]
+            absent[slot[mine]] = missing[mine]
+            table[f"{code}_{name}"] = _decimals(values, absent, PUBLISHED)
+    return table
 
 
 @dataclass
@@ -301,20 +456,115 @@ def differences(version: ResultsVersion, previous: ResultsVersion | None = None
                             if version.previous_id else None)
     if previous is None:
         return []
-    now = version_table(version).set_index("entry_id")
-    before = version_table(previous).set_index("entry_id")
-    fields = ["total", "rank", "status", "award"] + [c for c in now.columns
-                                                       if c.endswith(("_points", "_percent"))]
+    return _differences(version, previous, _changed_entries(version, previous))
+
+
+def differences_page(version: ResultsVersion, *, after: int = 0, limit: int = 100
+                     ) -> tuple[list[Difference], int | None]:
+    """The differences from the previous version of up to ``limit`` changed entries, those
+    with entry ids above ``after`` (pages by key, so a page costs the same wherever it is),
+    and the ``after`` of the next page (None on the last)."""
+    previous = (db.session.get(ResultsVersion, version.previous_id)
+                if version.previous_id else None)
+    if previous is None:
+        return [], None
+    changed = _changed_entries(version, previous, after=after, limit=limit + 1)
+    following = changed[limit - 1] if len(changed) > limit else None
+    return _differences(version, previous, changed[:limit]), following
+
+
+def _changed_entries(version: ResultsVersion, previous: ResultsVersion, *, after: int = 0,
+                     limit: int | None = None) -> list[int]:
+    """Entry ids, ascending, whose line differs between the two versions, compared in SQL:
+    total, rank, status, award, or any component's points or percentage; entries in one
+    version only count too. With ``limit``, the first ones above ``after`` (the unique index
+    on version and entry is walked in order and the walk stops there)."""
+    now, before = ResultRow.__table__.alias("now"), ResultRow.__table__.alias("before")
+    now_part = ResultComponentScore.__table__.alias("now_part")
+    before_part = ResultComponentScore.__table__.alias("before_part")
+    parts_differ = (
+        sa.exists().select_from(now_part.outerjoin(before_part, sa.and_(
+            before_part.c.row_id == before.c.id,
+            before_part.c.component_id == now_part.c.component_id)))
+        .where(now_part.c.row_id == now.c.id,
+               sa.or_(now_part.c.points.is_distinct_from(before_part.c.points),
+                      now_part.c.percent.is_distinct_from(before_part.c.percent)))
+        .correlate(now, before))
+    changed = (
+        sa.select(now.c.stage_entry_id)
+        .select_from(now.outerjoin(before, sa.and_(
+            before.c.version_id == previous.id,
+            before.c.stage_entry_id == now.c.stage_entry_id)))
+        .where(now.c.version_id == version.id, now.c.stage_entry_id > after,
+               sa.or_(before.c.id.is_(None), now.c.total.is_distinct_from(before.c.total),
+                      now.c.rank.is_distinct_from(before.c.rank),
+                      now.c.status != before.c.status,
+                      now.c.award.is_distinct_from(before.c.award), parts_differ))
+        .order_by(now.c.stage_entry_id))
+    later = ResultRow.__table__.alias("later")
+    gone = (
+        sa.select(before.c.stage_entry_id)
+        .where(before.c.version_id == previous.id, before.c.stage_entry_id > after,
+               ~sa.exists().where(later.c.version_id == version.id,
+                                  later.c.stage_entry_id == before.c.stage_entry_id))
+        .order_by(before.c.stage_entry_id))
+    if limit is not None:
+        changed, gone = changed.limit(limit), gone.limit(limit)
+    ids = sorted(set(db.session.scalars(changed)) | set(db.session.scalars(gone)))
+    return ids if limit is None else ids[:limit]
+
+
+def _differences(version: ResultsVersion, previous: ResultsVersion,
+                 entry_ids: list[int]) -> list[Difference]:
+    """The differing fields of ``entry_ids``, by entry then field: total, rank, status, award,
+    then each component of ``version`` (points, percentage) in its order."""
+    if not entry_ids:
+        return []
+    ids_of = dict(db.session.execute(sa.select(Component.code, Component.id).where(
+        Component.stage_id == version.stage_id)).all())
+    components = [(c["code"], ids_of.get(c["code"])) for c in version.settings["components"]]
+    now, before = _lines(version, entry_ids), _lines(previous, entry_ids)
     changes = []
-    for entry_id in sorted(set(now.index) | set(before.index)):
-        for field in fields:
-            a = before.at[entry_id, field] if entry_id in before.index and field in before else None
-            b = now.at[entry_id, field] if entry_id in now.index and field in now else None
-            a, b = (None if x is None or x is pd.NA or (isinstance(x, float) and pd.isna(x))
-                    else x for x in (a, b))
-            if a != b:
-                changes.append(Difference(int(entry_id), field, a, b))
+    for entry_id in entry_ids:
+        a, b = before.get(entry_id), now.get(entry_id)
+        for field, key in (("total", 0), ("rank", 1), ("status", 2), ("award", 3)):
+            old, new = a[key] if a else None, b[key] if b else None
+            if old != new:
+                changes.append(Difference(entry_id, field, old, new))
+        for code, component_id in components:
+            old_parts = a[4].get(component_id, (None, None)) if a else (None, None)
+            new_parts = b[4].get(component_id, (None, None)) if b else (None, None)
+            for suffix, old, new in zip(("points", "percent"), old_parts, new_parts,
+                                        strict=True):
+                if old != new:
+                    changes.append(Difference(entry_id, f"{code}_{suffix}", old, new))
     return changes
+
+
+def _lines(version: ResultsVersion, entry_ids: list[int]) -> dict[int, tuple]:
+    """entry id → (total, rank, status, award, {component id: (points, percent)}) of the
+    version's rows for ``entry_ids`` (a few: by id; many: the whole version, filtered here)."""
+    row, part = ResultRow.__table__.c, ResultComponentScore.__table__.c
+    few = len(entry_ids) <= 500
+    query = sa.select(row.id, row.stage_entry_id, row.total, row.rank, row.status,
+                      row.award).where(row.version_id == version.id)
+    if few:
+        query = query.where(row.stage_entry_id.in_(entry_ids))
+    wanted = set(entry_ids)
+    lines, by_row = {}, {}
+    for row_id, entry_id, total, rank, status, award in db.session.execute(query):
+        if entry_id in wanted:
+            by_row[row_id] = lines[entry_id] = (total, rank, status, award, {})
+    query = sa.select(part.row_id, part.component_id, part.points, part.percent)
+    if few:
+        query = query.where(part.row_id.in_(list(by_row)))
+    else:
+        query = query.join_from(ResultComponentScore.__table__, ResultRow.__table__,
+                                row.id == part.row_id).where(row.version_id == version.id)
+    for row_id, component_id, points, percent in db.session.execute(query):
+        if row_id in by_row:
+            by_row[row_id][4][component_id] = (points, percent)
+    return lines
 
 
 # --- advancement -------------------------------------------------------------------------------
