@@ -31,7 +31,8 @@ translations: | $(BIN)/python
 
 ## After adding strings: extract them and merge into the catalogues, then translate the new ones.
 translations-update: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs ".* __pycache__" \
+		-o translations/messages.pot .  # Babel skips _folders by default: keep templates/_macros
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 
 ## Start the system on SQLite (instance/contest.db) with the demo contest, served by gunicorn.
