@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,13 +28,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_database_url(tmp_path_factory) -> str:
-    """The live server's own database: migrated, with the demo loaded."""
-    url = fresh_database_url("test_browser", tmp_path_factory.mktemp("live-db"))
+def demo_database(name: str, tmp: Path) -> str:
+    """A new database (SQLite file or PostgreSQL schema) migrated, with the demo loaded."""
+    url = fresh_database_url(name, tmp)
     flask_cli(url, "db", "upgrade")
     flask_cli(url, "demo", "load")
     return url
+
+
+@pytest.fixture(scope="session")
+def live_database_url(tmp_path_factory) -> str:
+    """The live server's own database: migrated, with the demo loaded."""
+    return demo_database("test_browser", tmp_path_factory.mktemp("live-db"))
 
 
 @pytest.fixture(scope="session")
@@ -48,13 +54,11 @@ def live_app(live_database_url):
         db.engine.dispose()  # close pooled connections before the interpreter exits
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory, live_database_url):
-    """gunicorn with two workers serving a fresh database with the demo loaded."""
-    tmp = tmp_path_factory.mktemp("live")
-    url = live_database_url
+@contextmanager
+def serving(database_url: str, tmp: Path):
+    """gunicorn with two workers serving ``database_url`` on a free port; yields its base URL."""
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "browser-test-secret"}
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "browser-test-secret"}
     log = (tmp / "gunicorn.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
@@ -71,10 +75,19 @@ def live_server(tmp_path_factory, live_database_url):
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError((tmp / "gunicorn.log").read_text()) from None
             time.sleep(0.2)
-    yield base
-    server.terminate()
-    server.wait(timeout=10)
-    log.close()
+    try:
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory, live_database_url):
+    """gunicorn with two workers serving a fresh database with the demo loaded."""
+    with serving(live_database_url, tmp_path_factory.mktemp("live")) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

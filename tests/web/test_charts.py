@@ -89,6 +89,8 @@ def test_chief_judge_sees_charts_of_their_own_component_only(signed_in, publishe
     panel = chief.get(f"/judge/components/{practical}/panel").get_data(as_text=True)
     assert f"/judge/components/{practical}/charts/severity.json" in panel
     assert f"/judge/components/{practical}/judge-sheets.xlsx" in panel
+    # the panel's severity table shows each judge's consistency too (was left blank)
+    assert panel.count("<td>0.00</td><td>0.00</td>") == 5
     points = chief.get(f"/judge/components/{practical}/charts/distribution.json").json
     assert data(points)["60–70"] == 1 and data(points)["90–100"] == 2
     severity = chief.get(f"/judge/components/{practical}/charts/severity.json").json
@@ -149,6 +151,7 @@ def test_contestant_gets_their_ability_chart_only_once_published(signed_in, draf
     contestant = signed_in("contestant")
     page = contestant.get("/portal/entries/1").get_data(as_text=True)
     assert f'data-chart-src="{url}"' in page
+    assert "理论考试（30%）" in page  # the weight as a person writes it, not 3E+1
     assert "/static/vendor/echarts/echarts.min.js" in page
     profile = contestant.get(url).json
     assert data(profile, 0) == EXPECTED_MINE and data(profile, 1) == EXPECTED_AVERAGE

@@ -30,13 +30,15 @@
     } else {
       categoryAxis.name = spec.x_label || "";
       categoryAxis.nameLocation = "middle";
-      categoryAxis.nameGap = many ? 48 : 28;
+      categoryAxis.nameGap = many ? 52 : 28;
       valueAxis.name = spec.y_label || "";
     }
     return {
       xAxis: horizontal ? valueAxis : categoryAxis,
       yAxis: horizontal ? categoryAxis : valueAxis,
-      grid: { left: 16, right: 32, top: spec.note ? 78 : 58, bottom: spec.series.length > 1 ? 40 : 16,
+      // containLabel keeps the tick labels inside; the axis names and the legend need room too.
+      grid: { left: 16, right: horizontal ? 56 : 32, top: spec.note ? 78 : 58,
+              bottom: (horizontal ? 8 : (many ? 56 : 36)) + (spec.series.length > 1 ? 30 : 8),
               containLabel: true },
       tooltip: { trigger: "axis", renderMode: "richText", axisPointer: { type: "shadow" } },
       series: spec.series.map(function (s) {
