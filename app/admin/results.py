@@ -97,8 +97,15 @@ def export_results(version_id: int):
 
     from app.services.exports import EXPORTERS
 
+    from app.services import audit
+
     version = _version(version_id)
-    path = EXPORTERS["results"](version, reveal_names=results.names_revealed(version.stage))
+    reveal = results.names_revealed(version.stage)
+    path = EXPORTERS["results"](version, reveal_names=reveal)
+    if reveal:  # names next to scores: who took them away is recorded
+        audit.record("results.export", version, f"{current_user.username} 导出含姓名的成绩："
+                     f"{version.stage.track.name}·{version.stage.name} 第{version.number}版",
+                     actor=current_user, stage_id=version.stage_id)
 
     @after_this_request
     def remove_file(response):

@@ -143,3 +143,8 @@ def test_results_export_matches_the_published_numbers_cell_by_cell(signed_in, pr
     from tests.xlsx_checks import assert_sheet_layout
 
     assert_sheet_layout(sheet, orientation="landscape", columns=len(headers))
+    # names next to scores: the export is recorded
+    from app.models import AuditLog
+
+    record = db_session.scalar(sa.select(AuditLog).where(AuditLog.action == "results.export"))
+    assert record.actor_name == "organiser" and record.stage_id == preliminary
