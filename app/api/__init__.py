@@ -35,12 +35,13 @@ class Operation:
                  roles: tuple[Role, ...], public: bool, scope: str | None,
                  request_schema: dict | None, response_schema: dict | None, status: int,
                  query: dict[str, dict] | None, errors: tuple[int, ...] = (),
-                 form_schema: dict | None = None):
+                 form_schema: dict | None = None, content_type: str = "application/json"):
         self.rule, self.method, self.view, self.summary, self.tag = rule, method, view, summary, tag
         self.roles, self.public, self.scope = roles, public, scope
         self.request_schema, self.response_schema = request_schema, response_schema
         self.status, self.query, self.errors = status, query or {}, errors
         self.form_schema = form_schema
+        self.content_type = content_type
 
 
 OPERATIONS: list[Operation] = []
@@ -55,13 +56,15 @@ def endpoint(rule: str, *, method: str = "GET", summary: str, tag: str,
              roles: tuple[Role, ...] = (), public: bool = False, scope: str | None = None,
              request_schema: dict | None = None, response_schema: dict | None = None,
              status: int = 200, query: dict[str, dict] | None = None,
-             errors: tuple[int, ...] = (), form_schema: dict | None = None) -> Callable:
+             errors: tuple[int, ...] = (), form_schema: dict | None = None,
+             content_type: str = "application/json") -> Callable:
     """Register an API view and its OpenAPI operation in one place.
 
     ``roles`` empty means any signed-in user; ``public`` needs no token at all; ``scope`` names
     the token scope kind (e.g. ``component``) a narrowed token must carry to use this endpoint.
     ``errors`` documents further error statuses the view answers (e.g. 409 for a conflict).
     ``form_schema`` documents a multipart/form-data body (a file upload); the view reads it.
+    ``content_type`` is the media type of a successful answer (a file download, e.g. .xlsx).
     """
 
     def decorator(view: Callable) -> Callable:
@@ -92,7 +95,7 @@ def endpoint(rule: str, *, method: str = "GET", summary: str, tag: str,
         bp.add_url_rule(rule, endpoint=view.__name__, view_func=guarded, methods=[method])
         OPERATIONS.append(Operation(rule, method, guarded, summary, tag, roles, public, scope,
                                     request_schema, response_schema, status, query, errors,
-                                    form_schema))
+                                    form_schema, content_type))
         return guarded
 
     return decorator
@@ -135,7 +138,7 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
         path = _CONVERTER.sub(lambda m: "{" + m.group(2) + "}", op.rule)
         responses: dict[str, Any] = {
             str(op.status): {"description": "OK", "content": {
-                "application/json": {"schema": op.response_schema or {"type": "object"}}}},
+                op.content_type: {"schema": op.response_schema or {"type": "object"}}}},
         }
         error_codes = ["400", "422"] if op.request_schema or op.form_schema else []
         if not op.public:
@@ -178,5 +181,6 @@ from app.api import (  # noqa: E402,F401  (registers the endpoints)
     entries,
     imports,
     result_imports,
+    results,
     routes,
 )

@@ -2,6 +2,7 @@
 import re
 
 import jsonschema
+import pytest
 from openapi_spec_validator import validate
 
 from app.api import OPERATIONS
@@ -35,20 +36,44 @@ PATH_VALUES = {"code": "jstl-2025", "entry_id": "1", "track": "chem", "seq": "2"
 _ARG = re.compile(r"<(?:\w+:)?(\w+)>")
 
 
-def test_every_read_endpoint_answers_with_its_documented_schema(client, api_token):
+@pytest.fixture
+def published_results(app, db_session):
+    """The preliminary's results published and its advancement list drawn up: the ids of the
+    version and the list, for the endpoints that name them."""
+    from app.extensions import db
+    from app.services import accounts, results
+    from tests.results_setup import recheck_and_publish
+    from tests.whatif_setup import build_ladder
+
+    with app.app_context():
+        organiser = accounts.get_by_username("organiser")
+        version = results.create_version(build_ladder().stage, actor=organiser)
+        recheck_and_publish(version, organiser)
+        listing = results.generate_list(version, actor=organiser)
+        db.session.commit()
+        return {"version_id": str(version.id), "list_id": str(listing.id)}
+
+
+def test_every_read_endpoint_answers_with_its_documented_schema(client, api_token,
+                                                                published_results):
     secret = api_token("organiser")
     document = _document(client)
+    values = {**PATH_VALUES, **published_results}
     checked = 0
     for op in OPERATIONS:
         if op.method != "GET":
             continue
-        url = "/api/v1" + _ARG.sub(lambda m: PATH_VALUES[m.group(1)], op.rule)
+        url = "/api/v1" + _ARG.sub(lambda m: values[m.group(1)], op.rule)
         response = client.get(url, headers={"Authorization": f"Bearer {secret}"})
         assert response.status_code == op.status, url
         path = _ARG.sub(lambda m: "{" + m.group(1) + "}", op.rule)
-        schema = document["paths"][path]["get"]["responses"][str(op.status)]["content"][
-            "application/json"]["schema"]
-        jsonschema.validate(response.get_json(), schema)
+        content = document["paths"][path]["get"]["responses"][str(op.status)]["content"]
+        assert list(content) == [response.mimetype], url
+        if response.mimetype == "application/json":
+            jsonschema.validate(response.get_json(), content["application/json"]["schema"])
+        else:
+            assert response.get_data()[:2] == b"PK", url  # an .xlsx is a zip
+        response.close()
         checked += 1
     assert checked >= 4
 
