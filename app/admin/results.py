@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from app.admin.routes import bp
 from app.errors import abort_with
@@ -12,6 +13,7 @@ from app.extensions import db
 from app.models import (
     AdvancementEntry,
     AdvancementList,
+    Entry,
     Objection,
     ResultsVersion,
     Role,
@@ -22,6 +24,7 @@ from app.security import roles_required
 from app.services import FieldErrors, ServiceError, appeals, results
 
 PAGE_SIZE = 100
+CHANGES_PAGE_SIZE = 50  # contestants whose lines differ from the previous version, per page
 
 
 def _stage(stage_id: int) -> Stage:
@@ -77,16 +80,22 @@ def _version(version_id: int) -> ResultsVersion:
 @roles_required(Role.ORGANISER)
 def results_version(version_id: int):
     version = _version(version_id)
-    table = results.version_table(version)
     page = max(1, request.args.get("page", 1, type=int))
-    rows = table.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    rows, total = results.version_page(version, page, PAGE_SIZE)  # one page, read in SQL
     places = {p.id: p for p in db.session.scalars(sa.select(StageEntry).where(
-        StageEntry.id.in_([int(i) for i in rows["entry_id"]])))}
+        StageEntry.id.in_([int(i) for i in rows["entry_id"]])).options(
+        joinedload(StageEntry.entry).joinedload(Entry.contestant),
+        joinedload(StageEntry.entry).joinedload(Entry.enterprise)))}
+    changes_after = max(0, request.args.get("changes_after", 0, type=int))
+    changes, next_changes = (results.differences_page(version, after=changes_after,
+                                                      limit=CHANGES_PAGE_SIZE)
+                             if version.previous_id else (None, None))
+    lines = rows.astype(object).where(rows.notna(), None).to_dict("records")  # NA → None
     return render_template(
-        "admin/results_version.html", version=version, rows=rows, places=places, page=page,
-        pages=max(1, -(-len(table) // PAGE_SIZE)), total=len(table),
+        "admin/results_version.html", version=version, rows=lines, places=places, page=page,
+        pages=max(1, -(-total // PAGE_SIZE)), total=total,
         components=version.settings["components"], reveal=results.names_revealed(version.stage),
-        changes=results.differences(version) if version.previous_id else None)
+        changes=changes, changes_after=changes_after, next_changes=next_changes)
 
 
 @bp.route("/results/<int:version_id>/export")

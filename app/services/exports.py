@@ -184,46 +184,78 @@ def entries_sheet(query: sa.Select, *, title: str, full_ids: bool, actor: User) 
 def results_sheet(version, *, reveal_names: bool) -> Path:
     """A results version as published: rank, the contestant (exam number, and name and
     enterprise once revealed), each component's points and percentage, total, the tie-break
-    that decided, status and award. Numbers are shown at the stage's decimals, as published."""
-    from decimal import Decimal
+    that decided, status and award. Numbers are shown at the stage's decimals, as published.
 
-    from app.models import StageEntry
-    from app.services.results import version_table
+    One query streams the rows in table order (rank, then entry; unranked last), each with its
+    components' points joined in and its exact amounts as the integer units they are stored in;
+    nothing but the row being written is held in memory."""
+    from operator import itemgetter
 
-    table = version_table(version)
+    from app.models import (
+        Component,
+        Contestant,
+        Enterprise,
+        ResultComponentScore,
+        ResultRow,
+        StageEntry,
+    )
+    from app.models.base import PUBLISHED
+
     decimals = int(version.settings["decimals"])
     unit = Decimal(1).scaleb(-decimals)
-    places = {p.id: p for p in db.session.scalars(
-        sa.select(StageEntry).where(StageEntry.id.in_([int(i) for i in table["entry_id"]]))
-        .options(joinedload(StageEntry.entry).joinedload(Entry.contestant),
-                 joinedload(StageEntry.entry).joinedload(Entry.enterprise)))}
+    step, scale = 10 ** (PUBLISHED - decimals), 10 ** PUBLISHED
 
-    def shown(value):
-        return None if value is None else Decimal(value).quantize(unit)
+    def shown(units):
+        if units is None:
+            return None
+        if units % step == 0:  # on the published decimals, as every computed amount is
+            return units / scale  # the same float as float(Decimal) of the amount, cheaper
+        return Decimal(units).scaleb(-PUBLISHED).quantize(unit)
 
-    def cell(key):
-        return lambda row: shown(row[key])
+    def text(index):
+        return lambda row: row[index] or ""
 
-    published = number_format(decimals)
+    def number(index):
+        return lambda row: shown(row[index])
 
-    columns = [Column("名次", 6, lambda r: None if r["rank"] is None else int(r["rank"])),
-               Column("准考证号", 13, lambda r: places[int(r["entry_id"])].entry.exam_number)]
+    row, place, entry = ResultRow.__table__.c, StageEntry.__table__.c, Entry.__table__.c
+    rows_from = (ResultRow.__table__.join(StageEntry.__table__, place.id == row.stage_entry_id)
+                 .join(Entry.__table__, entry.id == place.entry_id))
+    selected = [row.rank, entry.exam_number]
     if reveal_names:
-        columns += [Column("姓名", 10, lambda r: places[int(r["entry_id"])].entry.contestant.name),
-                    Column("单位", 30, lambda r: places[int(r["entry_id"])].entry.enterprise.name)]
+        person, firm = Contestant.__table__.c, Enterprise.__table__.c
+        rows_from = (rows_from.join(Contestant.__table__, person.id == entry.contestant_id)
+                     .join(Enterprise.__table__, firm.id == entry.enterprise_id))
+        selected += [person.name, firm.name]
+    ids_of = dict(db.session.execute(sa.select(Component.code, Component.id).where(
+        Component.stage_id == version.stage_id)).all())
+    published = number_format(decimals)
+    columns = [Column("名次", 6, itemgetter(0)), Column("准考证号", 13, itemgetter(1))]
+    if reveal_names:
+        columns += [Column("姓名", 10, itemgetter(2)), Column("单位", 30, itemgetter(3))]
     for component in version.settings["components"]:
-        code = component["code"]
-        columns += [Column(f"{component['name']}得分", 10, cell(f"{code}_points"), published),
-                    Column(f"{component['name']}百分比", 10, cell(f"{code}_percent"), published)]
-    columns += [Column("总分", 9, cell("total"), published),
-                Column("同分比较", 10, lambda r: r["tie_break"] or ""),
-                Column("状态", 10, lambda r: r["status"]),
-                Column("说明", 24, lambda r: r["reason"] or ""),
-                Column("奖项", 8, lambda r: r["award"] or "")]
+        part = ResultComponentScore.__table__.alias(f"part_{len(selected)}")
+        rows_from = rows_from.outerjoin(part, sa.and_(
+            part.c.row_id == row.id, part.c.component_id == ids_of.get(component["code"])))
+        columns += [Column(f"{component['name']}得分", 10, number(len(selected)), published),
+                    Column(f"{component['name']}百分比", 10, number(len(selected) + 1),
+                           published)]
+        selected += [sa.type_coerce(part.c.points, sa.BigInteger),
+                     sa.type_coerce(part.c.percent, sa.BigInteger)]
+    columns += [Column("总分", 9, number(len(selected)), published),
+                Column("同分比较", 10, text(len(selected) + 1)),
+                Column("状态", 10, itemgetter(len(selected) + 2)),
+                Column("说明", 24, text(len(selected) + 3)),
+                Column("奖项", 8, text(len(selected) + 4))]
+    selected += [sa.type_coerce(row.total, sa.BigInteger), row.tie_break, row.status,
+                 row.reason, row.award]
+    rows = db.session.execute(
+        sa.select(*selected).select_from(rows_from).where(row.version_id == version.id)
+        .order_by(row.rank.is_(None), row.rank, row.stage_entry_id)
+        .execution_options(yield_per=2000))
     stage = version.stage
     title = (f"{stage.track.contest.name} {stage.track.name} {stage.name} "
              f"成绩（第{version.number}版）")
-    rows = (row for _index, row in table.astype(object).where(table.notna(), None).iterrows())
     return write_sheet(title, columns, rows, "成绩")
 
 
