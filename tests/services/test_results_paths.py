@@ -317,11 +317,12 @@ def test_the_export_holds_the_version_cell_by_cell(reveal):
                  row["award"]]
         expected.append(line)
     path = EXPORTERS["results"](version, reveal_names=reveal)
+    book = openpyxl.load_workbook(path, read_only=True)
     try:
-        sheet = openpyxl.load_workbook(path, read_only=True).active
         got = [[float(v) if isinstance(v, int | float) else (v if v != "" else None)
-                for v in row] for row in sheet.iter_rows(min_row=3, values_only=True)]
+                for v in row] for row in book.active.iter_rows(min_row=3, values_only=True)]
     finally:
+        book.close()
         path.unlink()
     assert got == expected
     assert any(line[0] is None for line in got) and any(line[-1] for line in got)
