@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+import scoring as sc
 from app.extensions import db
 from app.models import (
     Ability,
@@ -235,7 +236,10 @@ def ability_tally(stage: Stage) -> AbilityTally:
                                             ScoreSheet.status == SheetStatus.SUBMITTED)
                 .options(selectinload(ScoreSheet.marks)).execution_options(yield_per=500))
             for sheet in sheets:
-                state = judging.state(sheet, component)
+                try:
+                    state = judging.state(sheet, component)
+                except sc.ScoringError:  # marks the scheme no longer takes: not counted
+                    continue
                 if not state.complete:
                     continue
                 for code, item in tagged.items():

@@ -124,3 +124,26 @@ def test_entries_and_advancers_are_counted_per_enterprise_and_city():
     by_city = charts.entries_and_advancers(stage, "city")
     assert by_category(by_city, 0) == dict(cities)
     assert by_city["categories"] == sorted(cities, key=lambda c: (-cities[c], c))
+
+
+def test_a_sheet_the_changed_scheme_no_longer_takes_is_left_out_of_the_abilities():
+    from app.models import MarkingItem
+    from tests.judging_setup import prepare_practical
+
+    practical = db.session.get(Component, prepare_practical(n=3, seed="changed"))
+    judge = accounts.get_by_username("judge3")
+    places = judging.judge_places(judging.assignment_for(practical, judge))
+    for place, a2 in zip(places, ("12", "6"), strict=False):
+        sheet = judging.sheet_for(practical, judge, place.workstation_number, create=True)
+        judging.save(sheet, {**FULL_MARKS, "A2": a2}, {}, 0, version=sheet.version, actor=judge)
+        judging.submit(sheet, version=sheet.version, actor=judge)
+    item = db.session.scalar(sa.select(MarkingItem).where(
+        MarkingItem.component_id == practical.id, MarkingItem.code == "A2"))
+    item.maximum = Decimal("10")  # 12 is now out of range; 6 still fits
+    db.session.flush()
+    tally = charts.ability_tally(practical.stage)
+    expertise = item.ability_id
+    counted = [e for e in tally.available if expertise in tally.available[e]]
+    assert counted == [places[1].id]
+    # A2 6 of 10 and B1 20 of 20: 26 of 30
+    assert tally.percent(places[1].id, expertise, 2) == Decimal("86.67")
