@@ -678,7 +678,8 @@ def _run(importer: Importer, upload: Upload, *, dry_run: bool, actor: User | Non
 
 
 def insert_rows(table: sa.Table, names: Sequence[str], rows: Iterable[Sequence[Any]], *,
-                constants: dict[str, Any] | None = None, return_ids: bool = False) -> list[int]:
+                constants: dict[str, Any] | None = None, return_ids: bool = False,
+                converted: bool = False) -> list[int]:
     """Insert ``rows`` (value sequences in the order of ``names``, plus the same ``constants``
     in every row) into ``table`` in bulk, in the session's transaction; with ``return_ids``
     the new ids, in the order of ``rows``.
@@ -686,12 +687,19 @@ def insert_rows(table: sa.Table, names: Sequence[str], rows: Iterable[Sequence[A
     Values go through the column types' own conversions, as in any SQLAlchemy insert, then
     straight to the driver: COPY on PostgreSQL (ids drawn from the table's sequence first),
     one executemany on SQLite (ids read back as the top ids: SQLite has one writer at a time
-    and gives each new row the next id), SQLAlchemy's executemany elsewhere.
+    and gives each new row the next id), SQLAlchemy's executemany elsewhere. ``converted``:
+    the caller has already converted every value (and put no ``constants`` aside), so the
+    rows go to the driver as they are.
     """
     constants = constants or {}
     connection = db.session.connection()
     dialect = connection.dialect
-    prepared = _prepared(table, list(names), rows, constants, dialect)
+    if converted:
+        if constants:
+            raise ValueError("converted rows carry their constants themselves")
+        prepared = rows if isinstance(rows, list) else list(rows)
+    else:
+        prepared = _prepared(table, list(names), rows, constants, dialect)
     columns = [*names, *constants]
     if not prepared:
         return []
@@ -702,9 +710,9 @@ def insert_rows(table: sa.Table, names: Sequence[str], rows: Iterable[Sequence[A
     statement = sa.insert(table)
     if return_ids:
         statement = statement.returning(table.c.id, sort_by_parameter_order=True)
-    result = connection.execute(statement, [dict(zip(columns, row, strict=True))
-                                            for row in _unprocessed(table, names, rows,
-                                                                    constants)])
+    result = connection.execute(statement, [
+        dict(zip(columns, row, strict=True))
+        for row in (prepared if converted else _unprocessed(table, names, rows, constants))])
     return list(result.scalars()) if return_ids else []
 
 

@@ -6,6 +6,7 @@ version, and the difference from the previous one is shown line by line.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import itertools
 import json
@@ -84,9 +85,10 @@ def readiness(stage: Stage) -> list[str]:
 def stage_inputs(stage: Stage) -> StageInputs:
     """The stage's rules, component scores and entries, as scoring/ takes them.
 
-    Two Core queries read the stored rows straight into numpy columns: exact amounts as the
-    integer units ScaledDecimal stores (a Decimal is made once per distinct value), flags and
-    statuses as the driver returns them -- no ORM objects, no Python loop per row.
+    Core queries read the stored rows straight into numpy columns, a few integers per row: exact
+    amounts as the integer units ScaledDecimal stores (a Decimal is made once per distinct
+    value), each row's flags packed into one integer by the database, the rare texts (reasons)
+    by queries of their own -- no ORM objects, no Python loop per row.
     """
     from app.services.stages import scoring_rule
 
@@ -95,55 +97,78 @@ def stage_inputs(stage: Stage) -> StageInputs:
     except sc.ScoringError as error:
         raise ServiceError(str(error)) from None
     components = list(stage.components)
+    component_ids = [c.id for c in components]
     score, place, entry = (ComponentScore.__table__.c, StageEntry.__table__.c,
                            Entry.__table__.c)
-    people = _columns(db.session.execute(
-        sa.select(place.id, entry.enterprise_id, sa.type_coerce(entry.status, sa.String),
-                  sa.type_coerce(place.status, sa.String),
-                  sa.type_coerce(entry.unranked, sa.Integer), place.disqualified_reason)
+    in_stage = sa.and_(place.stage_id == stage.id,
+                       place.status != StageEntryStatus.WITHDRAWN.value)
+    people = _fetch_columns(
+        sa.select(place.id, entry.enterprise_id,
+                  _flag(entry.status == EntryStatus.APPROVED.value, 4)
+                  + _flag(place.status == StageEntryStatus.DISQUALIFIED.value, 2)
+                  + _flag(entry.unranked, 1))
         .join_from(StageEntry.__table__, Entry.__table__, entry.id == place.entry_id)
-        .where(place.stage_id == stage.id, place.status != StageEntryStatus.WITHDRAWN.value)
-        .order_by(place.id)).all(), 6)
-    scores = _columns(db.session.execute(
-        sa.select(score.stage_entry_id, score.component_id,
-                  sa.type_coerce(score.points, sa.BigInteger), score.judges,
-                  sa.type_coerce(score.complete, sa.Integer),
-                  sa.type_coerce(score.disqualified, sa.Integer), score.disqualified_reason,
+        .where(in_stage).order_by(place.id), 3)
+    scores = _fetch_columns(
+        sa.select(score.stage_entry_id, sa.func.coalesce(sa.type_coerce(score.points,
+                                                                        sa.BigInteger), 0),
+                  score.judges,
+                  sa.case({cid: k for k, cid in enumerate(component_ids)},
+                          value=score.component_id) * 8
+                  + _flag(score.complete, 4) + _flag(score.disqualified, 2)
+                  + _flag(score.points.is_(None), 1),
                   score.time_used_seconds)
-        .where(score.component_id.in_([c.id for c in components]))).all(), 8)
+        .where(score.component_id.in_(component_ids)), 5)
+    texts = db.session.execute(
+        sa.select(score.stage_entry_id, score.component_id, score.disqualified_reason)
+        .where(score.component_id.in_(component_ids),
+               score.disqualified_reason.is_not(None))).all()
+    notes = dict(db.session.execute(
+        sa.select(place.id, place.disqualified_reason)
+        .where(in_stage, place.disqualified_reason.is_not(None))).all())
 
     ids = np.array(people[0], dtype=np.int64)
+    flags = np.array(people[2], dtype=np.int64)
     s_entry = np.array(scores[0], dtype=np.int64)
     keep = np.isin(s_entry, ids)  # a withdrawn entry's scores take no part
-    component_ids = np.array([c.id for c in components], dtype=np.int64)
-    by_id = np.argsort(component_ids)
-    s_component = by_id[np.searchsorted(component_ids[by_id],
-                                        np.array(scores[1], dtype=np.int64))]
-    s_units, s_missing = _nullable_ints(scores[2])
-    time_units, no_time = _nullable_ints(scores[7])
+    s_entry = s_entry[keep]
+    s_flags = np.array(scores[3], dtype=np.int64)[keep]
+    s_component = s_flags >> 3
+    time_units, no_time = _nullable_ints(scores[4])
+    time_units, no_time = time_units[keep], no_time[keep]
+    dq_reason = np.full(len(s_entry), None, dtype=object)
+    if texts:
+        position = {cid: k for k, cid in enumerate(component_ids)}
+        cell = s_entry * len(components) + s_component
+        by_cell = np.argsort(cell)
+        for entry_id, component_id, text in texts:
+            key = entry_id * len(components) + position[component_id]
+            found = np.searchsorted(cell, key, sorter=by_cell)
+            if found < len(cell) and cell[by_cell[found]] == key:
+                dq_reason[by_cell[found]] = text
     columns = {
-        "entry_id": s_entry[keep], "component": s_component[keep],
-        "points": s_units[keep], "points_missing": s_missing[keep],
-        "complete": np.array(scores[4], dtype=bool)[keep],
-        "n_judges": np.array(scores[3], dtype=np.int64)[keep],
-        "disqualified": np.array(scores[5], dtype=bool)[keep],
-        "dq_reason": np.array(scores[6], dtype=object)[keep],
+        "entry_id": s_entry, "component": s_component,
+        "points": np.array(scores[1], dtype=np.int64)[keep],
+        "points_missing": (s_flags & 1).astype(bool),
+        "complete": (s_flags & 4).astype(bool),
+        "n_judges": np.array(scores[2], dtype=np.int64)[keep],
+        "disqualified": (s_flags & 2).astype(bool),
+        "dq_reason": dq_reason,
     }
     # Time used per entry: the sum over its components that record one (None: none does).
-    position = np.searchsorted(ids, s_entry[keep & ~no_time])
+    position = np.searchsorted(ids, s_entry[~no_time])
     time_used = np.zeros(len(ids), np.int64)
-    np.add.at(time_used, position, time_units[keep & ~no_time])
+    np.add.at(time_used, position, time_units[~no_time])
     timed = np.zeros(len(ids), bool)
     timed[position] = True
+    flag_reason = np.full(len(ids), None, dtype=object)
+    if notes:
+        flag_reason[np.searchsorted(ids, list(notes))] = list(notes.values())
     enterprise_ids = np.array(people[1], dtype=np.int64)
-    entry_status = np.array(people[2], dtype=object)
-    place_status = np.array(people[3], dtype=object)
     entry_columns = {
         "entry_id": ids, "enterprise_id": enterprise_ids,
-        "approved": entry_status == EntryStatus.APPROVED.value,
-        "disqualified": place_status == StageEntryStatus.DISQUALIFIED.value,
-        "unranked": np.array(people[4], dtype=bool),
-        "flag_reason": np.array(people[5], dtype=object),
+        "approved": (flags & 4).astype(bool), "disqualified": (flags & 2).astype(bool),
+        "unranked": (flags & 1).astype(bool), "flag_reason": flag_reason,
         "time_used": time_used, "timed": timed,
     }
     fingerprint = _fingerprint(stage, columns, entry_columns)
@@ -169,6 +194,25 @@ def stage_inputs(stage: Stage) -> StageInputs:
 def _columns(rows: Sequence[Sequence], width: int) -> list[tuple]:
     """Fetched rows as ``width`` column tuples (empty ones when there are no rows)."""
     return list(zip(*rows, strict=True)) if rows else [()] * width
+
+
+def _fetch_columns(statement: sa.Select, width: int) -> list[tuple]:
+    """The rows of ``statement`` as ``width`` column tuples. A bulk read makes a few hundred
+    thousand short-lived tuples that hold no cycles: the cyclic garbage collector, which
+    would walk the whole heap several times meanwhile, is paused (reference counting still
+    frees everything)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _columns(db.session.execute(statement).all(), width)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _flag(condition, value: int) -> sa.ColumnElement:
+    """``value`` where ``condition`` holds, else 0: flags packed into one integer in SQL."""
+    return sa.case((condition, value), else_=0)
 
 
 def _nullable_ints(values: Sequence[int | None]) -> tuple[np.ndarray, np.ndarray]:
@@ -285,34 +329,47 @@ def create_version(stage: Stage, *, actor: User, reason: str | None = None,
 def _store_rows(version: ResultsVersion, stage: Stage, table: pd.DataFrame) -> None:
     """The version's rows, then their component points, each in one bulk write (COPY on
     PostgreSQL, one executemany on SQLite); the rows' ids come back from that write in
-    order, so nothing is read back."""
+    order, so nothing is read back. Values are handed over as the database stores them:
+    each distinct exact amount is converted once by its column's own type."""
     from app.services.imports import insert_rows
 
     if table.empty:
         return
     awards = _awards(stage, table)
+    rows = ResultRow.__table__
     entry_ids = table["entry_id"].astype("int64").tolist()
     ids = insert_rows(
-        ResultRow.__table__,
-        ("stage_entry_id", "total", "rank", "tie_break", "status", "eligible", "reason",
-         "award"),
-        zip(entry_ids, _objects(table["total"]), _objects(table["rank"]),
-            _objects(table["tie_break"]), _objects(table["status"]),
-            table["eligible"].astype(bool).tolist(), _objects(table["reason"]),
-            [awards.get(i) for i in entry_ids], strict=True),
-        constants={"version_id": version.id}, return_ids=True)
-    parts = []
-    for component in stage.components:
-        parts.append(zip(ids, itertools.repeat(component.id),
-                         _objects(table[f"{component.code}_points"]),
-                         _objects(table[f"{component.code}_percent"]), strict=False))
-    insert_rows(ResultComponentScore.__table__, ("row_id", "component_id", "points", "percent"),
-                itertools.chain.from_iterable(parts))
+        rows,
+        ("version_id", "stage_entry_id", "total", "rank", "tie_break", "status", "eligible",
+         "reason", "award"),
+        list(zip(itertools.repeat(version.id), entry_ids, _stored(table["total"], rows.c.total),
+                 _objects(table["rank"]), _objects(table["tie_break"]),
+                 _objects(table["status"]), _stored(table["eligible"], rows.c.eligible),
+                 _objects(table["reason"]), [awards.get(i) for i in entry_ids])),
+        return_ids=True, converted=True)
+    parts = ResultComponentScore.__table__
+    insert_rows(parts, ("row_id", "component_id", "points", "percent"), list(
+        itertools.chain.from_iterable(
+            zip(ids, itertools.repeat(component.id),
+                _stored(table[f"{component.code}_points"], parts.c.points),
+                _stored(table[f"{component.code}_percent"], parts.c.percent))
+            for component in stage.components)), converted=True)
 
 
 def _objects(column: pd.Series) -> list:
     """A column's values as Python objects, None for every missing value (NaN, NA, None)."""
     return column.to_numpy(dtype=object, na_value=None).tolist()
+
+
+def _stored(column: pd.Series, target: sa.Column) -> list:
+    """A column's values as the driver takes them for ``target`` (None for missing): each
+    distinct value converted once by the column type's own bind conversion (an exact amount
+    with too many decimals is refused there, as in any insert)."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    process = target.type.bind_processor(db.session.connection().dialect)
+    converted = np.empty(len(uniques) + 1, dtype=object)  # the last one: None for code -1
+    converted[:-1] = [process(value) if process else value for value in uniques.tolist()]
+    return converted[codes].tolist()
 
 
 def _awards(stage: Stage, table: pd.DataFrame) -> dict[int, str]:
@@ -383,6 +440,7 @@ def _version_rows(version: ResultsVersion, limit: int | None = None,
     """Rows of a stored version in table order (all of them, or LIMIT/OFFSET), read with Core
     into columns: exact amounts as stored units made Decimals once per distinct value."""
     row, place, entry = ResultRow.__table__.c, StageEntry.__table__.c, Entry.__table__.c
+    order = (row.rank.is_(None), row.rank, row.stage_entry_id)
     query = (sa.select(row.id, row.stage_entry_id, sa.type_coerce(row.total, sa.BigInteger),
                        row.rank, row.tie_break, row.status,
                        sa.type_coerce(row.eligible, sa.Integer), row.reason, row.award,
@@ -390,12 +448,12 @@ def _version_rows(version: ResultsVersion, limit: int | None = None,
              .join_from(ResultRow.__table__, StageEntry.__table__,
                         place.id == row.stage_entry_id)
              .join(Entry.__table__, entry.id == place.entry_id)
-             .where(row.version_id == version.id)
-             .order_by(row.rank.is_(None), row.rank, row.stage_entry_id))
-    if limit is not None:
-        query = query.limit(limit).offset(offset)
-    rows = db.session.execute(query).all()
-    columns = _columns(rows, len(_ROW_COLUMNS))
+             .where(row.version_id == version.id).order_by(*order))
+    if limit is not None:  # the page's rows first, on the rows alone; then their entries
+        query = query.where(row.id.in_(sa.select(row.id).where(row.version_id == version.id)
+                                       .order_by(*order).limit(limit).offset(offset)))
+    rows = _fetch_columns(query, len(_ROW_COLUMNS))
+    columns = rows
     row_ids = np.array(columns[0], dtype=np.int64)
     total, no_total = _nullable_ints(columns[2])
     rank, unranked = _nullable_ints(columns[3])
@@ -543,27 +601,26 @@ def _differences(version: ResultsVersion, previous: ResultsVersion,
 
 def _lines(version: ResultsVersion, entry_ids: list[int]) -> dict[int, tuple]:
     """entry id → (total, rank, status, award, {component id: (points, percent)}) of the
-    version's rows for ``entry_ids`` (a few: by id; many: the whole version, filtered here)."""
+    version's rows for ``entry_ids`` (a few: by id; many: the whole version, filtered here),
+    each row with its component points in one query."""
     row, part = ResultRow.__table__.c, ResultComponentScore.__table__.c
-    few = len(entry_ids) <= 500
-    query = sa.select(row.id, row.stage_entry_id, row.total, row.rank, row.status,
-                      row.award).where(row.version_id == version.id)
-    if few:
+    query = (sa.select(row.stage_entry_id, row.total, row.rank, row.status, row.award,
+                       part.component_id, part.points, part.percent)
+             .join_from(ResultRow.__table__, ResultComponentScore.__table__,
+                        part.row_id == row.id, isouter=True)
+             .where(row.version_id == version.id))
+    if len(entry_ids) <= 500:
         query = query.where(row.stage_entry_id.in_(entry_ids))
     wanted = set(entry_ids)
-    lines, by_row = {}, {}
-    for row_id, entry_id, total, rank, status, award in db.session.execute(query):
+    lines: dict[int, tuple] = {}
+    for entry_id, total, rank, status, award, component_id, points, percent in (
+            db.session.execute(query)):
         if entry_id in wanted:
-            by_row[row_id] = lines[entry_id] = (total, rank, status, award, {})
-    query = sa.select(part.row_id, part.component_id, part.points, part.percent)
-    if few:
-        query = query.where(part.row_id.in_(list(by_row)))
-    else:
-        query = query.join_from(ResultComponentScore.__table__, ResultRow.__table__,
-                                row.id == part.row_id).where(row.version_id == version.id)
-    for row_id, component_id, points, percent in db.session.execute(query):
-        if row_id in by_row:
-            by_row[row_id][4][component_id] = (points, percent)
+            line = lines.get(entry_id)
+            if line is None:
+                line = lines[entry_id] = (total, rank, status, award, {})
+            if component_id is not None:
+                line[4][component_id] = (points, percent)
     return lines
 
 
