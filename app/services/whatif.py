@@ -228,8 +228,12 @@ def _advancing(frame: pd.DataFrame) -> int | None:
     return int((frame["standing"] == ADVANCING).sum())
 
 
+def _missing(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
 def _rank(value) -> int | None:
-    return None if value is None or pd.isna(value) else int(value)
+    return None if _missing(value) else int(value)
 
 
 def _compare(before: pd.DataFrame, after: pd.DataFrame) -> list[Change]:
@@ -242,9 +246,14 @@ def _compare(before: pd.DataFrame, after: pd.DataFrame) -> list[Change]:
     same_standing = ((standing[0] == standing[1]) | (standing[0].isna() & standing[1].isna())
                      | ((standing[0].isna() | standing[1].isna())
                         & (advancing[0] == advancing[1])))
-    changes = [Change(int(entry_id), _rank(row.rank_before), _rank(row.rank_after),
-                      row.total_before, row.total_after, row.standing_before, row.standing_after)
-               for entry_id, row in joined[~(same_rank & same_standing)].iterrows()]
+    changed = joined[~(same_rank & same_standing)]
+    columns = [changed[f"{name}_{side}"].astype(object).tolist()
+               for name in ("rank", "total", "standing") for side in ("before", "after")]
+    changes = [Change(int(entry_id), _rank(rank_b), _rank(rank_a), total_b, total_a,
+                      None if _missing(standing_b) else standing_b,
+                      None if _missing(standing_a) else standing_a)
+               for entry_id, rank_b, rank_a, total_b, total_a, standing_b, standing_a
+               in zip(changed.index.tolist(), *columns, strict=True)]
     changes.sort(key=lambda c: (c.advancement is None,
                                 c.rank_after if c.rank_after is not None else 10**9, c.entry_id))
     return changes
