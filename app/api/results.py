@@ -38,7 +38,7 @@ from app.models import (
     VersionStatus,
 )
 from app.security import acting_user
-from app.services import FieldErrors, ServiceError, results, whatif
+from app.services import FieldErrors, ServiceError, audit, results, whatif
 
 READERS = (Role.ORGANISER, Role.CHIEF_JUDGE, Role.JUDGE, Role.ARBITRATOR)
 WRITERS = (Role.ORGANISER,)
@@ -400,9 +400,7 @@ def get_results_version(version_id: int):
         version = _version(version_id)
         page = _positive("page", 1, 10**6)
         per_page = _positive("per_page", PER_PAGE, MAX_PER_PAGE)
-        table = results.version_table(version)
-        total = len(table)
-        rows = table.iloc[(page - 1) * per_page: page * per_page]
+        rows, total = results.version_page(version, page, per_page)
         who = people(version.stage, [int(i) for i in rows["entry_id"]])
         components = version.settings["components"]
         d = int(version.settings["decimals"])
@@ -449,7 +447,13 @@ def export_results_version(version_id: int):
 
     def run():
         version = _version(version_id)
-        path = EXPORTERS["results"](version, reveal_names=results.names_revealed(version.stage))
+        reveal = results.names_revealed(version.stage)
+        path = EXPORTERS["results"](version, reveal_names=reveal)
+        if reveal:  # names next to scores: who took them away is recorded, as in the console
+            user = acting_user()
+            audit.record("results.export", version, f"{user.username} 通过接口导出含姓名的成绩："
+                         f"{version.stage.track.name}·{version.stage.name} 第{version.number}版",
+                         actor=user, stage_id=version.stage_id)
         return _send(path, f"results-v{version.number}.xlsx")
     return _run(run)
 

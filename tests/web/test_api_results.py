@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from app.models import Component, ComponentScore, Entry, StageEntry
+from app.models import AuditLog, Component, ComponentScore, Entry, StageEntry
 from tests.web.test_api import assert_error, bearer
 from tests.whatif_setup import build_ladder
 
@@ -190,6 +190,8 @@ def test_the_results_export_is_the_version_s_sheet(client, tokens, ladder, db_se
     cells = [[c for c in row] for row in sheet.iter_rows(values_only=True)]
     first = next(row for row in cells if exam_number in row)
     assert first[0] == 1 and 84 in first
+    record = db_session.scalar(sa.select(AuditLog).order_by(AuditLog.id.desc()).limit(1))
+    assert record.action == "results.export" and record.object_id == version["id"]
 
 
 # --- advancement lists ---------------------------------------------------------------------------
