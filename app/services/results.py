@@ -85,10 +85,10 @@ def readiness(stage: Stage) -> list[str]:
 def stage_inputs(stage: Stage) -> StageInputs:
     """The stage's rules, component scores and entries, as scoring/ takes them.
 
-    Core queries read the stored rows straight into numpy columns, a few integers per row: exact
-    amounts as the integer units ScaledDecimal stores (a Decimal is made once per distinct
-    value), each row's flags packed into one integer by the database, the rare texts (reasons)
-    by queries of their own -- no ORM objects, no Python loop per row.
+    The stored rows are read as integer columns straight into numpy (:func:`_int_columns`):
+    exact amounts as the integer units ScaledDecimal stores, each row's flags packed into one
+    integer by the database, the rare texts (reasons) by queries of their own. Points become
+    Decimals once per distinct value, held as a categorical column.
     """
     from app.services.stages import scoring_rule
 
@@ -98,97 +98,184 @@ def stage_inputs(stage: Stage) -> StageInputs:
         raise ServiceError(str(error)) from None
     components = list(stage.components)
     component_ids = [c.id for c in components]
+    width = max(1, len(components))
     score, place, entry = (ComponentScore.__table__.c, StageEntry.__table__.c,
                            Entry.__table__.c)
     in_stage = sa.and_(place.stage_id == stage.id,
                        place.status != StageEntryStatus.WITHDRAWN.value)
-    people = _fetch_columns(
+    # Per entry: its id, its enterprise and its flags (approved, disqualified, unranked, note).
+    ids, enterprise_ids, flags = _int_columns(
         sa.select(place.id, entry.enterprise_id,
-                  _flag(entry.status == EntryStatus.APPROVED.value, 4)
-                  + _flag(place.status == StageEntryStatus.DISQUALIFIED.value, 2)
-                  + _flag(entry.unranked, 1))
+                  _flag(entry.status == EntryStatus.APPROVED.value, 8)
+                  + _flag(place.status == StageEntryStatus.DISQUALIFIED.value, 4)
+                  + _flag(entry.unranked, 2) + _flag(place.disqualified_reason.is_not(None), 1))
         .join_from(StageEntry.__table__, Entry.__table__, entry.id == place.entry_id)
-        .where(in_stage).order_by(place.id), 3)
-    scores = _fetch_columns(
-        sa.select(score.stage_entry_id, sa.func.coalesce(sa.type_coerce(score.points,
-                                                                        sa.BigInteger), 0),
-                  score.judges,
-                  sa.case({cid: k for k, cid in enumerate(component_ids)},
-                          value=score.component_id) * 8
-                  + _flag(score.complete, 4) + _flag(score.disqualified, 2)
-                  + _flag(score.points.is_(None), 1),
-                  score.time_used_seconds)
-        .where(score.component_id.in_(component_ids)), 5)
-    texts = db.session.execute(
-        sa.select(score.stage_entry_id, score.component_id, score.disqualified_reason)
-        .where(score.component_id.in_(component_ids),
-               score.disqualified_reason.is_not(None))).all()
-    notes = dict(db.session.execute(
-        sa.select(place.id, place.disqualified_reason)
-        .where(in_stage, place.disqualified_reason.is_not(None))).all())
+        .where(in_stage))
+    # Per score: its entry, its points (0 when none) and, packed into one integer,
+    # ((judges × components + component position) × 16 + complete, disqualified, no points,
+    # a reason).
+    s_entry, s_units, s_flags = _int_columns(
+        sa.select(score.stage_entry_id,
+                  sa.func.coalesce(sa.type_coerce(score.points, sa.BigInteger), 0),
+                  (score.judges * width + sa.case(
+                      {cid: k for k, cid in enumerate(component_ids)},
+                      value=score.component_id)) * 16
+                  + _flag(score.complete, 8) + _flag(score.disqualified, 4)
+                  + _flag(score.points.is_(None), 2)
+                  + _flag(score.disqualified_reason.is_not(None), 1))
+        .where(score.component_id.in_(component_ids)))
+    t_entry, t_seconds = _int_columns(
+        sa.select(score.stage_entry_id, score.time_used_seconds)
+        .where(score.component_id.in_(component_ids), score.time_used_seconds.is_not(None)))
 
-    ids = np.array(people[0], dtype=np.int64)
-    flags = np.array(people[2], dtype=np.int64)
-    s_entry = np.array(scores[0], dtype=np.int64)
+    # Entries by id; scores by component (the settings' order), then entry: the canonical
+    # order of the fingerprint, mostly the order they are read in already.
+    ids, enterprise_ids, flags = _sorted_by(ids, ids, enterprise_ids, flags)
     keep = np.isin(s_entry, ids)  # a withdrawn entry's scores take no part
-    s_entry = s_entry[keep]
-    s_flags = np.array(scores[3], dtype=np.int64)[keep]
-    s_component = s_flags >> 3
-    time_units, no_time = _nullable_ints(scores[4])
-    time_units, no_time = time_units[keep], no_time[keep]
+    s_entry, s_units, s_flags = s_entry[keep], s_units[keep], s_flags[keep]
+    s_component = (s_flags >> 4) % width
+    cell = s_component * (int(ids[-1]) + 1 if len(ids) else 1) + s_entry
+    cell, s_entry, s_units, s_flags, s_component = _sorted_by(cell, cell, s_entry, s_units,
+                                                              s_flags, s_component)
     dq_reason = np.full(len(s_entry), None, dtype=object)
-    if texts:
-        position = {cid: k for k, cid in enumerate(component_ids)}
-        cell = s_entry * len(components) + s_component
-        by_cell = np.argsort(cell)
-        for entry_id, component_id, text in texts:
-            key = entry_id * len(components) + position[component_id]
-            found = np.searchsorted(cell, key, sorter=by_cell)
-            if found < len(cell) and cell[by_cell[found]] == key:
-                dq_reason[by_cell[found]] = text
+    with_reason = np.flatnonzero(s_flags & 1)
+    if len(with_reason):  # the few reasons, by the scores that have one
+        query = sa.select(score.stage_entry_id, score.component_id,
+                          score.disqualified_reason).where(
+            score.component_id.in_(component_ids), score.disqualified_reason.is_not(None))
+        if len(with_reason) <= 1000:
+            query = query.where(score.stage_entry_id.in_(
+                np.unique(s_entry[with_reason]).tolist()))
+        texts = {(e, c): text for e, c, text in db.session.execute(query)}
+        for k in with_reason.tolist():
+            dq_reason[k] = texts.get((int(s_entry[k]), component_ids[s_component[k]]))
     columns = {
-        "entry_id": s_entry, "component": s_component,
-        "points": np.array(scores[1], dtype=np.int64)[keep],
-        "points_missing": (s_flags & 1).astype(bool),
-        "complete": (s_flags & 4).astype(bool),
-        "n_judges": np.array(scores[2], dtype=np.int64)[keep],
-        "disqualified": (s_flags & 2).astype(bool),
+        "entry_id": s_entry, "component": s_component, "points": s_units,
+        "points_missing": (s_flags & 2).astype(bool), "complete": (s_flags & 8).astype(bool),
+        "n_judges": (s_flags >> 4) // width, "disqualified": (s_flags & 4).astype(bool),
         "dq_reason": dq_reason,
     }
     # Time used per entry: the sum over its components that record one (None: none does).
-    position = np.searchsorted(ids, s_entry[~no_time])
+    t_keep = np.isin(t_entry, ids)
+    slot = np.searchsorted(ids, t_entry[t_keep])
     time_used = np.zeros(len(ids), np.int64)
-    np.add.at(time_used, position, time_units[~no_time])
+    np.add.at(time_used, slot, t_seconds[t_keep])
     timed = np.zeros(len(ids), bool)
-    timed[position] = True
+    timed[slot] = True
     flag_reason = np.full(len(ids), None, dtype=object)
-    if notes:
-        flag_reason[np.searchsorted(ids, list(notes))] = list(notes.values())
-    enterprise_ids = np.array(people[1], dtype=np.int64)
+    with_note = np.flatnonzero(flags & 1)
+    if len(with_note):  # the few notes, by the entries that have one
+        query = sa.select(place.id, place.disqualified_reason).where(
+            in_stage, place.disqualified_reason.is_not(None))
+        if len(with_note) <= 1000:
+            query = query.where(place.id.in_(ids[with_note].tolist()))
+        notes = dict(db.session.execute(query).all())
+        flag_reason[with_note] = [notes.get(int(i)) for i in ids[with_note]]
     entry_columns = {
         "entry_id": ids, "enterprise_id": enterprise_ids,
-        "approved": (flags & 4).astype(bool), "disqualified": (flags & 2).astype(bool),
-        "unranked": (flags & 1).astype(bool), "flag_reason": flag_reason,
+        "approved": (flags & 8).astype(bool), "disqualified": (flags & 4).astype(bool),
+        "unranked": (flags & 2).astype(bool), "flag_reason": flag_reason,
         "time_used": time_used, "timed": timed,
     }
     fingerprint = _fingerprint(stage, columns, entry_columns)
 
-    codes = np.array([c.code for c in components], dtype=object)
     points = pd.DataFrame({
-        "entry_id": columns["entry_id"], "component": codes[columns["component"]],
-        "points": _decimals(columns["points"], columns["points_missing"], POINTS),
+        "entry_id": s_entry,
+        "component": pd.Categorical.from_codes(s_component, [c.code for c in components]),
+        "points": _decimal_categories(s_units, columns["points_missing"], POINTS),
         "complete": columns["complete"], "n_judges": columns["n_judges"],
         "disqualified": columns["disqualified"],
-        "dq_reason": columns["dq_reason"]})
+        "dq_reason": pd.Series(dq_reason, dtype=object)})
     uniq, inverse = np.unique(enterprise_ids, return_inverse=True)
     entries = pd.DataFrame({
         "entry_id": ids,
-        "enterprise": np.array([f"e{u}" for u in uniq.tolist()], dtype=object)[inverse],
+        "enterprise": pd.Categorical.from_codes(inverse, [f"e{u}" for u in uniq.tolist()]),
         "approved": entry_columns["approved"], "disqualified": entry_columns["disqualified"],
         "unranked": entry_columns["unranked"],
-        "flag_reason": entry_columns["flag_reason"],
+        "flag_reason": pd.Series(flag_reason, dtype=object),
         "time_used": _optional_ints(time_used, timed)})
     return StageInputs(rule, points, entries, fingerprint)
+
+
+def _sorted_by(key: np.ndarray, *columns: np.ndarray) -> list[np.ndarray]:
+    """``columns`` in the order of ``key`` (sorted only if they are not already)."""
+    if len(key) < 2 or bool((key[1:] >= key[:-1]).all()):
+        return list(columns)
+    order = np.argsort(key, kind="stable")
+    return [column[order] for column in columns]
+
+
+def _int_columns(statement: sa.Select) -> list[np.ndarray]:
+    """The columns of ``statement`` -- integers, none of them NULL -- as int64 arrays in one
+    row order (not the statement's: sort afterwards if it matters).
+
+    The database hands the columns over in bulk and numpy reads them in C, so tens of thousands
+    of rows make no Python object per value: SQLite joins each column into one text
+    (group_concat), PostgreSQL aggregates each into a bigint array sent in binary.
+    Elsewhere the rows are fetched as usual."""
+    width = len(statement.selected_columns)
+    connection = db.session.connection()
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        source = statement.subquery()
+        count, *texts = connection.execute(sa.select(
+            sa.func.count(), *[sa.func.group_concat(c) for c in source.c])).one()
+        arrays = [np.fromstring(text or "", dtype=np.int64, sep=",") for text in texts]
+    elif dialect == "postgresql":
+        arrays = _pg_int_columns(connection, statement, width)
+        count = len(arrays[0])
+    else:  # pragma: no cover - other databases
+        rows = connection.execute(statement).all()
+        count = len(rows)
+        arrays = [np.array(c, dtype=np.int64) for c in _columns(rows, width)]
+    if any(len(a) != count for a in arrays):
+        raise RuntimeError(f"columns of unequal length read for {count} rows")
+    return arrays
+
+
+def _pg_int_columns(connection: sa.Connection, statement: sa.Select,
+                    width: int) -> list[np.ndarray]:
+    """PostgreSQL: each column aggregated into one bigint array (array_agg, all in the same
+    pass), received in binary and read by numpy as (length, value) records."""
+    from psycopg.adapt import Loader
+    from psycopg.pq import Format
+
+    class Raw(Loader):  # the array's binary form, as it comes
+        format = Format.BINARY
+
+        def load(self, data):
+            return bytes(data)
+
+    source = statement.subquery()
+    query = sa.select(*[sa.func.array_agg(sa.cast(c, sa.BigInteger)) for c in source.c])
+    sql = str(query.compile(dialect=connection.dialect,
+                            compile_kwargs={"literal_binds": True}))
+    with connection.connection.driver_connection.cursor(binary=True) as cursor:
+        cursor.adapters.register_loader(1016, Raw)  # 1016: bigint[]
+        arrays = cursor.execute(sql).fetchone()
+    columns = []
+    for data in arrays:
+        if data is None:  # no rows
+            columns.append(np.zeros(0, np.int64))
+            continue
+        ndim, has_null = np.frombuffer(data, ">i4", count=2)
+        if ndim != 1 or has_null:
+            raise RuntimeError("a NULL, or not a one-dimensional array, in an integer column")
+        values = np.frombuffer(data, dtype=[("length", ">i4"), ("value", ">i8")], offset=20)
+        if (values["length"] != 8).any():
+            raise RuntimeError("an integer column read with values other than 8 bytes")
+        columns.append(values["value"].astype(np.int64))
+    return columns
+
+
+def _decimal_categories(units: np.ndarray, missing: np.ndarray, scale: int) -> pd.Categorical:
+    """Exact amounts stored as integer units of 10**-scale, as a categorical column of the
+    Decimals ScaledDecimal would return (one per distinct value; missing where ``missing``)."""
+    uniq, codes = np.unique(units[~missing], return_inverse=True)
+    everywhere = np.full(len(units), -1, dtype=np.int64)
+    everywhere[~missing] = codes
+    values = pd.Index([Decimal(u).scaleb(-scale) for u in uniq.tolist()], dtype=object)
+    return pd.Categorical.from_codes(everywhere, dtype=pd.CategoricalDtype(values))
 
 
 def _columns(rows: Sequence[Sequence], width: int) -> list[tuple]:
@@ -247,18 +334,20 @@ def _optional_ints(values: np.ndarray, present: np.ndarray) -> np.ndarray:
 def _fingerprint(stage: Stage, points: dict[str, np.ndarray],
                  entries: dict[str, np.ndarray]) -> str:
     """SHA-256 of everything a results version is computed from: the settings, then every
-    score and entry column in a canonical order (scores by entry and component, entries by
-    id) -- integers as little-endian int64, flags as bytes, texts as JSON."""
+    score and entry column, given in a canonical order (scores by component in the settings'
+    order, then entry; entries by id) -- integers as little-endian int64, flags as bytes,
+    texts as JSON of their positions and values."""
     digest = hashlib.sha256()
     digest.update(b"results-inputs/2\n")
     digest.update(json.dumps(settings_snapshot(stage), sort_keys=True, default=str).encode())
-    for frame, order in ((points, np.lexsort((points["component"], points["entry_id"]))),
-                         (entries, np.argsort(entries["entry_id"], kind="stable"))):
+    for frame in (points, entries):
         for name in sorted(frame):
-            column = frame[name][order]
+            column = frame[name]
             digest.update(f"\n{name}:".encode())
             if column.dtype == object:
-                digest.update(json.dumps(column.tolist(), ensure_ascii=False).encode())
+                present = np.flatnonzero(np.not_equal(column, None))
+                digest.update(json.dumps([present.tolist(), column[present].tolist()],
+                                         ensure_ascii=False).encode())
             elif column.dtype == bool:
                 digest.update(column.astype(np.uint8).tobytes())
             else:
