@@ -134,8 +134,17 @@ def fixed_decimals(value, decimals: int = 2):
     return str(Decimal(value).quantize(Decimal(1).scaleb(-int(decimals))))
 
 
+def display_datetime(value, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    """A stored (naive UTC) moment as the display time zone's wall clock (Beijing time by
+    default), as the templates' ``datetime`` filter shows it; flashes, error messages and audit
+    summaries use it too, never the stored UTC."""
+    from flask_babel import format_datetime
+
+    return format_datetime(value, fmt) if value else ""
+
+
 def _init_templates(app: Flask) -> None:
-    from flask_babel import format_datetime, get_locale
+    from flask_babel import get_locale
 
     from app import labels
     from app.models import mask_id_number
@@ -143,8 +152,7 @@ def _init_templates(app: Flask) -> None:
 
     app.jinja_env.filters["masked_id"] = mask_id_number
     app.jinja_env.filters["fixed"] = fixed_decimals
-    app.jinja_env.filters["datetime"] = lambda value, fmt="yyyy-MM-dd HH:mm": (
-        format_datetime(value, fmt) if value else "")
+    app.jinja_env.filters["datetime"] = display_datetime
 
     @app.context_processor
     def layout_globals():

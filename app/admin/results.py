@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
+from app import display_datetime
 from app.admin.routes import bp
 from app.errors import abort_with
 from app.extensions import db
@@ -181,7 +182,7 @@ def start_notice(list_id: int):
         flash(error.message, "danger")
     else:
         flash(_("The list is under public notice until %(when)s.",
-                when=f"{listing.notice_ends_at:%Y-%m-%d %H:%M}"), "success")
+                when=display_datetime(listing.notice_ends_at)), "success")
     return redirect(url_for("admin.advancement_list", list_id=listing.id))
 
 

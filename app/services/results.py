@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 import scoring as sc
+from app import display_datetime
 from app.extensions import db
 from app.models import (
     AdvancementEntry,
@@ -773,7 +774,8 @@ def start_notice(listing: AdvancementList, *, actor: User) -> None:
     listing.notice_starts_at = now
     listing.notice_ends_at = now + timedelta(days=listing.stage.notice_days)
     db.session.flush()
-    audit.record("list.notice", listing, f"晋级名单公示至 {listing.notice_ends_at:%Y-%m-%d %H:%M}",
+    audit.record("list.notice", listing,
+                 f"晋级名单公示至 {display_datetime(listing.notice_ends_at)}",
                  actor=actor, stage_id=listing.stage_id)
 
 
@@ -862,7 +864,7 @@ def finalise(listing: AdvancementList, *, actor: User, now=None) -> int:
         raise ServiceError(_("Only a list under public notice can be finalised."), code="conflict")
     if listing.notice_ends_at and now < listing.notice_ends_at:
         raise ServiceError(_("The public notice runs until %(when)s.",
-                             when=f"{listing.notice_ends_at:%Y-%m-%d %H:%M}"), code="conflict")
+                             when=display_datetime(listing.notice_ends_at)), code="conflict")
     if db.session.scalar(sa.select(Objection.id).where(Objection.list_id == listing.id,
                                                        Objection.status == RulingStatus.OPEN)):
         raise ServiceError(_("An objection is still open."), code="conflict")
