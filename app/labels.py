@@ -17,6 +17,7 @@ from app.models import (
     Standardisation,
     VersionStatus,
 )
+from scoring import Status as ResultStatus
 
 ENTRY_STATUS = {
     EntryStatus.DRAFT: _l("Draft"),
@@ -112,4 +113,14 @@ ADVANCEMENT_STATUS = {
     AdvancementEntryStatus.REMOVED: _l("Removed after an objection"),
     AdvancementEntryStatus.SKIPPED_FOR_CAP: _l("Over the enterprise's cap"),
     AdvancementEntryStatus.RESERVE: _l("Reserve"),
+}
+
+# An entry's status in a results version (ResultRow.status, scoring.Status's values).
+RESULT_STATUS = {
+    ResultStatus.OK: _l("Normal"),
+    ResultStatus.BELOW_MINIMUM: _l("Below a component's minimum"),
+    ResultStatus.NOT_APPROVED: _l("Entry not approved"),
+    ResultStatus.UNRANKED: _l("Not ranked (honour holder)"),
+    ResultStatus.INCOMPLETE: _l("Incomplete"),
+    ResultStatus.DISQUALIFIED: _l("Disqualified"),
 }

@@ -105,9 +105,8 @@ def export_results(version_id: int):
     """The version as an .xlsx sheet (names only once every judged component is decrypted)."""
     from flask import after_this_request, send_file
 
-    from app.services.exports import EXPORTERS
-
     from app.services import audit
+    from app.services.exports import EXPORTERS
 
     version = _version(version_id)
     reveal = results.names_revealed(version.stage)

@@ -21,7 +21,7 @@ import xlsxwriter
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.labels import ENTRY_STATUS
+from app.labels import ENTRY_STATUS, RESULT_STATUS
 from app.models import Entry, User, mask_id_number
 from app.services import audit
 
@@ -184,7 +184,8 @@ def entries_sheet(query: sa.Select, *, title: str, full_ids: bool, actor: User) 
 def results_sheet(version, *, reveal_names: bool) -> Path:
     """A results version as published: rank, the contestant (exam number, and name and
     enterprise once revealed), each component's points and percentage, total, the tie-break
-    that decided, status and award. Numbers are shown at the stage's decimals, as published.
+    that decided, status (named as on the results pages) and award. Numbers are shown at the
+    stage's decimals, as published.
 
     One query streams the rows in table order (rank, then entry; unranked last), each with its
     components' points joined in and its exact amounts as the integer units they are stored in;
@@ -218,6 +219,11 @@ def results_sheet(version, *, reveal_names: bool) -> Path:
     def number(index):
         return lambda row: shown(row[index])
 
+    status_labels = {str(code): str(label) for code, label in RESULT_STATUS.items()}
+
+    def status_text(index):  # the results pages' labels, each translated once
+        return lambda row: status_labels.get(row[index], row[index])
+
     row, place, entry = ResultRow.__table__.c, StageEntry.__table__.c, Entry.__table__.c
     rows_from = (ResultRow.__table__.join(StageEntry.__table__, place.id == row.stage_entry_id)
                  .join(Entry.__table__, entry.id == place.entry_id))
@@ -244,7 +250,7 @@ def results_sheet(version, *, reveal_names: bool) -> Path:
                      sa.type_coerce(part.c.percent, sa.BigInteger)]
     columns += [Column("总分", 9, number(len(selected)), published),
                 Column("同分比较", 10, text(len(selected) + 1)),
-                Column("状态", 10, itemgetter(len(selected) + 2)),
+                Column("状态", 12, status_text(len(selected) + 2)),
                 Column("说明", 24, text(len(selected) + 3)),
                 Column("奖项", 8, text(len(selected) + 4))]
     selected += [sa.type_coerce(row.total, sa.BigInteger), row.tie_break, row.status,

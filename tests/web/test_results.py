@@ -115,6 +115,13 @@ def test_results_export_matches_the_published_numbers_cell_by_cell(signed_in, pr
 
     from app.services import results as result_service
 
+    # one contestant disqualified, one missing a score: three statuses in the sheet
+    places = db_session.scalars(sa.select(StageEntry).where(
+        StageEntry.stage_id == preliminary).order_by(StageEntry.id)).all()
+    places[0].disqualified_reason = "冒名顶替"
+    db_session.delete(db_session.scalar(sa.select(ComponentScore).where(
+        ComponentScore.stage_entry_id == places[1].id).limit(1)))
+    db_session.commit()
     organiser = signed_in("organiser")
     organiser.post(f"/admin/stages/{preliminary}/results", {"reason": "首次计算"})
     version = db_session.scalar(sa.select(ResultsVersion))
@@ -139,6 +146,13 @@ def test_results_export_matches_the_published_numbers_cell_by_cell(signed_in, pr
     assert Decimal(str(total.value)).quantize(cent) == expected["total"].quantize(cent)
     assert Decimal(str(first[headers.index("线上理论考试百分比")])).quantize(cent) == \
         expected["theory_percent"].quantize(cent)
+    # statuses named as on the results pages, never the raw codes
+    shown_status = {"ok": "正常", "disqualified": "失格", "incomplete": "不完整"}
+    status_column = headers.index("状态")
+    assert [r[status_column] for r in rows] == [shown_status[s] for s in table["status"]]
+    assert {"正常", "失格", "不完整"} <= {r[status_column] for r in rows}
+    page = organiser.get(f"/admin/results/{version.id}?page=2").get_data(as_text=True)
+    assert "失格" in page and ">disqualified<" not in page
     # print setup: A4 landscape, fitted to one page wide, the header row on every page
     from tests.xlsx_checks import assert_sheet_layout
 
