@@ -467,16 +467,28 @@ def _kind(items: list[MarkingItem], code: str) -> ItemKind:
 
 
 def save(sheet: ScoreSheet, raw_values: dict, raw_reasons: dict, raw_overrun, *,
-         version: int, actor: User, reason: str | None = None) -> SheetState:
+         version: int, actor: User, reason: str | None = None,
+         ground: str | None = None) -> SheetState:
     """Save marks on a sheet (a judge's draft, or the chief judge's correction).
 
     ``version`` is the sheet version the page was showing; a stale one is refused, so two
     people never overwrite each other. Bad values are refused with the item named; every
     changed mark is audited with old value, new value and (for corrections) the reason.
+
+    ``ground`` (e.g. "申诉#12"): a correction after sign-off, which only
+    ``score_corrections.correct`` makes, having checked the ground it names; without it a
+    signed-off component's sheets are frozen.
     """
     component = sheet.component
-    _check_not_signed_off(component)
+    if ground is None:
+        _check_not_signed_off(component)
+    elif component.signed_off_at is None:
+        raise ServiceError(_("%(name)s has not been signed off; correct its sheets on the "
+                             "panel.", name=component.name), code="conflict")
     correcting = actor.id != sheet.judge_id
+    if ground is not None and not correcting:
+        raise ServiceError(_("Only the chief judge corrects a sheet after sign-off."),
+                           code="forbidden")
     if correcting:
         if not is_chief(component, actor):
             raise ServiceError(_("Only the sheet's judge or the chief judge may change it."),
@@ -552,9 +564,11 @@ def save(sheet: ScoreSheet, raw_values: dict, raw_reasons: dict, raw_overrun, *,
         reasons = {code: reason or "" for code, (_value, reason) in marks_now.items()}
         current = _compute(component, rules, values, reasons, overrun)
         _write_sheet(sheet, current, overrun, updates, inserts, now)
-        audit.record("mark.correct" if correcting else "mark.save", sheet,
+        what = (f"签字后依据{ground}更正" if ground else "裁判长更正" if correcting else "评分")
+        audit.record("mark.correct_after_signoff" if ground else
+                     "mark.correct" if correcting else "mark.save", sheet,
                      f"{component.name} 赛位{sheet.stage_entry.workstation_number} "
-                     f"{'裁判长更正' if correcting else '评分'}（{len(changes)}项）",
+                     f"{what}（{len(changes)}项）",
                      before={c["item"]: c["old"] for c in changes},
                      after={c["item"]: c["new"] for c in changes},
                      reason=reason if correcting else None, actor=actor,
@@ -674,13 +688,16 @@ class PanelReview:
     problem: str | None = None
 
 
-def _judge_points(component: Component) -> pd.DataFrame:
-    rows = db.session.execute(
-        sa.select(StageEntry.workstation_number, ScoreSheet.judge_id, ScoreSheet.points,
-                  ScoreSheet.disqualified)
-        .join(ScoreSheet, ScoreSheet.stage_entry_id == StageEntry.id)
-        .where(ScoreSheet.component_id == component.id,
-               ScoreSheet.status == SheetStatus.SUBMITTED)).all()
+def _judge_points(component: Component, place: StageEntry | None = None) -> pd.DataFrame:
+    """Submitted sheets' points by workstation and judge (one workstation with ``place``)."""
+    query = (sa.select(StageEntry.workstation_number, ScoreSheet.judge_id, ScoreSheet.points,
+                       ScoreSheet.disqualified)
+             .join(ScoreSheet, ScoreSheet.stage_entry_id == StageEntry.id)
+             .where(ScoreSheet.component_id == component.id,
+                    ScoreSheet.status == SheetStatus.SUBMITTED))
+    if place is not None:
+        query = query.where(StageEntry.id == place.id)
+    rows = db.session.execute(query).all()
     return pd.DataFrame(rows, columns=["entry_id", "judge_id", "points", "disqualified"])
 
 
@@ -688,6 +705,60 @@ def aggregation_rule(component: Component) -> sc.AggregationRule:
     return sc.AggregationRule(method=component.aggregation.value, trim=component.trim,
                               min_judges=component.min_judges,
                               disagreement_threshold=component.disagreement_threshold)
+
+
+def aggregate(component: Component, points: pd.DataFrame) -> pd.DataFrame:
+    """The judges' sheet points combined per workstation by the component's rule (scoring/),
+    indexed by workstation, disagreeing judges named by their user names. The one aggregation
+    of judged points: the panel review, sign-off and a correction after sign-off all use it.
+    Raises scoring.ScoringError when the points break the rule."""
+    ids = sorted({int(i) for i in points["judge_id"]})
+    names = dict(db.session.execute(sa.select(User.id, User.username)
+                                    .where(User.id.in_(ids))).all()) if ids else {}
+    named = points.assign(judge_id=[names.get(int(i), str(i)) for i in points["judge_id"]])
+    return sc.aggregate_judges(named, aggregation_rule(component),
+                               decimals=component.stage.decimals,
+                               maximum=component.maximum).set_index("entry_id")
+
+
+def _score_fields(row: pd.Series) -> dict:
+    """A ComponentScore's stored fields from one aggregated row."""
+    disqualified = bool(row["disqualified"])
+    return {"points": row["points"], "judges": int(row["n_judges"]),
+            "complete": bool(row["complete"]), "disagreement": bool(row["disagreement"]),
+            "disqualified": disqualified,
+            "disqualified_reason": row["dq_reason"] if disqualified else None}
+
+
+SCORE_FIELDS = ("points", "judges", "complete", "disagreement", "disqualified",
+                "disqualified_reason")
+
+
+def rescore(component: Component, place: StageEntry) -> tuple[ComponentScore, dict, dict]:
+    """Recompute one workstation's stored points of a signed-off component from its submitted
+    sheets, by the same aggregation as sign-off. Returns the score and its fields before and
+    after (as the audit log keeps them)."""
+    points = _judge_points(component, place)
+    if points.empty:
+        raise ServiceError(_("Workstation %(n)s has no submitted sheets.",
+                             n=place.workstation_number), code="conflict")
+    try:
+        row = aggregate(component, points).iloc[0]
+    except sc.ScoringError as error:
+        raise ServiceError(str(error)) from None
+    score = db.session.scalar(sa.select(ComponentScore).where(
+        ComponentScore.component_id == component.id,
+        ComponentScore.stage_entry_id == place.id))
+    if score is None:
+        score = ComponentScore(component_id=component.id, stage_entry_id=place.id)
+        db.session.add(score)
+        before = dict.fromkeys(SCORE_FIELDS)
+    else:
+        before = audit.snapshot(score, SCORE_FIELDS)
+    for name, value in _score_fields(row).items():
+        setattr(score, name, value)
+    db.session.flush()
+    return score, before, audit.snapshot(score, SCORE_FIELDS)
 
 
 def review(component: Component) -> PanelReview:
@@ -703,17 +774,15 @@ def review(component: Component) -> PanelReview:
         ScoreSheet.component_id == component.id)).all()
     by_key = {(s.stage_entry_id, s.judge_id): s for s in sheets}
     points = _judge_points(component)
-    rule = aggregation_rule(component)
     aggregated = pd.DataFrame()
     problem = None
     if not points.empty:
-        names = {u.id: u.username for u in judges}
-        points["judge_id"] = [names.get(i, str(i)) for i in points["judge_id"]]
         try:
-            aggregated = sc.aggregate_judges(points, rule, decimals=component.stage.decimals,
-                                             maximum=component.maximum).set_index("entry_id")
+            aggregated = aggregate(component, points)
         except sc.ScoringError as error:
             problem = str(error)
+        names = {u.id: u.username for u in judges}
+        points["judge_id"] = [names.get(i, str(i)) for i in points["judge_id"]]
     rows = []
     for place in places:
         number = place.workstation_number
@@ -789,11 +858,8 @@ def sign_off(component: Component, *, actor: User, acknowledged_flags: bool = Fa
         _stage_places(component.stage).where(StageEntry.workstation_number.is_not(None)))}
     db.session.execute(sa.delete(ComponentScore).where(ComponentScore.component_id == component.id))
     for number, row in result.aggregated.iterrows():
-        db.session.add(ComponentScore(
-            component_id=component.id, stage_entry_id=places[number].id, points=row["points"],
-            judges=int(row["n_judges"]), complete=bool(row["complete"]),
-            disagreement=bool(row["disagreement"]), disqualified=bool(row["disqualified"]),
-            disqualified_reason=row["dq_reason"] if bool(row["disqualified"]) else None))
+        db.session.add(ComponentScore(component_id=component.id,
+                                      stage_entry_id=places[number].id, **_score_fields(row)))
     component.signed_off_at = utcnow()
     component.signed_off_by_id = actor.id
     db.session.flush()
