@@ -298,6 +298,7 @@ def test_the_export_holds_the_version_cell_by_cell(reveal):
     """The streamed export against the version read back: every cell of every row."""
     import openpyxl
 
+    from app.labels import RESULT_STATUS
     from app.services.exports import EXPORTERS
 
     stage = randomised_stage(7)
@@ -306,6 +307,7 @@ def test_the_export_holds_the_version_cell_by_cell(reveal):
     people = {p.id: p for p in db.session.scalars(sa.select(StageEntry).where(
         StageEntry.stage_id == stage.id))}
     cent = Decimal("0.01")
+    status = {str(code): str(label) for code, label in RESULT_STATUS.items()}
 
     def number(value):
         return None if value is None else float(value.quantize(cent))
@@ -319,8 +321,8 @@ def test_the_export_holds_the_version_cell_by_cell(reveal):
         for component in version.settings["components"]:
             line += [number(row[f"{component['code']}_points"]),
                      number(row[f"{component['code']}_percent"])]
-        line += [number(row["total"]), row["tie_break"], row["status"], row["reason"],
-                 row["award"]]
+        line += [number(row["total"]), row["tie_break"], status[row["status"]],
+                 row["reason"], row["award"]]
         expected.append(line)
     path = EXPORTERS["results"](version, reveal_names=reveal)
     book = openpyxl.load_workbook(path, read_only=True)
