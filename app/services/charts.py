@@ -312,7 +312,7 @@ def stage_ability_profile(stage: Stage) -> dict:
     if listing is not None:
         going = {e.stage_entry_id for e in listing.entries
                  if e.status == AdvancementEntryStatus.ADVANCING}
-        series.append((_("Advancers"), ability_averages(stage, tally, going)))
+        series.append((_("Advancing contestants"), ability_averages(stage, tally, going)))
     return _profile(_("Ability profile: %(track)s · %(stage)s", track=stage.track.name,
                       stage=stage.name), _abilities(stage), series)
 
