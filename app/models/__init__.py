@@ -64,5 +64,6 @@ from app.models.results import (
     ResultRow,
     ResultsVersion,
     RulingStatus,
+    ScoreCorrection,
     VersionStatus,
 )

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import PUBLISHED, ScaledDecimal, str_enum, utcnow
+from app.models.base import POINTS, PUBLISHED, ScaledDecimal, str_enum, utcnow
 
 if TYPE_CHECKING:
     from app.models.contest import Stage
@@ -158,6 +158,30 @@ class Appeal(db.Model):
     ruled_at: Mapped[datetime | None]
     resulting_version_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("results_versions.id"))
+
+
+class ScoreCorrection(db.Model):
+    """A judged component's score corrected after sign-off, for one contestant, on its ground:
+    an upheld appeal on that component, or a re-check that found the contestant's score wrong.
+    The sheets' marks and the stored points changed (each change audited); no results version
+    is touched — the next version carries the correction."""
+
+    __tablename__ = "score_corrections"
+    __table_args__ = (sa.CheckConstraint("(appeal_id IS NULL) <> (recheck_item_id IS NULL)",
+                                         name="one_ground"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    component_id: Mapped[int] = mapped_column(sa.ForeignKey("components.id"), index=True)
+    stage_entry_id: Mapped[int] = mapped_column(sa.ForeignKey("stage_entries.id"), index=True)
+    appeal_id: Mapped[int | None] = mapped_column(sa.ForeignKey("appeals.id"), index=True)
+    recheck_item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("recheck_items.id"),
+                                                        index=True)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    sheets: Mapped[int]  # score sheets whose marks changed
+    points_before: Mapped[Decimal | None] = mapped_column(ScaledDecimal(POINTS))
+    points_after: Mapped[Decimal | None] = mapped_column(ScaledDecimal(POINTS))
+    corrected_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    corrected_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ListStatus(enum.StrEnum):
