@@ -186,6 +186,8 @@ class ComponentRowForm(RowForm):
     time_limit_minutes = _integer(_l("Time limit (minutes)"))
     overrun_deduction_per_minute = ExactDecimalField(_l("Deduction per started minute over"))
     overrun_disqualify_after_minutes = _integer(_l("Disqualified after minutes over"))
+    ends_at = DateTimeLocalField(_l("Component ends at"), format=DATETIME_FORMAT,
+                                 validators=[Optional()])
 
 
 class ComponentsForm(FlaskForm):

@@ -481,7 +481,8 @@ def _component_rows(stage: Stage) -> list[dict]:
     for component in stage.components:
         row = {name: getattr(component, name) for name in stage_service.COMPONENT_FIELDS}
         row.update(id=str(component.id), kind=component.kind.value,
-                   source=component.source.value, aggregation=component.aggregation.value)
+                   source=component.source.value, aggregation=component.aggregation.value,
+                   ends_at=_local(component.ends_at))
         rows.append(row)
     return rows + [{"id": "", "min_judges": 1}]  # a blank row for a new component
 
@@ -504,7 +505,8 @@ def components(stage_id: int):
                           if request.method == "GET" else None)
     errors: dict[str, str] = {}
     if form.validate_on_submit():
-        rows = [dict(entry.data) for entry in form.components]
+        rows = [{**entry.data, "ends_at": _utc(entry.data["ends_at"])}  # typed in Beijing time
+                for entry in form.components]
         try:
             stage_service.save_components(stage, rows, actor=current_user)
         except ServiceError as error:

@@ -92,7 +92,7 @@ NODE_REQUEST_SCHEMA = _node_schema(3, request=True)
 COMPONENT_SCHEMA = {
     "type": "object",
     "required": ["code", "name", "kind", "source", "weight", "maximum", "aggregation",
-                 "min_judges", "items_total", "has_scores", "scheme"],
+                 "min_judges", "ends_at", "items_total", "has_scores", "scheme"],
     "properties": {
         "code": {"type": "string"}, "name": {"type": "string"}, "kind": {"type": "string"},
         "source": {"type": "string", "enum": ["judges", "import"]},
@@ -102,6 +102,9 @@ COMPONENT_SCHEMA = {
         "min_percent": OPTIONAL_DECIMAL, "time_limit_minutes": OPTIONAL_INT,
         "overrun_deduction_per_minute": OPTIONAL_DECIMAL,
         "overrun_disqualify_after_minutes": OPTIONAL_INT,
+        "ends_at": {**DATETIME, "description": "when the component ends (Beijing time, with "
+                                               "its offset): its appeal window runs from here; "
+                                               "null: from the end of each contestant's sitting"},
         "items_total": DECIMAL, "has_scores": {"type": "boolean"},
         "scheme": {"type": "array", "items": NODE_SCHEMA},
     },
@@ -203,7 +206,8 @@ def _day(value: date | None) -> str | None:
 
 def component_json(component: Component, scored: set[int]) -> dict:
     data = {name: json_safe(getattr(component, name)) for name in stage_service.COMPONENT_FIELDS}
-    data.update(items_total=json_safe(scheme_service.items_total(component)),
+    data.update(ends_at=_moment(component.ends_at),
+                items_total=json_safe(scheme_service.items_total(component)),
                 has_scores=component.id in scored,
                 scheme=scheme_service.as_nested(component))
     return data
@@ -418,6 +422,44 @@ def set_stage_weights(code: str, track: str, seq: int):
         stage_service.set_weights(stage, json_body()["weights"], actor=acting_user())
         db.session.expire(stage, ["components"])
         return jsonify(stage_json(stage))
+    return _run(run)
+
+
+COMPONENT_REQUEST_SCHEMA = {
+    "type": "object", "additionalProperties": False, "minProperties": 1,
+    "properties": {
+        "code": {"type": "string"}, "name": {"type": "string"}, "kind": {"type": "string"},
+        "source": {"type": "string", "enum": ["judges", "import"]},
+        "weight": {**DECIMAL_IN, "description": "percent of the stage total; the weights must "
+                                                "still add up to 100 (PUT /weights changes "
+                                                "several at once)"},
+        "maximum": DECIMAL_IN, "aggregation": {"type": "string"}, "trim": OPTIONAL_INT,
+        "min_judges": OPTIONAL_INT, "disagreement_threshold": DECIMAL_IN,
+        "min_percent": DECIMAL_IN, "time_limit_minutes": OPTIONAL_INT,
+        "overrun_deduction_per_minute": DECIMAL_IN,
+        "overrun_disqualify_after_minutes": OPTIONAL_INT,
+        "ends_at": {**DATETIME, "description": "when the component ends, within the stage's "
+                                               "dates; the appeal window runs from here. ISO "
+                                               "8601; without an offset it is Beijing time; "
+                                               "null clears it"},
+    },
+}
+
+
+@endpoint(STAGE_PATH + "/components/<component>", method="PATCH", summary="Change a "
+          "component's settings (only the fields sent), checked with the stage's other "
+          "components; a component with scores keeps its code, weight, maximum and judging "
+          "rules", tag="configuration", roles=WRITERS, errors=(409,),
+          request_schema=COMPONENT_REQUEST_SCHEMA, response_schema=COMPONENT_SCHEMA)
+def update_component_settings(code: str, track: str, seq: int, component: str):
+    def run():
+        stage = _stage(code, track, seq)
+        target = _component(stage, component)
+        values, problems = _times(json_body(), ("ends_at",) if "ends_at" in json_body() else ())
+        if problems:
+            raise FieldErrors(problems)
+        stage_service.update_component(stage, target, values, actor=acting_user())
+        return jsonify(component_json(target, stage_service.scored_component_ids([target.id])))
     return _run(run)
 
 

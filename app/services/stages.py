@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import contextmanager
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -58,7 +58,7 @@ STAGE_FIELDS = (
 COMPONENT_FIELDS = (
     "code", "name", "kind", "source", "weight", "maximum", "aggregation", "trim", "min_judges",
     "disagreement_threshold", "min_percent", "time_limit_minutes", "overrun_deduction_per_minute",
-    "overrun_disqualify_after_minutes")
+    "overrun_disqualify_after_minutes", "ends_at")
 # Fields that change what a component's existing scores mean: frozen once scores exist.
 SCORE_BEARING_FIELDS = ("code", "weight", "maximum", "aggregation", "trim", "min_judges",
                         "time_limit_minutes", "overrun_deduction_per_minute",
@@ -439,7 +439,8 @@ def _row_is_blank(row: Mapping) -> bool:
         clean_text(row.get(name)) for name in ("code", "name", "weight", "maximum"))
 
 
-def _check_component(row: Mapping, prefix: str, problems: Problems, decimals: int) -> dict:
+def _check_component(row: Mapping, prefix: str, problems: Problems, stage: Stage) -> dict:
+    decimals = stage.decimals
     sub = Problems()
     clean: dict[str, Any] = {
         "code": None,
@@ -465,6 +466,7 @@ def _check_component(row: Mapping, prefix: str, problems: Problems, decimals: in
         "overrun_disqualify_after_minutes": integer(
             row, "overrun_disqualify_after_minutes", sub, minimum=0, maximum=24 * 60,
             label=_("The overrun limit")),
+        "ends_at": a_datetime(row, "ends_at", sub),
     }
     raw_code = clean_text(row.get("code"))
     if not raw_code:
@@ -504,6 +506,11 @@ def _check_component(row: Mapping, prefix: str, problems: Problems, decimals: in
         for name in ("overrun_deduction_per_minute", "overrun_disqualify_after_minutes"):
             if clean[name] is not None:
                 sub.add(name, _("Set the time limit first."))
+    first, last = stage.starts_on, stage.ends_on or stage.starts_on
+    if clean["ends_at"] and first and not (
+            day_start_utc(first) <= clean["ends_at"] < day_start_utc(last + timedelta(days=1))):
+        sub.add("ends_at", _("The stage runs from %(first)s to %(last)s; the component must end "
+                             "within it.", first=first.isoformat(), last=last.isoformat()))
     for name, message in sub.errors.items():
         problems.add(f"{prefix}{name}", message)
     return clean
@@ -545,7 +552,7 @@ def _checked_rows(stage: Stage, rows: list[Mapping], field_prefix: Callable[[int
                     name=component.name))
             deleted.append(component)
             continue
-        clean = _check_component(row, prefix, problems, stage.decimals)
+        clean = _check_component(row, prefix, problems, stage)
         if frozen and component is not None and component.id in scored:
             for name in SCORE_BEARING_FIELDS:
                 if clean[name] is not None and clean[name] != getattr(component, name) \
@@ -582,7 +589,9 @@ def save_components(stage: Stage, rows: list[Mapping], *, actor: User | None = N
     The weights of the components kept must add up to exactly 100%; a component with scores
     keeps its code, weight, maximum and judging rules; a component named by the tie-break chain
     or still referred to (judge panels, scores) cannot be deleted. Rows are kept in the given
-    order. Renaming a component's code renames it in the tie-break chain too.
+    order. Renaming a component's code renames it in the tie-break chain too. A component's end
+    time (``ends_at``, naive UTC), from which its appeal window runs, falls within the stage's
+    dates; it may be set or moved after scores exist.
     """
     kept, deleted = _checked_rows(stage, rows, field_prefix)
     if deleted:
@@ -616,6 +625,26 @@ def save_components(stage: Stage, rows: list[Mapping], *, actor: User | None = N
                      + "、".join(f"{c.name}{_plain(c.weight)}%" for c in stage.components),
                      before={"components": before}, after={"components": after}, actor=actor)
     return result
+
+
+def update_component(stage: Stage, component: Component, values: Mapping[str, Any], *,
+                     actor: User | None = None) -> Component:
+    """Change one component's settings (only those in ``values``; the rest keep theirs),
+    checked with the stage's other components as the components form checks them and audited
+    the same way. Errors are named by the field (``weight_total`` for the sum of the weights)."""
+    components = list(stage.components)
+    rows = []
+    for other in components:
+        row = _component_values(other)
+        row["id"] = other.id
+        if other.id == component.id:
+            row.update({k: v for k, v in values.items() if k in COMPONENT_FIELDS})
+        rows.append(row)
+    codes = [c.code for c in components]
+    index = components.index(component)
+    save_components(stage, rows, actor=actor,
+                    field_prefix=lambda i: "" if i == index else f"components.{codes[i]}.")
+    return component
 
 
 def set_weights(stage: Stage, weights: Mapping[str, Any], *, actor: User | None = None
