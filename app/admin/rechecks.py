@@ -10,13 +10,9 @@ from app.admin.routes import bp
 from app.errors import abort_with
 from app.extensions import db
 from app.models import (
-    Component,
     RecheckItem,
-    RecheckKind,
     RecheckOutcome,
     RecheckRound,
-    ResultComponentScore,
-    ResultRow,
     ResultsVersion,
     Role,
     StageEntry,
@@ -66,24 +62,6 @@ def open_recheck(version_id: int):
     return redirect(url_for("admin.recheck_round", round_id=round_.id))
 
 
-def _lines(version: ResultsVersion, entry_ids: list[int]) -> dict[int, dict]:
-    """The version's published numbers for these entries only (a page of the round):
-    rank, total and each component's points."""
-    if not entry_ids:
-        return {}
-    rows = db.session.execute(sa.select(
-        ResultRow.id, ResultRow.stage_entry_id, ResultRow.rank, ResultRow.total).where(
-        ResultRow.version_id == version.id, ResultRow.stage_entry_id.in_(entry_ids))).all()
-    lines = {entry_id: {"rank": rank, "total": total} for _id, entry_id, rank, total in rows}
-    by_row = {row_id: entry_id for row_id, entry_id, _rank, _total in rows}
-    for row_id, code, points in db.session.execute(
-            sa.select(ResultComponentScore.row_id, Component.code, ResultComponentScore.points)
-            .join(Component, Component.id == ResultComponentScore.component_id)
-            .where(ResultComponentScore.row_id.in_(list(by_row)))):
-        lines[by_row[row_id]][f"{code}_points"] = points
-    return lines
-
-
 def _render_round(round_: RecheckRound, errors: dict | None = None, status: int = 200):
     version = db.session.get(ResultsVersion, round_.version_id)
     stage = version.stage
@@ -94,7 +72,7 @@ def _render_round(round_: RecheckRound, errors: dict | None = None, status: int 
         query = query.where(RecheckItem.outcome == RecheckOutcome(show))
     page = db.paginate(query.order_by(RecheckItem.id), per_page=PAGE_SIZE, error_out=False)
     ids = [i.stage_entry_id for i in page.items]
-    lines = _lines(version, ids)
+    lines = rechecks.lines(version, ids)
     places = {p.id: p for p in db.session.scalars(sa.select(StageEntry).where(
         StageEntry.id.in_(ids)))} if ids else {}
     checkers = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(
@@ -103,10 +81,9 @@ def _render_round(round_: RecheckRound, errors: dict | None = None, status: int 
     for item in page.items:
         line = lines.get(item.stage_entry_id)
         rank = line["rank"] if line else None
-        why = ("full" if round_.kind == RecheckKind.FULL
-               else "top" if rank is not None and rank <= round_.top else "sample")
         rows.append({"item": item, "place": places.get(item.stage_entry_id), "line": line,
-                     "rank": rank, "why": why, "checker": checkers.get(item.checked_by_id)})
+                     "rank": rank, "why": rechecks.why(round_, rank),
+                     "checker": checkers.get(item.checked_by_id)})
     others = [r for r in rechecks.rounds(version) if r.id != round_.id]
     return render_template(
         "admin/recheck_round.html", round=round_, version=version, stage=stage, rows=rows,

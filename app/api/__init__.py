@@ -177,9 +177,11 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
 
 
 from app.api import (  # noqa: E402,F401  (registers the endpoints)
+    appeals,
     contests,
     entries,
     imports,
+    rechecks,
     result_imports,
     results,
     routes,

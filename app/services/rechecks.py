@@ -29,10 +29,12 @@ from flask_babel import gettext as _
 import scoring as sc
 from app.extensions import db
 from app.models import (
+    Component,
     RecheckItem,
     RecheckKind,
     RecheckOutcome,
     RecheckRound,
+    ResultComponentScore,
     ResultRow,
     ResultsVersion,
     Stage,
@@ -59,6 +61,32 @@ def rounds(version: ResultsVersion) -> list[RecheckRound]:
 def items(round_: RecheckRound) -> list[RecheckItem]:
     return list(db.session.scalars(sa.select(RecheckItem).where(
         RecheckItem.round_id == round_.id).order_by(RecheckItem.id)))
+
+
+def lines(version: ResultsVersion, entry_ids: list[int]) -> dict[int, dict]:
+    """The version's numbers for these entries only (a page of a round): stage entry id →
+    rank, total and ``<code>_points`` for each component."""
+    if not entry_ids:
+        return {}
+    rows = db.session.execute(sa.select(
+        ResultRow.id, ResultRow.stage_entry_id, ResultRow.rank, ResultRow.total).where(
+        ResultRow.version_id == version.id, ResultRow.stage_entry_id.in_(entry_ids))).all()
+    found = {entry_id: {"rank": rank, "total": total} for _id, entry_id, rank, total in rows}
+    by_row = {row_id: entry_id for row_id, entry_id, _rank, _total in rows}
+    for row_id, code, points in db.session.execute(
+            sa.select(ResultComponentScore.row_id, Component.code, ResultComponentScore.points)
+            .join(Component, Component.id == ResultComponentScore.component_id)
+            .where(ResultComponentScore.row_id.in_(list(by_row)))):
+        found[by_row[row_id]][f"{code}_points"] = points
+    return found
+
+
+def why(round_: RecheckRound, rank: int | None) -> str:
+    """Why an entry is in the round: ``full`` (every entry), ``top`` (within the top M by
+    rank) or ``sample`` (drawn from the rest)."""
+    if round_.kind == RecheckKind.FULL:
+        return "full"
+    return "top" if rank is not None and rank <= round_.top else "sample"
 
 
 def _label(version: ResultsVersion) -> str:

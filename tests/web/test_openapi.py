@@ -39,9 +39,9 @@ _ARG = re.compile(r"<(?:\w+:)?(\w+)>")
 @pytest.fixture
 def published_results(app, db_session):
     """The preliminary's results published and its advancement list drawn up: the ids of the
-    version and the list, for the endpoints that name them."""
+    version, its re-check round and the list, for the endpoints that name them."""
     from app.extensions import db
-    from app.services import accounts, results
+    from app.services import accounts, rechecks, results
     from tests.results_setup import recheck_and_publish
     from tests.whatif_setup import build_ladder
 
@@ -50,8 +50,10 @@ def published_results(app, db_session):
         version = results.create_version(build_ladder().stage, actor=organiser)
         recheck_and_publish(version, organiser)
         listing = results.generate_list(version, actor=organiser)
+        round_id = rechecks.rounds(version)[0].id
         db.session.commit()
-        return {"version_id": str(version.id), "list_id": str(listing.id)}
+        return {"version_id": str(version.id), "list_id": str(listing.id),
+                "round_id": str(round_id)}
 
 
 def test_every_read_endpoint_answers_with_its_documented_schema(client, api_token,
