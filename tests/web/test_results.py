@@ -13,6 +13,7 @@ from app.models import (
     ResultsVersion,
     Stage,
     StageEntry,
+    StageEntryStatus,
     Track,
 )
 from tests.results_setup import pass_recheck_on_the_web
@@ -118,7 +119,7 @@ def test_results_export_matches_the_published_numbers_cell_by_cell(signed_in, pr
     # one contestant disqualified, one missing a score: three statuses in the sheet
     places = db_session.scalars(sa.select(StageEntry).where(
         StageEntry.stage_id == preliminary).order_by(StageEntry.id)).all()
-    places[0].disqualified_reason = "冒名顶替"
+    places[0].status, places[0].disqualified_reason = StageEntryStatus.DISQUALIFIED, "冒名顶替"
     db_session.delete(db_session.scalar(sa.select(ComponentScore).where(
         ComponentScore.stage_entry_id == places[1].id).limit(1)))
     db_session.commit()
