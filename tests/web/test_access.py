@@ -82,6 +82,9 @@ ACCESS = {
     "judge.appeals_overview": {Role.ARBITRATOR, Role.ORGANISER},
     "judge.stage_appeals": {Role.ARBITRATOR, Role.ORGANISER},
     "judge.rule_appeal": {Role.ARBITRATOR},
+    # a judged score corrected after sign-off: its chief judge corrects, others look on
+    "judge.score_correction": {Role.CHIEF_JUDGE, Role.ORGANISER, Role.ARBITRATOR},
+    "judge.save_score_correction": {Role.CHIEF_JUDGE},
     # exports and charts (component charts and judge sheets: organisers and its chief judge)
     "admin.export_advancement_list": ORG,
     "admin.export_stage_audit": ORG,
