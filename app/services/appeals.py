@@ -8,10 +8,12 @@ it opens when the component ends for the contestant — the component's end time
 sitting (``Sitting.ends_at``) in that stage — and closes ``Stage.appeal_window_minutes`` later
 (120 by default). Both ends are inclusive. With neither time known, no appeal can be filed yet.
 
-An upheld ruling records that a correction is required. The organisers correct the score through
-the normal paths (the chief judge's correction before sign-off, a re-import of the results file)
-and compute a new results version naming the appeal: ``results.create_version(..., appeals=[…])``
-links each appeal to that version (``Appeal.resulting_version_id``).
+An upheld ruling records that a correction is required. The score is corrected through the
+normal paths — the chief judge's correction before sign-off; after sign-off, the chief judge's
+correction citing this appeal (``score_corrections.correct``); a re-import of an imported
+component's results file — and the organisers compute a new results version naming the appeal:
+``results.create_version(..., appeals=[…])`` links each appeal to that version
+(``Appeal.resulting_version_id``).
 """
 from __future__ import annotations
 
