@@ -344,7 +344,7 @@ WITH cells AS (
     WHERE c.stage_id = :stage
 ), per AS (
     SELECT place,
-           (SUM(pct * weight) + 500000) / 1000000 AS total,
+           (CAST(SUM(pct * weight) AS BIGINT) + 500000) / 1000000 AS total,
            SUM(CASE WHEN done THEN 1 ELSE 0 END) AS done,
            MAX(CASE WHEN code = 'practical' THEN pct END) AS practical,
            MAX(CASE WHEN code = 'twin' THEN pct END) AS twin,

@@ -426,6 +426,9 @@ def _store_rows(version: ResultsVersion, stage: Stage, table: pd.DataFrame) -> N
     if table.empty:
         return
     awards = _awards(stage, table)
+    # In entry order, the order of the unique index on (version, entry): appended, not
+    # scattered (the table's own order is rank order; readers sort by rank anyway).
+    table = table.sort_values("entry_id", kind="stable")
     rows = ResultRow.__table__
     entry_ids = table["entry_id"].astype("int64").tolist()
     ids = insert_rows(
