@@ -578,11 +578,13 @@ def previous_import(kind: ImportKind, target_id: int, sha256: str) -> ImportBatc
 
 
 def _already(previous: ImportBatch) -> Report:
+    from app import display_datetime
+
     report = Report.from_json(previous.report or {})
     report.imported = 0
     report.notices = [_("This file was already imported into the same target on %(when)s "
                         "(batch %(id)d); nothing was added.",
-                        when=previous.created_at.strftime("%Y-%m-%d %H:%M"), id=previous.id)]
+                        when=display_datetime(previous.created_at), id=previous.id)]
     return report
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 
 import openpyxl
 import pytest
@@ -265,6 +265,8 @@ def test_the_same_file_a_second_time_adds_nothing_and_says_so(db_session):
     second = run(sheet)
     assert second.already_imported and second.batch.id == first.batch.id
     assert second.report.imported == 0 and "已于" in second.report.notices[0]
+    beijing = (first.batch.created_at + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
+    assert beijing in second.report.notices[0]  # the display time zone, not the stored UTC
     assert count(Entry) == entries and count(ImportBatch) == batches
     again = run(sheet, dry_run=True)
     assert again.already_imported
