@@ -247,4 +247,4 @@ def print_sheets(component_id: int):
 
 from app.judge import appeals as appeal_pages  # noqa: E402,F401  (registers its pages on bp)
 from app.judge import charts  # noqa: E402,F401  (registers its pages on bp)
-from app.judge import corrections  # noqa: E402,F401  (registers its pages on bp)
+from app.judge import corrections as correction_pages  # noqa: E402,F401  (registers its pages on bp)
