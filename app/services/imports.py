@@ -766,9 +766,9 @@ def _copy(connection: sa.Connection, table: sa.Table, columns: list[str],
     if return_ids:
         sequence = connection.scalar(sa.select(sa.func.pg_get_serial_sequence(
             table.name, "id")))
-        ids = list(connection.scalars(sa.text(
+        ids = connection.scalars(sa.text(
             "SELECT nextval(:sequence) FROM generate_series(1, :n)"),
-            {"sequence": sequence, "n": len(rows)}))
+            {"sequence": sequence, "n": len(rows)}).all()  # one fetch, not one per id
         columns = ["id", *columns]
     preparer = connection.dialect.identifier_preparer
     statement = "COPY {} ({}) FROM STDIN".format(

@@ -641,16 +641,20 @@ def _changed_entries(version: ResultsVersion, previous: ResultsVersion, *, after
                sa.or_(now_part.c.points.is_distinct_from(before_part.c.points),
                       now_part.c.percent.is_distinct_from(before_part.c.percent)))
         .correlate(now, before))
+    # Changed: no line of the previous version for the same entry with the same values and
+    # the same component points: one lookup in the unique index per line, in entry order, up
+    # to the page's end. (OFFSET keeps PostgreSQL from turning the test into a join that
+    # starts by walking another index over every version: a page would cost a whole table.)
+    same = (
+        sa.select(sa.literal(1)).where(
+            before.c.version_id == previous.id, before.c.stage_entry_id == now.c.stage_entry_id,
+            now.c.total.is_not_distinct_from(before.c.total),
+            now.c.rank.is_not_distinct_from(before.c.rank), now.c.status == before.c.status,
+            now.c.award.is_not_distinct_from(before.c.award), ~parts_differ)
+        .correlate(now).limit(1).offset(0).exists())
     changed = (
         sa.select(now.c.stage_entry_id)
-        .select_from(now.outerjoin(before, sa.and_(
-            before.c.version_id == previous.id,
-            before.c.stage_entry_id == now.c.stage_entry_id)))
-        .where(now.c.version_id == version.id, now.c.stage_entry_id > after,
-               sa.or_(before.c.id.is_(None), now.c.total.is_distinct_from(before.c.total),
-                      now.c.rank.is_distinct_from(before.c.rank),
-                      now.c.status != before.c.status,
-                      now.c.award.is_distinct_from(before.c.award), parts_differ))
+        .where(now.c.version_id == version.id, now.c.stage_entry_id > after, ~same)
         .order_by(now.c.stage_entry_id))
     later = ResultRow.__table__.alias("later")
     gone = (
@@ -659,10 +663,12 @@ def _changed_entries(version: ResultsVersion, previous: ResultsVersion, *, after
                ~sa.exists().where(later.c.version_id == version.id,
                                   later.c.stage_entry_id == before.c.stage_entry_id))
         .order_by(before.c.stage_entry_id))
-    if limit is not None:
-        changed, gone = changed.limit(limit), gone.limit(limit)
-    ids = sorted(set(db.session.scalars(changed)) | set(db.session.scalars(gone)))
-    return ids if limit is None else ids[:limit]
+    if limit is None:
+        return sorted(set(db.session.scalars(changed)) | set(db.session.scalars(gone)))
+    found = list(db.session.scalars(changed.limit(limit)))
+    if len(found) == limit:  # entries gone after the page's last one are for later pages
+        gone = gone.where(before.c.stage_entry_id <= found[-1])
+    return sorted(set(found) | set(db.session.scalars(gone.limit(limit))))[:limit]
 
 
 def _differences(version: ResultsVersion, previous: ResultsVersion,
