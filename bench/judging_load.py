@@ -502,8 +502,10 @@ def _vm_kb(pid: int, field: str) -> int:
 class Server:
     """gunicorn, 2 sync workers, on 127.0.0.1; stopped on exit."""
 
-    def __init__(self, url: str, tmp: Path, workers: int = 2):
+    def __init__(self, url: str, tmp: Path, workers: int = 2, worker_class: str = "sync",
+                 threads: int = 1):
         self.url, self.tmp, self.workers = url, tmp, workers
+        self.worker_class, self.threads = worker_class, threads
         self.port = _free_port()
         self.host = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -515,7 +517,8 @@ class Server:
         self.log = open(self.tmp / "gunicorn.log", "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", str(self.workers),
-             "--worker-class", "sync", "--bind", f"127.0.0.1:{self.port}",
+             "--worker-class", self.worker_class, "--threads", str(self.threads),
+             "--bind", f"127.0.0.1:{self.port}",
              "--control-socket", str(self.tmp / "gunicorn.ctl"), "--timeout", "60", "wsgi:app"],
             cwd=_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
@@ -609,7 +612,7 @@ def bench_database(kind: str, args, tmp: Path) -> dict:
         setup_s = time.perf_counter() - t
         if len(setup["judges"]) < args.users:
             raise SystemExit(f"only {len(setup['judges'])} judges on the panel")
-        with Server(url, tmp) as server:
+        with Server(url, tmp, worker_class=args.worker_class, threads=args.threads) as server:
             ceiling_out = run_phase(server, tmp, "ceiling", args)
             save_out = run_phase(server, tmp, "save", args, setup)
             peak_mb = server.peak_mb()
@@ -653,6 +656,9 @@ def main() -> None:
                         help="judges who also save from a second device on the same sheets "
                              "(extra users; collisions answer 409 and are retried)")
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"],
+                        help="gunicorn worker class (2 workers either way)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", PG_BASE))
     args = parser.parse_args()
     import importlib.util
@@ -685,7 +691,8 @@ def main() -> None:
     summary = {
         "bench": "judging_load",
         "tool": "locust (FastHttpUser, library mode)",
-        "server": "gunicorn, 2 sync workers, 127.0.0.1",
+        "server": f"gunicorn, 2 {args.worker_class} workers"
+                  + (f" × {args.threads} threads" if args.threads > 1 else "") + ", 127.0.0.1",
         "users": args.users,
         "second_devices": args.second_devices,
         "worse": worst_kind,
