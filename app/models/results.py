@@ -53,14 +53,18 @@ class ResultsVersion(db.Model):
 
 
 class ResultRow(db.Model):
-    """One entry's line in a results version: total, rank and how its tie was decided."""
+    """One entry's line in a results version: total, rank and how its tie was decided.
+
+    The unique index on (version, entry) is the version's index too: a second one on the
+    version alone only slowed the writes and, for a version newer than the planner's
+    statistics, drew PostgreSQL into scanning the whole version once per line."""
 
     __tablename__ = "result_rows"
     __table_args__ = (sa.UniqueConstraint("version_id", "stage_entry_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("results_versions.id", ondelete="CASCADE"), index=True)
+        sa.ForeignKey("results_versions.id", ondelete="CASCADE"))
     stage_entry_id: Mapped[int] = mapped_column(sa.ForeignKey("stage_entries.id"), index=True)
     total: Mapped[Decimal | None] = mapped_column(ScaledDecimal(PUBLISHED))
     standardised: Mapped[Decimal | None] = mapped_column(ScaledDecimal(PUBLISHED))
@@ -78,14 +82,15 @@ class ResultRow(db.Model):
 
 
 class ResultComponentScore(db.Model):
-    """A component's published points and percentage on one results row."""
+    """A component's published points and percentage on one results row (the unique index
+    on (row, component) serves lookups by row)."""
 
     __tablename__ = "result_component_scores"
     __table_args__ = (sa.UniqueConstraint("row_id", "component_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     row_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("result_rows.id", ondelete="CASCADE"), index=True)
+        sa.ForeignKey("result_rows.id", ondelete="CASCADE"))
     component_id: Mapped[int] = mapped_column(sa.ForeignKey("components.id"))
     points: Mapped[Decimal | None] = mapped_column(ScaledDecimal(PUBLISHED))
     percent: Mapped[Decimal | None] = mapped_column(ScaledDecimal(PUBLISHED))

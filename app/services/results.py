@@ -534,17 +534,19 @@ def _version_rows(version: ResultsVersion, limit: int | None = None,
     into columns: exact amounts as stored units made Decimals once per distinct value."""
     row, place, entry = ResultRow.__table__.c, StageEntry.__table__.c, Entry.__table__.c
     order = (row.rank.is_(None), row.rank, row.stage_entry_id)
+    if limit is None:
+        rows_from, chosen = ResultRow.__table__, row.version_id == version.id
+    else:  # the page's rows chosen first, on the rows alone, then looked up by id
+        page = (sa.select(row.id).where(row.version_id == version.id).order_by(*order)
+                .limit(limit).offset(offset).subquery("page"))
+        rows_from, chosen = page.join(ResultRow.__table__, row.id == page.c.id), sa.true()
     query = (sa.select(row.id, row.stage_entry_id, sa.type_coerce(row.total, sa.BigInteger),
                        row.rank, row.tie_break, row.status,
                        sa.type_coerce(row.eligible, sa.Integer), row.reason, row.award,
                        entry.enterprise_id)
-             .join_from(ResultRow.__table__, StageEntry.__table__,
-                        place.id == row.stage_entry_id)
-             .join(Entry.__table__, entry.id == place.entry_id)
-             .where(row.version_id == version.id).order_by(*order))
-    if limit is not None:  # the page's rows first, on the rows alone; then their entries
-        query = query.where(row.id.in_(sa.select(row.id).where(row.version_id == version.id)
-                                       .order_by(*order).limit(limit).offset(offset)))
+             .select_from(rows_from.join(StageEntry.__table__, place.id == row.stage_entry_id)
+                          .join(Entry.__table__, entry.id == place.entry_id))
+             .where(chosen).order_by(*order))
     rows = _fetch_columns(query, len(_ROW_COLUMNS))
     columns = rows
     row_ids = np.array(columns[0], dtype=np.int64)
