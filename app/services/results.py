@@ -112,32 +112,32 @@ def stage_inputs(stage: Stage) -> StageInputs:
                   + _flag(entry.unranked, 2) + _flag(place.disqualified_reason.is_not(None), 1))
         .join_from(StageEntry.__table__, Entry.__table__, entry.id == place.entry_id)
         .where(in_stage))
-    # Per score: its entry, its points (0 when none) and, packed into one integer,
-    # ((judges × components + component position) × 16 + complete, disqualified, no points,
-    # a reason).
-    s_entry, s_units, s_flags = _int_columns(
+    # Per score: its entry, its points and time used (0 when none) and, packed into one
+    # integer, ((judges × components + component position) × 32 + a time, complete,
+    # disqualified, no points, a reason).
+    s_entry, s_units, s_seconds, s_flags = _int_columns(
         sa.select(score.stage_entry_id,
                   sa.func.coalesce(sa.type_coerce(score.points, sa.BigInteger), 0),
+                  sa.func.coalesce(score.time_used_seconds, 0),
                   (score.judges * width + sa.case(
                       {cid: k for k, cid in enumerate(component_ids)},
-                      value=score.component_id)) * 16
+                      value=score.component_id)) * 32
+                  + _flag(score.time_used_seconds.is_not(None), 16)
                   + _flag(score.complete, 8) + _flag(score.disqualified, 4)
                   + _flag(score.points.is_(None), 2)
                   + _flag(score.disqualified_reason.is_not(None), 1))
         .where(score.component_id.in_(component_ids)))
-    t_entry, t_seconds = _int_columns(
-        sa.select(score.stage_entry_id, score.time_used_seconds)
-        .where(score.component_id.in_(component_ids), score.time_used_seconds.is_not(None)))
 
     # Entries by id; scores by component (the settings' order), then entry: the canonical
     # order of the fingerprint, mostly the order they are read in already.
     ids, enterprise_ids, flags = _sorted_by(ids, ids, enterprise_ids, flags)
     keep = np.isin(s_entry, ids)  # a withdrawn entry's scores take no part
-    s_entry, s_units, s_flags = s_entry[keep], s_units[keep], s_flags[keep]
-    s_component = (s_flags >> 4) % width
+    s_entry, s_units, s_seconds, s_flags = (s_entry[keep], s_units[keep], s_seconds[keep],
+                                            s_flags[keep])
+    s_component = (s_flags >> 5) % width
     cell = s_component * (int(ids[-1]) + 1 if len(ids) else 1) + s_entry
-    cell, s_entry, s_units, s_flags, s_component = _sorted_by(cell, cell, s_entry, s_units,
-                                                              s_flags, s_component)
+    cell, s_entry, s_units, s_seconds, s_flags, s_component = _sorted_by(
+        cell, cell, s_entry, s_units, s_seconds, s_flags, s_component)
     dq_reason = np.full(len(s_entry), None, dtype=object)
     with_reason = np.flatnonzero(s_flags & 1)
     if len(with_reason):  # the few reasons, by the scores that have one
@@ -153,14 +153,14 @@ def stage_inputs(stage: Stage) -> StageInputs:
     columns = {
         "entry_id": s_entry, "component": s_component, "points": s_units,
         "points_missing": (s_flags & 2).astype(bool), "complete": (s_flags & 8).astype(bool),
-        "n_judges": (s_flags >> 4) // width, "disqualified": (s_flags & 4).astype(bool),
+        "n_judges": (s_flags >> 5) // width, "disqualified": (s_flags & 4).astype(bool),
         "dq_reason": dq_reason,
     }
     # Time used per entry: the sum over its components that record one (None: none does).
-    t_keep = np.isin(t_entry, ids)
-    slot = np.searchsorted(ids, t_entry[t_keep])
+    with_time = (s_flags & 16).astype(bool)
+    slot = np.searchsorted(ids, s_entry[with_time])
     time_used = np.zeros(len(ids), np.int64)
-    np.add.at(time_used, slot, t_seconds[t_keep])
+    np.add.at(time_used, slot, s_seconds[with_time])
     timed = np.zeros(len(ids), bool)
     timed[slot] = True
     flag_reason = np.full(len(ids), None, dtype=object)
