@@ -24,7 +24,8 @@ stages ask for no re-check (复核), so a version can be published straight away
 Timed, on each database:
 a) ``results.create_version`` on the 100,000-entry stage inside an app context, committed (reads
    the stored component points, computes with scoring/, stores 100,000 rows and 300,000
-   component rows); best of --repeat, each a new version.  Floor: ONE SQL query computing the
+   component rows); best of --repeat, each a new version.  Reading and computing alone
+   (``results.compute``, nothing stored) is timed too.  Floor: ONE SQL query computing the
    same ranking (each component's percentage from its published points, the weighted total,
    RANK() OVER (ORDER BY total DESC, tie-breaks)), all rows fetched; best of --repeat.  The
    version's ranks and totals are checked against the floor's, entry by entry.
@@ -386,6 +387,12 @@ def measure_create(app, stage_id: int, repeat: int) -> tuple[dict, int]:
             return db.session.execute(query, {"stage": stage_id}).all()
 
     floor_seconds, floor_rows = best_of(floor, repeat=repeat)
+
+    def compute_only():
+        with app.app_context():
+            return len(results.compute(db.session.get(Stage, stage_id))[0])
+
+    compute_seconds, _rows = best_of(compute_only, repeat=repeat)
     seconds, peak, rss_before, version_id = float("inf"), 0.0, 0.0, 0
     for _ in range(repeat):
         with app.app_context():
@@ -415,7 +422,9 @@ def measure_create(app, stage_id: int, repeat: int) -> tuple[dict, int]:
         f"e.g. {mismatched[:3]}: {[(stored.get(p), expected[p]) for p in mismatched[:3]]}")
     return {"seconds": round(seconds, 3), "peak_mb": round(peak, 1),
             "rss_before_mb": round(rss_before, 1), "floor_seconds": round(floor_seconds, 3),
-            "ratio": round(seconds / floor_seconds, 2), "rows": len(stored),
+            "ratio": round(seconds / floor_seconds, 2),
+            "compute_seconds": round(compute_seconds, 3),
+            "compute_ratio": round(compute_seconds / floor_seconds, 2), "rows": len(stored),
             "ranked": sum(1 for _t, r in stored.values() if r is not None)}, version_id
 
 
@@ -610,7 +619,8 @@ def measure(label: str, url: str, pool) -> dict:
     figures, version_id = measure_create(app, stages["full"], ARGS.repeat)
     print(f"{label:10} create_version {figures['seconds']:6.2f} s  peak {figures['peak_mb']:7.1f}"
           f" MB  floor {figures['floor_seconds']:5.2f} s  ratio {figures['ratio']:4.2f}  "
-          f"rows {figures['rows']}  ranked {figures['ranked']}", flush=True)
+          f"rows {figures['rows']}  ranked {figures['ranked']}  (read and compute alone "
+          f"{figures['compute_seconds']:.2f} s, ratio {figures['compute_ratio']:.2f})", flush=True)
     figures.update(measure_cold(app, stages["cold"], ARGS.cold_repeat))
     print(f"{label:10} cold recompute {ARGS.cold_entries} entries {figures['cold_seconds']:6.3f}"
           f" s  (scoring.compute_results alone {figures['cold_compute_results_seconds']:.3f} s)",
