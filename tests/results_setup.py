@@ -40,3 +40,27 @@ def pass_recheck_on_the_web(organiser, version_id: int, session) -> None:
     assert ticked.status_code == 302, ticked.get_data(as_text=True)[:500]
     closed = organiser.post(f"/admin/rechecks/{round_id}/close")
     assert closed.status_code == 302, closed.get_data(as_text=True)[:500]
+
+
+def score_preliminary(seed: int) -> tuple[int, int]:
+    """Inside an app context: learning points and theory scores (50–100, seeded) for everyone
+    in the chemical preliminary, as the learning platform's and the exam system's imports would
+    store them; flushed. Returns the stage's id and how many contestants it has."""
+    import random
+    from decimal import Decimal
+
+    from app.extensions import db
+    from app.models import ComponentScore, Stage, StageEntry, Track
+
+    prelim = db.session.scalar(sa.select(Stage).join(Track).where(Track.code == "chem",
+                                                                  Stage.seq == 1))
+    places = db.session.scalars(sa.select(StageEntry).where(StageEntry.stage_id == prelim.id)
+                                .order_by(StageEntry.id)).all()
+    rng = random.Random(seed)
+    for component in prelim.components:
+        for place in places:
+            db.session.add(ComponentScore(
+                component_id=component.id, stage_entry_id=place.id, judges=1, complete=True,
+                points=Decimal(rng.randint(5000, 10000)) / 100))
+    db.session.flush()
+    return prelim.id, len(places)

@@ -1,12 +1,9 @@
 """The organiser computes the preliminary's results, re-checks and publishes them, draws up the
 advancement list and puts it under public notice; anyone opens the public page; the contestant
 sees the published result on their entry — and saw nothing before publication."""
-import random
 import re
-from decimal import Decimal
 
 import pytest
-import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests.browser.test_judging import sign_in, sign_out
@@ -18,21 +15,12 @@ pytestmark = pytest.mark.browser
 def preliminary(live_app):
     """The chemical preliminary's learning and theory points, as its imports would store them."""
     from app.extensions import db
-    from app.models import ComponentScore, Stage, StageEntry, Track
+    from tests.results_setup import score_preliminary
 
     with live_app.app_context():
-        stage = db.session.scalar(sa.select(Stage).join(Track).where(Track.code == "chem",
-                                                                     Stage.seq == 1))
-        places = db.session.scalars(sa.select(StageEntry).where(
-            StageEntry.stage_id == stage.id).order_by(StageEntry.id)).all()
-        rng = random.Random(3)
-        for component in stage.components:
-            for place in places:
-                db.session.add(ComponentScore(
-                    component_id=component.id, stage_entry_id=place.id, judges=1, complete=True,
-                    points=Decimal(rng.randint(5000, 10000)) / 100))
+        stage_id, people = score_preliminary(seed=3)
         db.session.commit()
-        return {"id": stage.id, "people": len(places)}
+        return {"id": stage_id, "people": people}
 
 
 def test_contestant_sees_results_only_once_the_organiser_publishes_them_and_the_list_is_public(

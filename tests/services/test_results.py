@@ -1,7 +1,6 @@
 """Results versions and advancement on the demo contest: preliminary results → 60 advancers
 with at most 5 per enterprise → public notice → an objection upheld → replacement → final list →
 the advanced stage's entries; a correction as a new version with its differences."""
-import random
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
@@ -23,7 +22,7 @@ from app.models import (
     VersionStatus,
 )
 from app.services import FieldErrors, ServiceError, accounts, results
-from tests.results_setup import recheck_and_publish
+from tests.results_setup import recheck_and_publish, score_preliminary
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 
@@ -41,17 +40,8 @@ def stage(seq: int) -> Stage:
 def preliminary() -> Stage:
     """The chemical preliminary with learning points and theory scores for everyone (as the
     exam system's and learning platform's imports would store them)."""
-    prelim = stage(1)
-    rng = random.Random(7)
-    places = db.session.scalars(sa.select(StageEntry).where(StageEntry.stage_id == prelim.id)
-                                .order_by(StageEntry.id)).all()
-    for component in prelim.components:
-        for place in places:
-            db.session.add(ComponentScore(
-                component_id=component.id, stage_entry_id=place.id, judges=1, complete=True,
-                points=Decimal(rng.randint(5000, 10000)) / 100))
-    db.session.flush()
-    return prelim
+    stage_id, _people = score_preliminary(seed=7)
+    return db.session.get(Stage, stage_id)
 
 
 def published(prelim):
