@@ -26,7 +26,21 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+class _SQLAlchemy(SQLAlchemy):
+    #: Pages beyond this are empty anyway; a larger ?page= would overflow the database's
+    #: OFFSET integer and end in a 500 instead of an empty page.
+    MAX_PAGE = 1_000_000
+
+    def paginate(self, select, *, page=None, **kwargs):
+        from flask import has_request_context, request
+
+        if page is None and has_request_context():
+            page = request.args.get("page", 1, type=int)
+            page = min(max(page or 1, 1), self.MAX_PAGE)
+        return super().paginate(select, page=page, **kwargs)
+
+
+db = _SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

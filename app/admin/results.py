@@ -81,13 +81,13 @@ def _version(version_id: int) -> ResultsVersion:
 @roles_required(Role.ORGANISER)
 def results_version(version_id: int):
     version = _version(version_id)
-    page = max(1, request.args.get("page", 1, type=int))
+    page = min(max(1, request.args.get("page", 1, type=int)), db.MAX_PAGE)
     rows, total = results.version_page(version, page, PAGE_SIZE)  # one page, read in SQL
     places = {p.id: p for p in db.session.scalars(sa.select(StageEntry).where(
         StageEntry.id.in_([int(i) for i in rows["entry_id"]])).options(
         joinedload(StageEntry.entry).joinedload(Entry.contestant),
         joinedload(StageEntry.entry).joinedload(Entry.enterprise)))}
-    changes_after = max(0, request.args.get("changes_after", 0, type=int))
+    changes_after = min(max(0, request.args.get("changes_after", 0, type=int)), 2**62)
     changes, next_changes = (results.differences_page(version, after=changes_after,
                                                       limit=CHANGES_PAGE_SIZE)
                              if version.previous_id else (None, None))

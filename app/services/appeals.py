@@ -266,7 +266,7 @@ def link(version: ResultsVersion, appeals: Sequence[Appeal], *, actor: User) -> 
 
 def by_ids(raw_ids: Sequence[str]) -> list[Appeal]:
     """The appeals named by ids from a form (non-numbers ignored; unknown ids dropped)."""
-    ids = sorted({int(i) for i in raw_ids if str(i).isdigit()})
+    ids = sorted({int(i) for i in raw_ids if str(i).isdigit() and len(str(i)) <= 18})
     if not ids:
         return []
     return list(db.session.scalars(sa.select(Appeal).where(Appeal.id.in_(ids))

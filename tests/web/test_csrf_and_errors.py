@@ -80,3 +80,29 @@ def test_english_can_be_chosen_and_is_remembered_for_the_session(client):
 def test_unknown_language_is_ignored(client):
     client.get("/lang/xx")
     assert 'lang="zh-CN"' in client.get("/login").get_data(as_text=True)
+
+
+def test_a_page_number_too_large_for_the_database_gives_an_empty_page_not_an_error(
+        app, signed_in, db_session):
+    """?page=10**30 would overflow the database's OFFSET; lists answer with a page instead."""
+    from app.extensions import db
+    from app.services import accounts, rechecks, results
+    from tests.results_setup import score_preliminary
+
+    with app.app_context():
+        stage_id, _people = score_preliminary(seed=1)
+        organiser = accounts.get_by_username("organiser")
+        from app.models import Stage
+
+        version = results.create_version(db.session.get(Stage, stage_id), actor=organiser)
+        round_id = rechecks.open_round(version, actor=organiser, seed=1).id
+        version_id = version.id
+        db.session.commit()
+    huge = "9" * 30
+    visitor = signed_in("organiser")
+    for url in (f"/admin/entries?page={huge}", f"/admin/audit?page={huge}",
+                f"/admin/rechecks/{round_id}?page={huge}",
+                f"/admin/results/{version_id}?page={huge}&changes_after={huge}"):
+        assert visitor.get(url).status_code == 200, url
+    made = visitor.post(f"/admin/stages/{stage_id}/results", {"reason": "x", "appeal_id": huge})
+    assert made.status_code == 302  # an unknown appeal id is ignored, the version is computed
