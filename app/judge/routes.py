@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 from app.errors import abort_with
 from app.extensions import db
 from app.judge.forms import ReturnSheetForm, SignOffForm, SubmitSheetForm
-from app.models import Component, JudgeAssignment, PanelRole, Role, ScoreSheet
+from app.models import Component, JudgeAssignment, PanelRole, Role, ScoreSheet, SheetStatus
 from app.security import roles_required
 from app.services import FieldErrors, ServiceError, judging
 
@@ -78,7 +78,7 @@ def _json_error(error: ServiceError, status: int | None = None):
 
     if isinstance(error, FieldErrors):
         return api_error(422, "invalid", error.message, fields=error.errors)
-    code = {"conflict": 409, "forbidden": 403}.get(error.code, 422)
+    code = {"conflict": 409, "forbidden": 403, "not_found": 404}.get(error.code, 422)
     return api_error(status or code, error.code, error.message)
 
 
@@ -86,32 +86,33 @@ def _json_error(error: ServiceError, status: int | None = None):
 @roles_required(*JUDGES)
 def save_sheet(component_id: int, workstation: str):
     """Autosave from the sheet page (JSON). A stale version answers 409; bad marks 422 with
-    each item's reason; otherwise the new version and the points as they will be computed."""
-    component = _component(component_id)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("values", {}), dict):
-        from app.errors import api_error
+    each item's reason; otherwise the new version and the points as they will be computed.
+    Not on the panel: 404; a workstation not on the judge's list: 403."""
+    from app.errors import api_error
 
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("values", {}), dict) \
+            or not isinstance(body.get("reasons", {}), dict):
         return api_error(400, "malformed_body", _("The request body must be a JSON object."))
+    values, reasons = body.get("values", {}), body.get("reasons", {})
     try:
-        sheet = judging.sheet_for(component, current_user, workstation, assignment=g.assignment)
-        if sheet is None:  # the page showed a blank sheet (version 0): create it now
+        saved = judging.autosave(component_id, current_user, workstation, values, reasons,
+                                 body.get("overrun_minutes"), version=int(body.get("version") or 0))
+        if saved is None:  # the page showed a blank sheet (version 0): create it now
+            component = _component(component_id)
             sheet = judging.sheet_for(component, current_user, workstation, create=True,
                                       assignment=g.assignment)
-            version = sheet.version
-        else:  # a page that still shows version 0 of an existing sheet is stale
-            version = int(body.get("version") or 0)
-        current = judging.save(sheet, body.get("values", {}), body.get("reasons", {}),
-                               body.get("overrun_minutes"), version=version, actor=current_user)
+            current = judging.save(sheet, values, reasons, body.get("overrun_minutes"),
+                                   version=sheet.version, actor=current_user)
+            saved = judging.Autosaved(current, sheet.version, sheet.status)
     except ServiceError as error:
         return _json_error(error)
-    except (TypeError, ValueError):
-        from app.errors import api_error
-
+    except (TypeError, ValueError, OverflowError):
         return api_error(400, "malformed_body", _("The request body is not valid."))
-    return jsonify(version=sheet.version, points=str(current.points), complete=current.complete,
+    current = saved.state
+    return jsonify(version=saved.version, points=str(current.points), complete=current.complete,
                    item_points={k: str(v) for k, v in current.item_points.items()},
-                   problems=current.problems, status=sheet.status.value)
+                   problems=current.problems, status=SheetStatus(saved.status).value)
 
 
 @bp.route("/components/<int:component_id>/sheets/<workstation>/submit", methods=["POST"])

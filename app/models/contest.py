@@ -7,10 +7,16 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.extensions import db
 from app.models.base import POINTS, ScaledDecimal, str_enum, utcnow
+
+
+def new_stamp() -> str:
+    import secrets
+
+    return secrets.token_hex(16)
 
 
 class Contest(db.Model):
@@ -209,6 +215,11 @@ class Component(db.Model):
     sort_order: Mapped[int] = mapped_column(default=0)
     signed_off_at: Mapped[datetime | None]
     signed_off_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # Changes whenever the marking scheme does (an item added, changed, moved or removed, an
+    # ability renamed): the judges' workers key the scoring rules they keep on it, so they
+    # learn of a change from the component's row instead of reading the whole scheme each time.
+    # A new random value each time, never reused (a deleted component's id can come back).
+    scheme_stamp: Mapped[str | None] = mapped_column(sa.String(32), default=new_stamp)
 
     stage: Mapped[Stage] = relationship(back_populates="components")
     items: Mapped[list[MarkingItem]] = relationship(
@@ -312,3 +323,31 @@ class Sitting(db.Model):
     capacity: Mapped[int | None]
 
     stage: Mapped[Stage] = relationship(back_populates="sittings")
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _restamp_changed_schemes(session: Session, _context, _instances) -> None:
+    """A new ``Component.scheme_stamp`` for every component whose marking scheme this flush
+    changes: items added, changed or deleted, or an ability an item names renamed."""
+    component_ids: set[int] = set()
+    abilities: list[int] = []
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, MarkingItem):
+            if obj in session.dirty and not session.is_modified(obj):
+                continue
+            component = obj.__dict__.get("component")
+            component_id = obj.component_id or (component.id if component is not None else None)
+            if component_id:  # a new component's items need nothing: the component is new too
+                component_ids.add(component_id)
+        elif isinstance(obj, Ability) and obj.id and obj in session.dirty \
+                and session.is_modified(obj):
+            abilities.append(obj.id)
+    if abilities:
+        with session.no_autoflush:
+            component_ids.update(session.scalars(sa.select(MarkingItem.component_id).where(
+                MarkingItem.ability_id.in_(abilities)).distinct()))
+    for component_id in component_ids:
+        with session.no_autoflush:
+            component = session.get(Component, component_id)
+        if component is not None and component not in session.deleted:
+            component.scheme_stamp = new_stamp()

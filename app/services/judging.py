@@ -295,11 +295,37 @@ class ItemRule:
     kind: ItemKind
 
 
-# The scoring scheme of a component is rebuilt only when its inputs change: the key is every
-# column scoring_scheme() reads (one light query), so a changed scheme or component setting is
-# never served from here. Shared by the requests of one worker process.
+# The scoring scheme of a component is rebuilt only when its inputs change: the key is the
+# component's scheme stamp (new with every change to its items, see Component.scheme_stamp) and
+# the component and stage settings scoring_scheme() reads, all on rows a request has loaded
+# anyway, so a changed scheme or setting is never served from here and no query is spent on
+# checking. Shared by the requests of one worker process.
 _RULES: dict[tuple, tuple[sc.MarkingScheme, tuple[ItemRule, ...]]] = {}
 _RULES_MAX = 256
+
+
+def _rules_key(component_id: int, stamp: str | None, time_limit_minutes: int | None,
+               overrun_deduction_per_minute: Decimal | None,
+               overrun_disqualify_after_minutes: int | None, decimals: int) -> tuple:
+    return (component_id, stamp, time_limit_minutes, overrun_deduction_per_minute,
+            overrun_disqualify_after_minutes, decimals)
+
+
+def _kept_rules(key: tuple, component: Component | None = None
+                ) -> tuple[sc.MarkingScheme, tuple[ItemRule, ...]]:
+    """The rules kept under ``key``, built from the component (loaded if not given) if not."""
+    rules = _RULES.get(key)
+    if rules is None:
+        from app.services.marking_schemes import scoring_scheme
+
+        if component is None:
+            component = db.session.get(Component, key[0])
+        scheme = scoring_scheme(component)
+        rules = (scheme, tuple(ItemRule(i.id, i.code, i.kind) for i in marking_items(component)))
+        if len(_RULES) >= _RULES_MAX:
+            _RULES.clear()
+        _RULES[key] = rules
+    return rules
 
 
 def marking_rules(component: Component) -> tuple[sc.MarkingScheme, tuple[ItemRule, ...]]:
@@ -308,25 +334,13 @@ def marking_rules(component: Component) -> tuple[sc.MarkingScheme, tuple[ItemRul
     key = ("rules", component.id)
     if cache is not None and key in cache:
         return cache[key]
-    rows = db.session.execute(
-        sa.select(MarkingItem.id, MarkingItem.parent_id, MarkingItem.node, MarkingItem.code,
-                  MarkingItem.title, MarkingItem.kind, MarkingItem.maximum,
-                  MarkingItem.all_or_nothing, MarkingItem.deduction_per_occurrence,
-                  MarkingItem.disqualify_scope, MarkingItem.sort_order, Ability.name)
-        .outerjoin(Ability, Ability.id == MarkingItem.ability_id)
-        .where(MarkingItem.component_id == component.id).order_by(MarkingItem.id)).all()
-    inputs = (component.id, tuple(tuple(r) for r in rows), component.time_limit_minutes,
-              component.overrun_deduction_per_minute, component.overrun_disqualify_after_minutes,
-              component.stage.decimals)
-    rules = _RULES.get(inputs)
-    if rules is None:
-        from app.services.marking_schemes import scoring_scheme
-
-        scheme = scoring_scheme(component)
-        rules = (scheme, tuple(ItemRule(i.id, i.code, i.kind) for i in marking_items(component)))
-        if len(_RULES) >= _RULES_MAX:
-            _RULES.clear()
-        _RULES[inputs] = rules
+    session = db.session()
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # a pending change to the scheme gives the component its new stamp
+    rules = _kept_rules(_rules_key(
+        component.id, component.scheme_stamp, component.time_limit_minutes,
+        component.overrun_deduction_per_minute, component.overrun_disqualify_after_minutes,
+        component.stage.decimals), component)
     if cache is not None:
         cache[key] = rules
     return rules
@@ -414,32 +428,32 @@ def _item_check(scheme: sc.MarkingScheme, item: MarkingItem, value: Decimal | No
 
 def state(sheet: ScoreSheet | None, component: Component) -> SheetState:
     """The sheet's marks and their points, computed by scoring/ exactly as they will count."""
-    items = marking_rules(component)[1]
+    scheme, items = marking_rules(component)
     marks = {m.item_id: m for m in (sheet.marks if sheet else [])}
     values = {i.code: (marks[i.id].value if i.id in marks else None) for i in items}
     reasons = {i.code: (marks[i.id].reason or "") for i in items if i.id in marks}
     overrun = sheet.overrun_minutes if sheet else None
-    return _compute(component, items, values, reasons, overrun)
+    return _compute(scheme, component.time_limit_minutes, items, values, reasons, overrun)
 
 
-def _compute(component, items, values, reasons, overrun) -> SheetState:
-    scheme = marking_rules(component)[0]
+def _compute(scheme: sc.MarkingScheme, time_limit_minutes: int | None, items, values, reasons,
+             overrun) -> SheetState:
     problems: dict[str, str] = {}
     item_points: dict[str, Decimal] = {}
-    decimals = component.stage.decimals
+    decimals = scheme.decimals
     for item in items:
         if item.kind in (ItemKind.MEASUREMENT, ItemKind.JUDGEMENT) and values[item.code] is None:
             problems[item.code] = _("Not marked yet.")
         if (item.kind == ItemKind.DISQUALIFYING and values[item.code] == 1
                 and not reasons.get(item.code, "").strip()):
             problems[item.code] = _("A disqualification needs a written reason.")
-    if component.time_limit_minutes and overrun is None:
+    if time_limit_minutes and overrun is None:
         problems["overrun_minutes"] = _("Enter the minutes over time (0 if none).")
     given = {code: (bool(v) if _kind(items, code) == ItemKind.DISQUALIFYING else v)
              for code, v in values.items() if v is not None}
     time_used = None
-    if component.time_limit_minutes:
-        time_used = (component.time_limit_minutes + (overrun or 0)) * 60
+    if time_limit_minutes:
+        time_used = (time_limit_minutes + (overrun or 0)) * 60
     complete = not problems
     if complete:
         result = sc.score_sheet(scheme, given, time_used_seconds=time_used,
@@ -464,6 +478,155 @@ def _compute(component, items, values, reasons, overrun) -> SheetState:
 
 def _kind(items: list[MarkingItem], code: str) -> ItemKind:
     return next(i.kind for i in items if i.code == code)
+
+
+# --- saving marks ------------------------------------------------------------------------------
+# One way of checking and storing a save, used by both callers: ``save`` (the sheet as loaded
+# objects: chief judges' corrections, corrections after sign-off, the API) and ``autosave``
+# (the sheet page's draft saves, read and written as plain rows: it runs every few seconds for
+# every judge at the venue).
+
+@dataclass(frozen=True)
+class StoredMark:
+    id: int
+    value: Decimal | None
+    reason: str | None
+
+
+@dataclass
+class _Plan:
+    """What a save changes: the audit's lines, the marks to update and to insert, and the
+    sheet's points afterwards (None: nothing changes)."""
+
+    changes: list[dict]
+    updates: list[dict]
+    inserts: list[dict]
+    overrun: int | None
+    current: SheetState | None
+
+
+def _plan(scheme: sc.MarkingScheme, rules: tuple[ItemRule, ...], time_limit_minutes: int | None,
+          sheet_id: int, stored: dict[str, StoredMark], overrun_now: int | None,
+          raw_values: dict, raw_reasons: dict, raw_overrun, now) -> _Plan:
+    """Check a save's marks through scoring/ (every bad one named: FieldErrors) and work out
+    what it changes against the stored marks (by item code)."""
+    if not isinstance(raw_values, dict) or not isinstance(raw_reasons, dict):
+        raise ValueError("marks and reasons are objects keyed by item code")
+    items = {i.code: i for i in rules}
+    errors: dict[str, str] = {}
+    parsed: dict[str, Decimal | None] = {}
+    for code, raw in raw_values.items():
+        item = items.get(code)
+        if item is None:
+            errors[code] = _("No such marking item.")
+            continue
+        try:
+            parsed[code] = _parse_value(item, raw)
+            mark = stored.get(code)
+            if mark is None or mark.value != parsed[code]:  # stored marks passed already
+                _item_check(scheme, item, parsed[code])
+        except ServiceError as error:
+            errors[code] = error.message
+        except sc.ScoringError as error:
+            errors[code] = str(error)
+    overrun = overrun_now
+    if raw_overrun is not None and str(raw_overrun).strip() != "":
+        try:
+            overrun = int(str(raw_overrun).strip())
+            if overrun < 0:
+                raise ValueError
+        except ValueError:
+            errors["overrun_minutes"] = _("Minutes over time are a whole number, 0 or more.")
+    elif raw_overrun is not None:
+        overrun = None
+    if errors:
+        raise FieldErrors(errors)
+    changes: list[dict] = []
+    updates: list[dict] = []
+    inserts: list[dict] = []
+    marks_now = {code: (m.value, m.reason) for code, m in stored.items()}
+    for code, value in parsed.items():
+        mark = stored.get(code)
+        reason = raw_reasons.get(code)
+        if reason is not None and not isinstance(reason, str):
+            raise ValueError("a reason is text")
+        new_reason = (reason or "").strip() or None
+        old_value = mark.value if mark else None
+        old_reason = mark.reason if mark else None
+        if value == old_value and (items[code].kind != ItemKind.DISQUALIFYING
+                                   or new_reason == old_reason):
+            continue
+        row = {"value": value, "reason": new_reason, "updated_at": now}
+        if mark is None:
+            inserts.append({"sheet_id": sheet_id, "item_id": items[code].id, **row})
+        else:
+            updates.append({"mark_id": mark.id, **row})
+        marks_now[code] = (value, new_reason)
+        changes.append({"item": code, "old": _text(old_value), "new": _text(value),
+                        **({"reason": new_reason} if items[code].kind == ItemKind.DISQUALIFYING
+                           else {})})
+    if overrun != overrun_now:
+        changes.append({"item": "overrun_minutes", "old": _text(overrun_now),
+                        "new": _text(overrun)})
+    current = None
+    if changes:
+        values = {i.code: marks_now[i.code][0] if i.code in marks_now else None for i in rules}
+        reasons = {code: reason or "" for code, (_value, reason) in marks_now.items()}
+        current = _compute(scheme, time_limit_minutes, rules, values, reasons, overrun)
+    return _Plan(changes, updates, inserts, overrun, current)
+
+
+_SHEET_UPDATE = None
+_MARK_UPDATE = None
+
+
+def _write(sheet_id: int, version: int, plan: _Plan, now) -> dict:
+    """Store a save in three statements: the sheet row only if its version is still the one
+    the page showed (the optimistic lock, as the mapper's version counter does it), then the
+    changed marks and the new ones. Returns the sheet's new column values."""
+    global _SHEET_UPDATE, _MARK_UPDATE
+    sheets, marks = ScoreSheet.__table__, Mark.__table__
+    if _SHEET_UPDATE is None:  # built once: the statements are the same for every save
+        _SHEET_UPDATE = sheets.update().where(
+            sheets.c.id == sa.bindparam("sheet_id"),
+            sheets.c.version == sa.bindparam("old_version")).values(
+            {name: sa.bindparam(f"new_{name}", type_=sheets.c[name].type) for name in
+             ("points", "disqualified", "disqualified_reason", "overrun_minutes", "updated_at",
+              "version")})
+        _MARK_UPDATE = marks.update().where(marks.c.id == sa.bindparam("mark_id")).values(
+            value=sa.bindparam("new_value", type_=marks.c.value.type),
+            reason=sa.bindparam("new_reason", type_=marks.c.reason.type),
+            updated_at=sa.bindparam("new_updated_at", type_=marks.c.updated_at.type))
+    current = plan.current
+    row = {"points": current.points if current.complete else None,
+           "disqualified": current.disqualified, "disqualified_reason": current.dq_reason,
+           "overrun_minutes": plan.overrun, "updated_at": now, "version": version + 1}
+    done = db.session.execute(_SHEET_UPDATE, {"sheet_id": sheet_id, "old_version": version,
+                                              **{f"new_{k}": v for k, v in row.items()}})
+    if done.rowcount != 1:
+        raise Conflict(_("This sheet was changed elsewhere at the same moment. Reload it; "
+                         "your typing is kept on this device."))
+    if plan.updates:
+        db.session.execute(_MARK_UPDATE, [
+            {"mark_id": u["mark_id"], "new_value": u["value"], "new_reason": u["reason"],
+             "new_updated_at": u["updated_at"]} for u in plan.updates])
+    if plan.inserts:
+        db.session.execute(marks.insert(), plan.inserts)
+    return row
+
+
+def _save_summary(component_name: str, workstation: str, count: int, *, ground: str | None,
+                  correcting: bool) -> tuple[str, str]:
+    what = f"签字后依据{ground}更正" if ground else "裁判长更正" if correcting else "评分"
+    action = ("mark.correct_after_signoff" if ground else
+              "mark.correct" if correcting else "mark.save")
+    return action, f"{component_name} 赛位{workstation} {what}（{count}项）"
+
+
+def _stale(now: int, yours: int) -> Conflict:
+    return Conflict(_("This sheet was changed elsewhere since you opened it (now version "
+                      "%(now)d, yours %(yours)d). Reload it; your typing is kept on this "
+                      "device.", now=now, yours=yours))
 
 
 def save(sheet: ScoreSheet, raw_values: dict, raw_reasons: dict, raw_overrun, *,
@@ -499,114 +662,129 @@ def save(sheet: ScoreSheet, raw_values: dict, raw_reasons: dict, raw_overrun, *,
     elif sheet.status == SheetStatus.SUBMITTED:
         raise ServiceError(_("This sheet has been submitted and is locked."), code="conflict")
     if sheet.version != version:
-        raise Conflict(_("This sheet was changed elsewhere since you opened it (now version "
-                         "%(now)d, yours %(yours)d). Reload it; your typing is kept on this "
-                         "device.", now=sheet.version, yours=version))
+        raise _stale(sheet.version, version)
     scheme, rules = marking_rules(component)
-    items = {i.code: i for i in rules}
     codes = {i.id: i.code for i in rules}
-    existing = {codes[m.item_id]: m for m in sheet.marks}
-    errors: dict[str, str] = {}
-    parsed: dict[str, Decimal | None] = {}
-    for code, raw in raw_values.items():
-        item = items.get(code)
-        if item is None:
-            errors[code] = _("No such marking item.")
-            continue
-        try:
-            parsed[code] = _parse_value(item, raw)
-            stored = existing.get(code)
-            if stored is None or stored.value != parsed[code]:  # stored marks passed already
-                _item_check(scheme, item, parsed[code])
-        except ServiceError as error:
-            errors[code] = error.message
-        except sc.ScoringError as error:
-            errors[code] = str(error)
-    overrun = sheet.overrun_minutes
-    if raw_overrun is not None and str(raw_overrun).strip() != "":
-        try:
-            overrun = int(str(raw_overrun).strip())
-            if overrun < 0:
-                raise ValueError
-        except ValueError:
-            errors["overrun_minutes"] = _("Minutes over time are a whole number, 0 or more.")
-    elif raw_overrun is not None:
-        overrun = None
-    if errors:
-        raise FieldErrors(errors)
-    changes = []
+    loaded = {codes[m.item_id]: m for m in sheet.marks}
     now = utcnow()
-    marks_now = {code: (m.value, m.reason) for code, m in existing.items()}
-    updates, inserts = [], []
-    for code, value in parsed.items():
-        mark = existing.get(code)
-        new_reason = (raw_reasons.get(code) or "").strip() or None
-        old_value = mark.value if mark else None
-        old_reason = mark.reason if mark else None
-        if value == old_value and (items[code].kind != ItemKind.DISQUALIFYING
-                                   or new_reason == old_reason):
-            continue
-        row = {"value": value, "reason": new_reason, "updated_at": now}
-        if mark is None:
-            inserts.append({"sheet_id": sheet.id, "item_id": items[code].id, **row})
-        else:
-            updates.append((mark, {"mark_id": mark.id, **row}))
-        marks_now[code] = (value, new_reason)
-        changes.append({"item": code, "old": _text(old_value), "new": _text(value),
-                        **({"reason": new_reason} if items[code].kind == ItemKind.DISQUALIFYING
-                           else {})})
-    if overrun != sheet.overrun_minutes:
-        changes.append({"item": "overrun_minutes", "old": _text(sheet.overrun_minutes),
-                        "new": _text(overrun)})
-    current = None
-    if changes:
-        values = {i.code: marks_now[i.code][0] if i.code in marks_now else None for i in rules}
-        reasons = {code: reason or "" for code, (_value, reason) in marks_now.items()}
-        current = _compute(component, rules, values, reasons, overrun)
-        _write_sheet(sheet, current, overrun, updates, inserts, now)
-        what = (f"签字后依据{ground}更正" if ground else "裁判长更正" if correcting else "评分")
-        audit.record("mark.correct_after_signoff" if ground else
-                     "mark.correct" if correcting else "mark.save", sheet,
-                     f"{component.name} 赛位{sheet.stage_entry.workstation_number} "
-                     f"{what}（{len(changes)}项）",
-                     before={c["item"]: c["old"] for c in changes},
-                     after={c["item"]: c["new"] for c in changes},
-                     reason=reason if correcting else None, actor=actor,
-                     stage_id=component.stage_id)
-    return current or state(sheet, component)
-
-
-def _write_sheet(sheet: ScoreSheet, current: SheetState, overrun: int | None,
-                 updates: list[tuple[Mark, dict]], inserts: list[dict], now) -> None:
-    """Store a save in three statements: the sheet row only if its version is still the one
-    the page showed (the optimistic lock, as the mapper's version counter does it), then the
-    changed marks and the new ones. The loaded objects are brought up to date in place."""
-    sheets = ScoreSheet.__table__
-    row = {"points": current.points if current.complete else None,
-           "disqualified": current.disqualified, "disqualified_reason": current.dq_reason,
-           "overrun_minutes": overrun, "updated_at": now, "version": sheet.version + 1}
-    done = db.session.execute(sheets.update().where(
-        sheets.c.id == sheet.id, sheets.c.version == sheet.version).values(**row))
-    if done.rowcount != 1:
-        raise Conflict(_("This sheet was changed elsewhere at the same moment. Reload it; "
-                         "your typing is kept on this device."))
-    marks = Mark.__table__
-    if updates:
-        db.session.execute(marks.update().where(marks.c.id == sa.bindparam("mark_id")).values(
-            value=sa.bindparam("new_value"), reason=sa.bindparam("new_reason"),
-            updated_at=sa.bindparam("new_updated_at")),
-            [{"mark_id": params["mark_id"], **{f"new_{k}": params[k] for k in
-                                               ("value", "reason", "updated_at")}}
-             for _mark, params in updates])
-    if inserts:
-        db.session.execute(marks.insert(), inserts)
-    for name, value in row.items():
+    plan = _plan(scheme, rules, component.time_limit_minutes, sheet.id,
+                 {code: StoredMark(m.id, m.value, m.reason) for code, m in loaded.items()},
+                 sheet.overrun_minutes, raw_values, raw_reasons, raw_overrun, now)
+    if not plan.changes:
+        return state(sheet, component)
+    row = _write(sheet.id, sheet.version, plan, now)
+    for name, value in row.items():  # the loaded objects brought up to date in place
         set_committed_value(sheet, name, value)
-    for mark, params in updates:
+    by_id = {m.id: m for m in loaded.values()}
+    for update in plan.updates:
         for name in ("value", "reason", "updated_at"):
-            set_committed_value(mark, name, params[name])
-    if inserts:
+            set_committed_value(by_id[update["mark_id"]], name, update[name])
+    if plan.inserts:
         db.session.expire(sheet, ["marks"])  # the new marks load with the collection
+    action, summary = _save_summary(component.name, sheet.stage_entry.workstation_number,
+                                    len(plan.changes), ground=ground, correcting=correcting)
+    audit.record(action, sheet, summary,
+                 before={c["item"]: c["old"] for c in plan.changes},
+                 after={c["item"]: c["new"] for c in plan.changes},
+                 reason=reason if correcting else None, actor=actor,
+                 stage_id=component.stage_id)
+    return plan.current
+
+
+@dataclass(frozen=True)
+class Autosaved:
+    state: SheetState
+    version: int
+    status: SheetStatus
+
+
+_AUTOSAVE_READ = None
+
+
+def _autosave_read() -> sa.Select:
+    """Everything a judge's save needs, in one statement: the judge's assignment to the
+    component, the component's settings, the drawn place at the workstation if the judge may
+    mark it, the judge's sheet there and its marks (one row per mark)."""
+    global _AUTOSAVE_READ
+    if _AUTOSAVE_READ is None:
+        ja, c, st = JudgeAssignment.__table__, Component.__table__, Stage.__table__
+        se, e = StageEntry.__table__, Entry.__table__
+        sh, m = ScoreSheet.__table__, Mark.__table__
+        place_on = sa.and_(
+            se.c.stage_id == c.c.stage_id, se.c.workstation_number == sa.bindparam("ws"),
+            se.c.status == StageEntryStatus.ACTIVE,
+            sa.or_(ja.c.sitting_id.is_(None), se.c.sitting_id == ja.c.sitting_id))
+        _AUTOSAVE_READ = (
+            sa.select(ja.c.workstations, c.c.name, c.c.stage_id, c.c.signed_off_at,
+                      c.c.scheme_stamp, c.c.time_limit_minutes, c.c.overrun_deduction_per_minute,
+                      c.c.overrun_disqualify_after_minutes, st.c.decimals,
+                      se.c.id.label("place_id"), e.c.enterprise_id,
+                      sh.c.id.label("sheet_id"), sh.c.version, sh.c.status,
+                      sh.c.overrun_minutes, m.c.id.label("mark_id"), m.c.item_id,
+                      m.c.value, m.c.reason)
+            .select_from(
+                ja.join(c, c.c.id == ja.c.component_id).join(st, st.c.id == c.c.stage_id)
+                .outerjoin(se, place_on).outerjoin(e, e.c.id == se.c.entry_id)
+                .outerjoin(sh, sa.and_(sh.c.stage_entry_id == se.c.id,
+                                       sh.c.component_id == c.c.id,
+                                       sh.c.judge_id == ja.c.user_id))
+                .outerjoin(m, m.c.sheet_id == sh.c.id))
+            .where(ja.c.component_id == sa.bindparam("component_id"),
+                   ja.c.user_id == sa.bindparam("user_id")))
+    return _AUTOSAVE_READ
+
+
+def autosave(component_id: int, judge: User, workstation: str, raw_values: dict,
+             raw_reasons: dict, raw_overrun, *, version: int) -> Autosaved | None:
+    """A judge's draft save from the sheet page: the same checks and the same writes as
+    ``save`` for the judge's own sheet, with the sheet read in one statement as plain rows.
+
+    None when the judge has no sheet at that workstation yet (the first save creates it through
+    ``sheet_for`` and ``save``). Refusals as ``sheet_for`` and ``save`` give them: not on the
+    panel (code "not_found"), a workstation not on the judge's list ("forbidden"), signed off,
+    submitted or stale ("conflict"), bad marks (FieldErrors)."""
+    rows = db.session.execute(_autosave_read(), {
+        "component_id": component_id, "user_id": judge.id, "ws": workstation}).all()
+    if not rows:
+        raise ServiceError(_("You are not on the panel of this component."), code="not_found")
+    first = rows[0]
+    if (first.workstations and workstation not in first.workstations) \
+            or first.place_id is None \
+            or (judge.enterprise_id and first.enterprise_id == judge.enterprise_id):
+        raise ServiceError(_("Workstation %(n)s is not on your list.", n=workstation),
+                           code="forbidden")
+    if first.sheet_id is None:
+        return None
+    if first.signed_off_at is not None:
+        raise ServiceError(_("%(name)s has been signed off; its scores are frozen.",
+                             name=first.name), code="conflict")
+    if first.status == SheetStatus.SUBMITTED:
+        raise ServiceError(_("This sheet has been submitted and is locked."), code="conflict")
+    if first.version != version:
+        raise _stale(first.version, version)
+    scheme, rules = _kept_rules(_rules_key(
+        component_id, first.scheme_stamp, first.time_limit_minutes,
+        first.overrun_deduction_per_minute, first.overrun_disqualify_after_minutes,
+        first.decimals))
+    codes = {i.id: i.code for i in rules}
+    stored = {codes[r.item_id]: StoredMark(r.mark_id, r.value, r.reason)
+              for r in rows if r.mark_id is not None}
+    now = utcnow()
+    plan = _plan(scheme, rules, first.time_limit_minutes, first.sheet_id, stored,
+                 first.overrun_minutes, raw_values, raw_reasons, raw_overrun, now)
+    if not plan.changes:
+        values = {i.code: stored[i.code].value if i.code in stored else None for i in rules}
+        reasons = {code: m.reason or "" for code, m in stored.items()}
+        return Autosaved(_compute(scheme, first.time_limit_minutes, rules, values, reasons,
+                                  first.overrun_minutes), first.version, first.status)
+    row = _write(first.sheet_id, first.version, plan, now)
+    action, summary = _save_summary(first.name, workstation, len(plan.changes), ground=None,
+                                    correcting=False)
+    audit.append(action, "ScoreSheet", first.sheet_id, summary,
+                 before={c["item"]: c["old"] for c in plan.changes},
+                 after={c["item"]: c["new"] for c in plan.changes},
+                 actor=judge, stage_id=first.stage_id)
+    return Autosaved(plan.current, row["version"], first.status)
 
 
 def _text(value) -> str | None:

@@ -124,6 +124,48 @@ def test_draft_shows_the_running_total_as_scoring_computes_it(practical):
     assert set(result.problems) == {"A2", "B1", "B2", "B3", "overrun_minutes"}
 
 
+def test_every_change_to_a_scheme_gives_its_component_a_new_stamp(practical):
+    """Component.scheme_stamp, which the kept rules are keyed on, changes with an item added,
+    changed, moved or deleted and with a renamed ability an item names; other components'
+    stamps and unrelated changes leave it alone."""
+    from app.models import Ability, MarkingItem
+    from app.services import contests, marking_schemes
+
+    organiser = user("organiser")
+    theory = db.session.scalar(sa.select(Component).where(
+        Component.stage_id == practical.stage_id, Component.id != practical.id))
+    stamps = []
+
+    def stamp_changed() -> bool:
+        db.session.flush()
+        db.session.refresh(practical)
+        stamps.append(practical.scheme_stamp)
+        return len(stamps) < 2 or stamps[-1] != stamps[-2]
+
+    stamp_changed()
+    theory_stamp = theory.scheme_stamp
+    added = marking_schemes.add_node(practical, {
+        "code": "D1", "title": "新增测量项", "node": "item", "kind": "measurement",
+        "maximum": "5"}, actor=organiser)
+    assert stamp_changed()
+    marking_schemes.update_node(added, {"title": "改名的测量项"}, actor=organiser)
+    assert stamp_changed()
+    marking_schemes.move_node(added, -1, actor=organiser)
+    assert stamp_changed()
+    marking_schemes.delete_node(added, actor=organiser)
+    assert stamp_changed()
+    item = db.session.scalar(sa.select(MarkingItem).where(
+        MarkingItem.component_id == practical.id, MarkingItem.ability_id.is_not(None)))
+    ability = db.session.get(Ability, item.ability_id)
+    contests.update_ability(ability, {"name": ability.name + "（新）"}, actor=organiser)
+    assert stamp_changed()
+    practical.name = practical.name + "（改）"  # not part of the scheme
+    assert not stamp_changed()
+    assert stamps[-1] and len(set(stamps)) == 6
+    db.session.refresh(theory)
+    assert theory.scheme_stamp == theory_stamp
+
+
 def test_a_changed_scheme_or_setting_is_never_scored_from_the_kept_rules(practical):
     """The rules are kept between requests, keyed on every input of the scheme: a new maximum,
     a new time limit or other decimals are scored at once, and unchanged inputs reuse them."""

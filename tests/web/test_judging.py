@@ -175,3 +175,142 @@ def test_organiser_sees_conflict_exclusions_on_the_panel_page(signed_in, practic
 def test_printable_sheets_have_one_page_per_workstation(signed_in, practical, db_session):
     page = signed_in("judge3").get(f"/judge/components/{practical}/print").get_data(as_text=True)
     assert page.count('class="print-sheet') == 8 and "裁判长签字" in page
+
+
+# --- the sheet page's autosave once the sheet exists (read and written as plain rows) -----------
+
+def _sheet(db_session, practical, station, judge="judge3"):
+    from app.models import User
+
+    db_session.expire_all()
+    return db_session.scalar(sa.select(ScoreSheet).join(StageEntry).join(
+        User, User.id == ScoreSheet.judge_id).where(
+        ScoreSheet.component_id == practical, StageEntry.workstation_number == station,
+        User.username == judge))
+
+
+def test_a_later_autosave_stores_marks_version_and_an_audited_history(
+        signed_in, practical, db_session):
+    from app.models import AuditLog
+
+    visitor = signed_in("judge3")
+    station = stations(db_session, practical)[0]
+    first = autosave(visitor, practical, station, {"A1": "10"}, 0).get_json()
+    second = autosave(visitor, practical, station, {"A1": "0", "A2": "12.5"}, first["version"])
+    assert second.status_code == 200
+    body = second.get_json()
+    # A1 0 + A2 12.5 + C1 untouched 10; C2 untouched 0
+    assert body["version"] == first["version"] + 1 and body["points"] == "22.50"
+    assert body["item_points"]["A2"] == "12.50" and body["status"] == "draft"
+    assert body["complete"] is False and "B1" in body["problems"]
+    sheet = _sheet(db_session, practical, station)
+    assert sheet.version == body["version"] and sheet.points is None  # not complete yet
+    assert {m.item.code: str(m.value) for m in sheet.marks} == {"A1": "0.000", "A2": "12.500"}
+    log = db_session.scalars(sa.select(AuditLog).where(
+        AuditLog.object_type == "ScoreSheet", AuditLog.object_id == sheet.id)
+        .order_by(AuditLog.id)).all()
+    assert [entry.action for entry in log] == ["mark.save", "mark.save"]
+    assert log[-1].before == {"A1": "10", "A2": None} and log[-1].after == {"A1": "0", "A2": "12.5"}
+    assert log[-1].actor_name == "judge3" and "评分（2项）" in log[-1].summary
+    page = visitor.get(f"/judge/components/{practical}/sheets/{station}").get_data(as_text=True)
+    assert f'data-version="{body["version"]}"' in page and "12.5" in page
+
+
+def test_an_unchanged_autosave_writes_nothing(signed_in, practical, db_session):
+    from app.models import AuditLog
+
+    visitor = signed_in("judge3")
+    station = stations(db_session, practical)[0]
+    version = autosave(visitor, practical, station, FULL, 0).get_json()["version"]
+    count = db_session.scalar(sa.select(sa.func.count(AuditLog.id)))
+    again = autosave(visitor, practical, station, FULL, version).get_json()
+    assert again["version"] == version and again["points"] == "100.00" and again["complete"]
+    assert db_session.scalar(sa.select(sa.func.count(AuditLog.id))) == count
+
+
+def test_a_later_autosave_with_a_bad_mark_names_it_and_keeps_the_stored_ones(
+        signed_in, practical, db_session):
+    visitor = signed_in("judge3")
+    station = stations(db_session, practical)[0]
+    version = autosave(visitor, practical, station, {"A1": "10"}, 0).get_json()["version"]
+    answer = autosave(visitor, practical, station, {"A1": "0", "A2": "16", "B1": "x"}, version)
+    assert answer.status_code == 422
+    fields = answer.get_json()["error"]["fields"]
+    assert "0至15" in fields["A2"] and fields["B1"] == "请输入数字。" and "A1" not in fields
+    sheet = _sheet(db_session, practical, station)
+    assert sheet.version == version and [str(m.value) for m in sheet.marks] == ["10.000"]
+    overrun = autosave(visitor, practical, station, {}, version, overrun="-1")
+    assert overrun.status_code == 422 and "overrun_minutes" in overrun.get_json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("body", [
+    {"version": 1, "values": {"A1": "5"}, "reasons": ["not", "an", "object"]},
+    {"version": 1, "values": {"C2": "1"}, "reasons": {"C2": 7}},
+    {"version": "one", "values": {"A1": "5"}, "reasons": {}},
+])
+def test_a_later_autosave_with_a_malformed_part_is_a_400(signed_in, practical, db_session, body):
+    visitor = signed_in("judge3")
+    station = stations(db_session, practical)[0]
+    version = autosave(visitor, practical, station, {"A1": "10"}, 0).get_json()["version"]
+    if body["version"] == 1:  # the current version: only the malformed part is wrong
+        body = {**body, "version": version}
+    answer = visitor.client.post(f"/judge/components/{practical}/sheets/{station}/save",
+                                 json=body, headers={"X-CSRFToken": visitor.csrf_token()})
+    assert answer.status_code == 400 and answer.get_json()["error"]["code"] == "malformed_body"
+    assert [str(m.value) for m in _sheet(db_session, practical, station).marks] == ["10.000"]
+
+
+def test_autosave_refuses_what_the_judge_may_not_mark(signed_in, practical, db_session):
+    from app.models import Component, Entry, User
+
+    judge1 = db_session.scalar(sa.select(User).where(User.username == "judge1"))
+    own = db_session.scalar(sa.select(StageEntry).join(Entry).where(
+        StageEntry.workstation_number.is_not(None), Entry.enterprise_id == judge1.enterprise_id))
+    visitor = signed_in("judge1")
+    refused = autosave(visitor, practical, own.workstation_number, {"A1": "10"}, 0)
+    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "forbidden"
+    assert autosave(visitor, practical, "999", {"A1": "10"}, 0).status_code == 403
+    other = db_session.scalar(sa.select(Component).where(  # judge1 is on no other panel
+        Component.id != practical, Component.stage_id == db_session.get(
+            Component, practical).stage_id))
+    answer = autosave(visitor, other.id, own.workstation_number, {"A1": "10"}, 0)
+    assert answer.status_code == 404 and answer.get_json()["error"]["code"] == "not_found"
+    assert not db_session.scalars(sa.select(ScoreSheet).where(
+        ScoreSheet.judge_id == judge1.id)).all()
+
+
+def test_autosave_on_a_signed_off_component_is_refused(signed_in, practical, db_session):
+    from app.models import Component
+    from app.models.base import utcnow
+
+    visitor = signed_in("judge3")
+    station = stations(db_session, practical)[0]
+    version = autosave(visitor, practical, station, {"A1": "10"}, 0).get_json()["version"]
+    db_session.get(Component, practical).signed_off_at = utcnow()
+    db_session.commit()
+    answer = autosave(visitor, practical, station, {"A1": "5"}, version)
+    assert answer.status_code == 409 and "冻结" in answer.get_json()["error"]["message"]
+    assert [str(m.value) for m in _sheet(db_session, practical, station).marks] == ["10.000"]
+
+
+def test_autosave_scores_by_the_scheme_as_changed_not_as_kept(signed_in, practical, db_session):
+    """The rules a worker keeps are keyed on the component's scheme stamp: a changed item is
+    scored at once by the next save (here changed directly, as the scheme's pages refuse once
+    scores exist)."""
+    from decimal import Decimal
+
+    from app.models import Component, MarkingItem
+
+    visitor = signed_in("judge3")
+    station = stations(db_session, practical)[0]
+    version = autosave(visitor, practical, station, {"A1": "10"}, 0).get_json()["version"]
+    assert autosave(visitor, practical, station, {"A2": "18"}, version).status_code == 422
+    component = db_session.get(Component, practical)
+    stamp = component.scheme_stamp
+    item = db_session.scalar(sa.select(MarkingItem).where(
+        MarkingItem.component_id == practical, MarkingItem.code == "A2"))
+    item.maximum = Decimal("20")
+    db_session.commit()
+    assert db_session.get(Component, practical).scheme_stamp != stamp
+    answer = autosave(visitor, practical, station, {"A2": "18"}, version)
+    assert answer.status_code == 200 and answer.get_json()["item_points"]["A2"] == "18.00"
