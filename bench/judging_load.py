@@ -46,8 +46,9 @@ and "postgresql".  ``seconds`` = the wall time of all the
 measured windows together; ``floor_seconds`` = the mean latency of the ceiling's requests (the
 worse database's), see ``floor_is``; ``peak_mb`` = the largest sum, over the gunicorn master and
 its workers, of each process's VmHWM (peak resident memory), see ``peak_is``.  CPU used in each
-window by the gunicorn workers and by the load generator is printed too: all of it shares the
-machine's 2 cores, so a client near 100% of one core would cap the ceiling.
+window by the gunicorn workers, by the load generator and (PostgreSQL) by the server processes
+serving the benchmark's database is printed too: all of it shares the machine's 2 cores, so a
+client near 100% of one core would cap the ceiling.
 
 Targets (issue 5): p99 under 100 ms and ratio at least 0.30, with lost_updates 0.  A lost update,
 a failed sign-in or a save answered with an error makes the run exit 1 (after its JSON line);
@@ -96,6 +97,20 @@ def _cpu_ticks(pids: list[int]) -> int:
     return total
 
 
+def _backend_pids(database: str) -> list[int]:
+    """The PostgreSQL server processes serving ``database`` (their title names it)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if title.startswith("postgres:") and f" {database} " in title:
+                pids.append(int(entry.name))
+    return pids
+
+
 def generate(spec_path: str, out_path: str) -> None:
     """Run one phase ("ceiling" or "save") with Locust as described in ``spec_path``."""
     try:
@@ -128,11 +143,14 @@ def generate(spec_path: str, out_path: str) -> None:
         now = time.perf_counter()
         Phase.start = now + warmup
         Phase.end = Phase.start + seconds
+        db_pids: list[int] = []
 
         def mark(key):
+            if key == "start" and spec.get("db_name"):
+                db_pids.extend(_backend_pids(spec["db_name"]))
             usage = resource.getrusage(resource.RUSAGE_SELF)
             Phase.cpu[key] = (time.perf_counter(), usage.ru_utime + usage.ru_stime,
-                              _cpu_ticks(worker_pids) / clk)
+                              _cpu_ticks(worker_pids) / clk, _cpu_ticks(db_pids) / clk)
 
         gevent.spawn_later(warmup, mark, "start")
         gevent.spawn_later(warmup + seconds, mark, "end")
@@ -309,9 +327,11 @@ def generate(spec_path: str, out_path: str) -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     window = None
     if "start" in Phase.cpu and "end" in Phase.cpu:
-        (w0, c0, s0), (w1, c1, s1) = Phase.cpu["start"], Phase.cpu["end"]
+        (w0, c0, s0, d0), (w1, c1, s1, d1) = Phase.cpu["start"], Phase.cpu["end"]
         window = {"wall": w1 - w0, "client_cpu": (c1 - c0) / (w1 - w0),
                   "server_cpu": (s1 - s0) / (w1 - w0)}
+        if spec.get("db_name"):
+            window["database_cpu"] = (d1 - d0) / (w1 - w0)
     result = {
         "finished_in_time": bool(finished_in_time),
         "window": window,
@@ -499,12 +519,19 @@ def _vm_kb(pid: int, field: str) -> int:
     return 0
 
 
+def sa_url(url: str):
+    import sqlalchemy as sa
+
+    return sa.engine.make_url(url)
+
+
 class Server:
     """gunicorn, 2 sync workers, on 127.0.0.1; stopped on exit."""
 
     def __init__(self, url: str, tmp: Path, workers: int = 2, worker_class: str = "sync",
                  threads: int = 1):
         self.url, self.tmp, self.workers = url, tmp, workers
+        self.db_name = (sa_url(url).database if url.startswith("postgresql") else None)
         self.worker_class, self.threads = worker_class, threads
         self.port = _free_port()
         self.host = f"http://127.0.0.1:{self.port}"
@@ -557,7 +584,7 @@ class Server:
 
 
 def run_phase(server: Server, tmp: Path, mode: str, args, setup: dict | None = None) -> dict:
-    spec = {"mode": mode, "host": server.host, "users": args.users + args.second_devices,
+    spec = {"mode": mode, "host": server.host, "db_name": server.db_name, "users": args.users + args.second_devices,
             "second_devices": args.second_devices, "warmup": args.warmup,
             "seconds": args.seconds, "server_pids": server.worker_pids(),
             "hard_limit": args.warmup + args.seconds + 120}
@@ -601,6 +628,8 @@ def summarise(out: dict) -> dict:
     if out.get("window"):
         figures["client_cpu_cores"] = round(out["window"]["client_cpu"], 2)
         figures["server_cpu_cores"] = round(out["window"]["server_cpu"], 2)
+        if "database_cpu" in out["window"]:
+            figures["database_cpu_cores"] = round(out["window"]["database_cpu"], 2)
     return figures
 
 
@@ -679,11 +708,15 @@ def main() -> None:
                   f"p99 {r['p99_ms']:6.2f} ms  lost updates {r['lost_updates']}  "
                   f"409s {r['conflicts_409']}  errors {r['errors']}  "
                   f"(server CPU {r['saves'].get('server_cpu_cores')} cores, "
-                  f"client {r['saves'].get('client_cpu_cores')})", flush=True)
+                  f"client {r['saves'].get('client_cpu_cores')}"
+                  + (f", database {r['saves']['database_cpu_cores']}"
+                     if "database_cpu_cores" in r["saves"] else "") + ")", flush=True)
             c = r["ceiling"]
             print(f"{kind:10s} ceiling GET /healthz: {c['rps']:8.1f} req/s  p50 {c['p50_ms']:6.2f} ms  "
                   f"p99 {c['p99_ms']:6.2f} ms  (server CPU {c.get('server_cpu_cores')} cores, "
-                  f"client {c.get('client_cpu_cores')})  ratio {r['ratio']:.3f}", flush=True)
+                  f"client {c.get('client_cpu_cores')}"
+                  + (f", database {c['database_cpu_cores']}" if "database_cpu_cores" in c else "")
+                  + f")  ratio {r['ratio']:.3f}", flush=True)
 
     worst_kind = min(results, key=lambda k: results[k]["ratio"])
     worst = results[worst_kind]

@@ -20,9 +20,10 @@ def _actor() -> User | None:
     return acting_user()
 
 
-def _fields(action: str, object_type: str, object_id: int | None, summary: str,
-            before: dict | None, after: dict | None, reason: str | None, actor: User | None,
-            stage_id: int | None) -> dict[str, Any]:
+def fields(action: str, object_type: str, object_id: int | None, summary: str,
+           before: dict | None, after: dict | None, reason: str | None, actor: User | None,
+           stage_id: int | None) -> dict[str, Any]:
+    """An audit row's columns (but its time), for a caller writing it in its own statement."""
     return {
         "actor_id": actor.id if actor is not None else None,
         "actor_name": actor.username if actor is not None else "system",
@@ -43,21 +44,11 @@ def record(action: str, obj: Any | None, summary: str, *, before: dict | None = 
            stage_id: int | None = None) -> AuditLog:
     """Append one audit row for ``action`` on ``obj``; the actor defaults to the request's user."""
     actor = actor or _actor()
-    entry = AuditLog(**_fields(
+    entry = AuditLog(**fields(
         action, type(obj).__name__ if obj is not None else "-", getattr(obj, "id", None),
         summary, before, after, reason, actor, stage_id))
     db.session.add(entry)
     return entry
-
-
-def append(action: str, object_type: str, object_id: int, summary: str, *,
-           before: dict | None = None, after: dict | None = None, reason: str | None = None,
-           actor: User | None = None, stage_id: int | None = None) -> None:
-    """``record`` for an object the caller holds as a row, not a loaded object (the type's
-    name and the id): one INSERT now, nothing kept in the session."""
-    actor = actor or _actor()
-    db.session.execute(AuditLog.__table__.insert(), _fields(
-        action, object_type, object_id, summary, before, after, reason, actor, stage_id))
 
 
 def snapshot(obj: Any, fields: tuple[str, ...] | list[str]) -> dict[str, Any]:
