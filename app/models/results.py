@@ -49,8 +49,18 @@ class ResultsVersion(db.Model):
 
     stage: Mapped[Stage] = relationship()
     rows: WriteOnlyMapped[ResultRow] = relationship(
-        back_populates="version", cascade="all, delete-orphan", passive_deletes=True)
+        primaryjoin="ResultsVersion.id == foreign(ResultRow.version_id)",
+        back_populates="version")
 
+
+# A version's rows and their component points are written once, by results._store_rows, and
+# never changed or deleted: the database refuses it (triggers, migration e4a7c9b2d6f1), as it
+# refuses to delete a version, or a stage entry or component a version names. Hence no foreign
+# keys on these two tables: PostgreSQL checks a foreign key row by row (a trigger and a lookup
+# per key: 800,000 for a version of 100,000 entries with 3 components, most of the time of
+# storing it), and every key here is known to exist when it is written -- the version just
+# flushed, the rows just inserted, the stage's own entries and components, in the same
+# transaction -- and kept existing by those triggers.
 
 class ResultRow(db.Model):
     """One entry's line in a results version: total, rank and how its tie was decided.
@@ -63,9 +73,8 @@ class ResultRow(db.Model):
     __table_args__ = (sa.UniqueConstraint("version_id", "stage_entry_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    version_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("results_versions.id", ondelete="CASCADE"))
-    stage_entry_id: Mapped[int] = mapped_column(sa.ForeignKey("stage_entries.id"), index=True)
+    version_id: Mapped[int]  # results_versions.id (see above: no foreign key)
+    stage_entry_id: Mapped[int]  # stage_entries.id, of the version's stage
     total: Mapped[Decimal | None] = mapped_column(ScaledDecimal(PUBLISHED))
     standardised: Mapped[Decimal | None] = mapped_column(ScaledDecimal(PUBLISHED))
     rank: Mapped[int | None]
@@ -75,27 +84,29 @@ class ResultRow(db.Model):
     reason: Mapped[str | None] = mapped_column(sa.Text)
     award: Mapped[str | None] = mapped_column(sa.String(40))
 
-    version: Mapped[ResultsVersion] = relationship(back_populates="rows")
-    stage_entry: Mapped[StageEntry] = relationship()
+    version: Mapped[ResultsVersion] = relationship(
+        primaryjoin="foreign(ResultRow.version_id) == ResultsVersion.id", back_populates="rows")
+    stage_entry: Mapped[StageEntry] = relationship(
+        primaryjoin="foreign(ResultRow.stage_entry_id) == StageEntry.id")
     components: Mapped[list[ResultComponentScore]] = relationship(
-        back_populates="row", cascade="all, delete-orphan", passive_deletes=True)
+        primaryjoin="ResultRow.id == foreign(ResultComponentScore.row_id)",
+        back_populates="row")
 
 
 class ResultComponentScore(db.Model):
-    """A component's published points and percentage on one results row (the unique index
-    on (row, component) serves lookups by row)."""
+    """A component's published points and percentage on one results row, keyed by the row and
+    the component (the primary key serves lookups by row)."""
 
     __tablename__ = "result_component_scores"
-    __table_args__ = (sa.UniqueConstraint("row_id", "component_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    row_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("result_rows.id", ondelete="CASCADE"))
-    component_id: Mapped[int] = mapped_column(sa.ForeignKey("components.id"))
+    row_id: Mapped[int] = mapped_column(primary_key=True)  # result_rows.id
+    component_id: Mapped[int] = mapped_column(primary_key=True)  # components.id, of the stage
     points: Mapped[Decimal | None] = mapped_column(ScaledDecimal(PUBLISHED))
     percent: Mapped[Decimal | None] = mapped_column(ScaledDecimal(PUBLISHED))
 
-    row: Mapped[ResultRow] = relationship(back_populates="components")
+    row: Mapped[ResultRow] = relationship(
+        primaryjoin="foreign(ResultComponentScore.row_id) == ResultRow.id",
+        back_populates="components")
 
 
 class RecheckKind(enum.StrEnum):

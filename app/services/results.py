@@ -440,13 +440,17 @@ def _store_rows(version: ResultsVersion, stage: Stage, table: pd.DataFrame) -> N
                  _objects(table["status"]), _stored(table["eligible"], rows.c.eligible),
                  _objects(table["reason"]), [awards.get(i) for i in entry_ids])),
         return_ids=True, converted=True)
+    # Row by row, each row's components together: the order of the primary key (row,
+    # component), which then grows by appending too.
     parts = ResultComponentScore.__table__
-    insert_rows(parts, ("row_id", "component_id", "points", "percent"), list(
-        itertools.chain.from_iterable(
-            zip(ids, itertools.repeat(component.id),
-                _stored(table[f"{component.code}_points"], parts.c.points),
-                _stored(table[f"{component.code}_percent"], parts.c.percent))
-            for component in stage.components)), converted=True)
+    per_component = [
+        zip(ids, itertools.repeat(component.id),
+            _stored(table[f"{component.code}_points"], parts.c.points),
+            _stored(table[f"{component.code}_percent"], parts.c.percent))
+        for component in stage.components]
+    insert_rows(parts, ("row_id", "component_id", "points", "percent"),
+                list(itertools.chain.from_iterable(zip(*per_component, strict=True))),
+                converted=True)
 
 
 def _objects(column: pd.Series) -> list:
