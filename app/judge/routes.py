@@ -19,6 +19,12 @@ from app.services import FieldErrors, ServiceError, judging
 
 bp = Blueprint("judge", __name__)
 
+
+@bp.before_request
+def _autosave_outside_a_transaction():
+    if request.endpoint == "judge.save_sheet" and request.method == "POST":
+        g.autocommit = judging.autosave_outside_a_transaction()
+
 JUDGES = (Role.JUDGE, Role.CHIEF_JUDGE)
 
 
@@ -99,6 +105,8 @@ def save_sheet(component_id: int, workstation: str):
         saved = judging.autosave(component_id, current_user, workstation, values, reasons,
                                  body.get("overrun_minutes"), version=int(body.get("version") or 0))
         if saved is None:  # the page showed a blank sheet (version 0): create it now
+            if g.get("autocommit"):
+                judging.end_autocommit()
             component = _component(component_id)
             sheet = judging.sheet_for(component, current_user, workstation, create=True,
                                       assignment=g.assignment)
