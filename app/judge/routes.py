@@ -23,7 +23,7 @@ bp = Blueprint("judge", __name__)
 @bp.before_request
 def _autosave_outside_a_transaction():
     if request.endpoint == "judge.save_sheet" and request.method == "POST":
-        g.autocommit = judging.autosave_outside_a_transaction()
+        judging.autosave_outside_a_transaction()
 
 JUDGES = (Role.JUDGE, Role.CHIEF_JUDGE)
 
@@ -104,15 +104,6 @@ def save_sheet(component_id: int, workstation: str):
     try:
         saved = judging.autosave(component_id, current_user, workstation, values, reasons,
                                  body.get("overrun_minutes"), version=int(body.get("version") or 0))
-        if saved is None:  # the page showed a blank sheet (version 0): create it now
-            if g.get("autocommit"):
-                judging.end_autocommit()
-            component = _component(component_id)
-            sheet = judging.sheet_for(component, current_user, workstation, create=True,
-                                      assignment=g.assignment)
-            current = judging.save(sheet, values, reasons, body.get("overrun_minutes"),
-                                   version=sheet.version, actor=current_user)
-            saved = judging.Autosaved(current, sheet.version, sheet.status)
     except ServiceError as error:
         return _json_error(error)
     except (TypeError, ValueError, OverflowError):

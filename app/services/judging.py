@@ -817,8 +817,9 @@ def autosave_outside_a_transaction() -> bool:
     statements run without BEGIN and COMMIT around them (two trips to the server fewer on a
     request that runs every few seconds for every judge). Safe because ``autosave`` reads,
     then writes everything in ONE statement, atomic by itself and guarded by the sheet version
-    it read; a first save, which creates the sheet in several statements, calls
-    ``end_autocommit`` first. Not when the session is bound to a connection of its own (tests
+    it read (a first save creates the sheet just before: a blank sheet on its own is a state
+    the sheet page shows anyway, and another device creating it at the same moment is told the
+    sheet is stale). Not when the session is bound to a connection of its own (tests
     running inside an outer transaction). Returns whether it did."""
     session = db.session()
     bind = session.get_bind()
@@ -829,20 +830,15 @@ def autosave_outside_a_transaction() -> bool:
     return True
 
 
-def end_autocommit() -> None:
-    """Back to one transaction for the rest of the request (the next statement begins it)."""
-    db.session.commit()
-
-
 def autosave(component_id: int, judge: User, workstation: str, raw_values: dict,
-             raw_reasons: dict, raw_overrun, *, version: int) -> Autosaved | None:
+             raw_reasons: dict, raw_overrun, *, version: int) -> Autosaved:
     """A judge's draft save from the sheet page: the same checks and the same writes as
     ``save`` for the judge's own sheet, with the sheet read in one statement as plain rows.
 
-    None when the judge has no sheet at that workstation yet (the first save creates it through
-    ``sheet_for`` and ``save``). Refusals as ``sheet_for`` and ``save`` give them: not on the
-    panel (code "not_found"), a workstation not on the judge's list ("forbidden"), signed off,
-    submitted or stale ("conflict"), bad marks (FieldErrors)."""
+    The first save that changes anything creates the sheet (a page showing a blank sheet sends
+    version 0; until then the answer's version stays 0). Refusals as ``sheet_for`` and
+    ``save`` give them: not on the panel (code "not_found"), a workstation not on the judge's
+    list ("forbidden"), signed off, submitted or stale ("conflict"), bad marks (FieldErrors)."""
     rows = db.session.execute(_autosave_read(), {
         "component_id": component_id, "user_id": judge.id, "ws": workstation}).all()
     if not rows:
@@ -853,15 +849,15 @@ def autosave(component_id: int, judge: User, workstation: str, raw_values: dict,
             or (judge.enterprise_id and first.enterprise_id == judge.enterprise_id):
         raise ServiceError(_("Workstation %(n)s is not on your list.", n=workstation),
                            code="forbidden")
-    if first.sheet_id is None:
-        return None
     if first.signed_off_at is not None:
         raise ServiceError(_("%(name)s has been signed off; its scores are frozen.",
                              name=first.name), code="conflict")
-    if first.status == SheetStatus.SUBMITTED:
+    sheet_id, current_version = first.sheet_id, first.version or 0
+    status = first.status or SheetStatus.DRAFT
+    if status == SheetStatus.SUBMITTED:
         raise ServiceError(_("This sheet has been submitted and is locked."), code="conflict")
-    if first.version != version:
-        raise _stale(first.version, version)
+    if sheet_id is not None and current_version != version:
+        raise _stale(current_version, version)
     scheme, rules = _kept_rules(_rules_key(
         component_id, first.scheme_stamp, first.time_limit_minutes,
         first.overrun_deduction_per_minute, first.overrun_disqualify_after_minutes,
@@ -870,21 +866,39 @@ def autosave(component_id: int, judge: User, workstation: str, raw_values: dict,
     stored = {codes[r.item_id]: StoredMark(r.mark_id, r.value, r.reason)
               for r in rows if r.mark_id is not None}
     now = utcnow()
-    plan = _plan(scheme, rules, first.time_limit_minutes, first.sheet_id, stored,
+    plan = _plan(scheme, rules, first.time_limit_minutes, sheet_id or 0, stored,
                  first.overrun_minutes, raw_values, raw_reasons, raw_overrun, now)
     if not plan.changes:
         values = {i.code: stored[i.code].value if i.code in stored else None for i in rules}
         reasons = {code: m.reason or "" for code, m in stored.items()}
         return Autosaved(_compute(scheme, first.time_limit_minutes, rules, values, reasons,
-                                  first.overrun_minutes), first.version, first.status)
+                                  first.overrun_minutes), current_version, status)
+    if sheet_id is None:
+        sheet_id, current_version = _create_sheet(component_id, first.place_id, judge.id,
+                                                  now), 1
+        for insert in plan.inserts:
+            insert["sheet_id"] = sheet_id
     action, summary = _save_summary(first.name, workstation, len(plan.changes), ground=None,
                                     correcting=False)
-    row = _write(first.sheet_id, first.version, plan, now, audit.fields(
-        action, "ScoreSheet", first.sheet_id, summary,
+    row = _write(sheet_id, current_version, plan, now, audit.fields(
+        action, "ScoreSheet", sheet_id, summary,
         before={c["item"]: c["old"] for c in plan.changes},
         after={c["item"]: c["new"] for c in plan.changes}, reason=None, actor=judge,
         stage_id=first.stage_id))
-    return Autosaved(plan.current, row["version"], first.status)
+    return Autosaved(plan.current, row["version"], status)
+
+
+def _create_sheet(component_id: int, place_id: int, judge_id: int, now) -> int:
+    """A new blank sheet (version 1); another device creating it at the same moment: stale."""
+    sheets = ScoreSheet.__table__
+    try:  # the request answers 409 and rolls back
+        return db.session.execute(sheets.insert().values(
+            component_id=component_id, stage_entry_id=place_id, judge_id=judge_id,
+            status=SheetStatus.DRAFT, version=1, disqualified=False, updated_at=now)
+            .returning(sheets.c.id)).scalar_one()
+    except sa.exc.IntegrityError:
+        raise Conflict(_("This sheet was changed elsewhere at the same moment. Reload it; "
+                         "your typing is kept on this device.")) from None
 
 
 def _text(value) -> str | None:

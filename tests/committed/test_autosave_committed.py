@@ -1,8 +1,9 @@
 """The judges' autosave as it runs in production: the app on its own engine (not inside a test's
-outer transaction), every request committed. On PostgreSQL a later save runs without BEGIN and
-COMMIT (its read, then one write statement guarded by the sheet's version); these tests check it
-stores exactly what it answers, refuses a stale version with nothing written, and that a first
-save (which creates the sheet in several statements) still happens in one transaction."""
+outer transaction), every request committed. On PostgreSQL a save runs without BEGIN and COMMIT
+(its read, then one write statement guarded by the sheet's version; a first save creates the
+sheet just before); on SQLite in one transaction. These tests check a save stores exactly what
+it answers, a stale one writes nothing, two devices creating the same sheet at once get one
+sheet and a 409, and refusals leave no trace."""
 from __future__ import annotations
 
 import pytest
@@ -88,10 +89,10 @@ def _judge(app, name: str = "judge3") -> Visitor:
     return visitor
 
 
-def _save(app, visitor: Visitor, station: str, values: dict, version: int):
+def _save(app, visitor: Visitor, station: str, values: dict, version: int, overrun=0):
     return visitor.client.post(
         f"/judge/components/{app.config['PRACTICAL']}/sheets/{station}/save",
-        json={"version": version, "values": values, "reasons": {}, "overrun_minutes": 0},
+        json={"version": version, "values": values, "reasons": {}, "overrun_minutes": overrun},
         headers={"X-CSRFToken": visitor.csrf_token()})
 
 
@@ -101,12 +102,17 @@ def test_saves_store_what_they_answer_and_a_later_one_needs_no_transaction(
     postgres = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
     station = _station(app, 1)
     visitor = _judge(app)
+    writes.clear()  # the sign-in's own
     first = _save(app, visitor, station, {"A1": "10", "A2": "7.5"}, 0)
     assert first.status_code == 200
     version = first.get_json()["version"]
-    # the first save creates the sheet: several statements, all inside one transaction
-    assert writes and all(in_transaction and level != "AUTOCOMMIT"
-                          for _kind, level, in_transaction in writes)
+    # the first save creates the sheet, then saves it
+    if postgres:  # each statement committed by itself
+        assert [(kind, level) for kind, level, _ in writes] == [
+            ("INSERT", "AUTOCOMMIT"), ("WITH", "AUTOCOMMIT")]
+    else:  # sheet created, updated, marks and audit row inserted, in one transaction
+        assert [kind for kind, _, _ in writes] == ["INSERT", "UPDATE", "INSERT", "INSERT"]
+        assert all(in_transaction for _, _, in_transaction in writes)
     assert _stored(app, station) == (version, {"A1": "10.000", "A2": "7.500"}, ["mark.save"])
     writes.clear()
     second = _save(app, visitor, station, {"A1": "0", "A2": "7.5", "B1": "2"}, version)
@@ -152,3 +158,31 @@ def test_refusals_leave_no_trace_and_the_next_request_is_a_normal_transaction(pr
     # a form post after the autosave: the sign-out is audited and committed as usual
     assert visitor.logout().status_code == 302
     assert _stored(app, station) == (version, {"A1": "10.000"}, ["mark.save"])
+
+
+def test_two_devices_creating_the_same_sheet_get_one_sheet_and_a_409(production_app):
+    """The second device's page still shows the blank sheet (version 0): its save finds the
+    sheet the first created and is told it is stale; nothing of it is stored."""
+    app = production_app
+    station = _station(app, 4)
+    tablet, laptop = _judge(app), _judge(app)
+    first = _save(app, tablet, station, {"A1": "10"}, 0)
+    second = _save(app, laptop, station, {"A2": "3"}, 0)
+    assert first.status_code == 200 and second.status_code == 409
+    assert _stored(app, station) == (first.get_json()["version"], {"A1": "10.000"},
+                                     ["mark.save"])
+
+
+def test_a_save_that_changes_nothing_creates_no_sheet(production_app):
+    from app.extensions import db
+    from app.models import ScoreSheet
+
+    app = production_app
+    station = _station(app, 5)
+    answer = _save(app, _judge(app), station, {"A1": ""}, 0, overrun="")
+    assert answer.status_code == 200
+    assert answer.get_json()["version"] == 0 and answer.get_json()["points"] == "10.00"
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(ScoreSheet.id)).where(
+            ScoreSheet.component_id == app.config["PRACTICAL"])) == 4  # stations 1 to 4
+        db.session.remove()
