@@ -104,14 +104,30 @@ def stage_inputs(stage: Stage) -> StageInputs:
                            Entry.__table__.c)
     in_stage = sa.and_(place.stage_id == stage.id,
                        place.status != StageEntryStatus.WITHDRAWN.value)
-    # Per entry: its id, its enterprise and its flags (approved, disqualified, unranked, note).
-    ids, enterprise_ids, flags = _int_columns(
-        sa.select(place.id, entry.enterprise_id,
-                  _flag(entry.status == EntryStatus.APPROVED.value, 8)
-                  + _flag(place.status == StageEntryStatus.DISQUALIFIED.value, 4)
-                  + _flag(entry.unranked, 2) + _flag(place.disqualified_reason.is_not(None), 1))
-        .join_from(StageEntry.__table__, Entry.__table__, entry.id == place.entry_id)
+    # Per entry: its id and, packed into one integer, its enterprise × 16 + its flags
+    # (approved, disqualified, unranked, a note). The entries are joined from the stage's
+    # track only (its index: not every entry of every track), as an outer join: an entry of
+    # another track, which no stage should hold, comes as -16 + the stage entry's flags and is
+    # looked up by itself below, never left out.
+    of_entry = (sa.cast(entry.enterprise_id, sa.BigInteger) * 16
+                + _flag(entry.status == EntryStatus.APPROVED.value, 8)
+                + _flag(entry.unranked, 2))
+    of_place = (_flag(place.status == StageEntryStatus.DISQUALIFIED.value, 4)
+                + _flag(place.disqualified_reason.is_not(None), 1))
+    ids, packed = _int_columns(
+        sa.select(place.id, sa.func.coalesce(of_entry, -16) + of_place)
+        .join_from(StageEntry.__table__, Entry.__table__,
+                   sa.and_(entry.id == place.entry_id, entry.track_id == stage.track_id),
+                   isouter=True)
         .where(in_stage))
+    strays = np.flatnonzero(packed < 0)
+    if len(strays):
+        found = dict(db.session.execute(
+            sa.select(place.id, of_entry)
+            .join_from(StageEntry.__table__, Entry.__table__, entry.id == place.entry_id)
+            .where(place.id.in_(ids[strays].tolist()))).all())
+        packed[strays] = np.array([found[i] for i in ids[strays].tolist()]) + (packed[strays] & 15)
+    enterprise_ids, flags = packed >> 4, packed & 15
     # Per score: its entry, its points and time used (0 when none) and, packed into one
     # integer, ((judges × components + component position) × 32 + a time, complete,
     # disqualified, no points, a reason).

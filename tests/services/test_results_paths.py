@@ -190,6 +190,25 @@ def test_the_stage_inputs_give_the_same_results_as_the_straightforward_reading(s
     assert inputs.entries["time_used"].notna().any() and fast["tie_break"].notna().any()
 
 
+def test_an_entry_of_another_track_placed_in_the_stage_is_read_all_the_same():
+    """The entries are joined from the stage's track; one of another track (no stage should
+    hold one) is looked up by itself, with its enterprise and flags, never left out."""
+    stage = randomised_stage(5)
+    stray = db.session.scalar(sa.select(Entry).where(Entry.track_id != stage.track_id)
+                              .order_by(Entry.id).limit(1))
+    stray.status, stray.unranked = EntryStatus.APPROVED, True
+    place = StageEntry(stage_id=stage.id, entry_id=stray.id,
+                       status=StageEntryStatus.DISQUALIFIED, disqualified_reason="替考")
+    db.session.add(place)
+    db.session.flush()
+    inputs = results.stage_inputs(stage)
+    _points, entries = reference_inputs(stage)
+    assert plain(inputs.entries) == plain(entries.reset_index(drop=True))
+    mine = inputs.entries[inputs.entries["entry_id"] == place.id].iloc[0]
+    assert (mine["enterprise"], mine["approved"], mine["unranked"], mine["disqualified"],
+            mine["flag_reason"]) == (f"e{stray.enterprise_id}", True, True, True, "替考")
+
+
 def test_the_fingerprint_covers_every_input():
     stage = randomised_stage(4)
     first = results.stage_inputs(stage).fingerprint
