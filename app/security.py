@@ -5,6 +5,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import Flask, g, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -98,7 +99,31 @@ def nav_for() -> list[dict]:
             for endpoint, label, roles in NAVIGATION if current_user.role in roles]
 
 
+class SlidingSessionInterface(SecureCookieSessionInterface):
+    """The signed-in session lasts PERMANENT_SESSION_LIFETIME after the last request, as with
+    Flask's own refresh on every request, but its cookie is re-signed and sent again at most
+    once every RENEW_SECONDS: a judge's sheet autosaving every few seconds does not rewrite the
+    cookie each time. The session's own changes are always sent at once."""
+
+    RENEW_SECONDS = 60
+
+    def should_set_cookie(self, app: Flask, session) -> bool:
+        if session.modified:
+            return True
+        if not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+            return False
+        import time
+
+        now = int(time.time())
+        renewed = session.get("_renewed")
+        if isinstance(renewed, int) and 0 <= now - renewed < self.RENEW_SECONDS:
+            return False
+        session["_renewed"] = now  # saved with the cookie this answer sends
+        return True
+
+
 def init_security(app: Flask) -> None:
+    app.session_interface = SlidingSessionInterface()
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to open that page.")
     login_manager.login_message_category = "warning"

@@ -75,6 +75,34 @@ def test_signed_in_session_expires_after_the_configured_lifetime(visitor):
     assert "Expires=" in response.headers["Set-Cookie"]
 
 
+def test_the_session_slides_with_activity_but_its_cookie_is_renewed_once_a_minute(
+        visitor, monkeypatch):
+    """Each answer within a minute of the last renewal sends no cookie; the first after it
+    sends a re-signed one expiring a whole lifetime later: idle sessions expire, active ones
+    do not."""
+    import time
+    from email.utils import parsedate_to_datetime
+
+    clock = [time.time()]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    login = visitor.post("/login", {"username": "organiser", "password": "Organiser2025"})
+    first_expiry = parsedate_to_datetime(login.headers["Set-Cookie"].split("Expires=")[1]
+                                         .split(";")[0])
+    visitor.get("/admin/")  # lands and renews once (its stamp is set)
+    clock[0] += 30
+    quiet = visitor.get("/admin/")
+    assert quiet.status_code == 200 and "Set-Cookie" not in quiet.headers
+    clock[0] += 3600
+    renewed = visitor.get("/admin/")
+    assert renewed.status_code == 200 and "Set-Cookie" in renewed.headers
+    expiry = parsedate_to_datetime(renewed.headers["Set-Cookie"].split("Expires=")[1]
+                                   .split(";")[0])
+    assert expiry >= first_expiry  # a whole lifetime from now (Flask's own clock)
+    assert renewed.headers["Set-Cookie"].split(";")[0] != login.headers["Set-Cookie"].split(";")[0]
+    clock[0] += 10
+    assert "Set-Cookie" not in visitor.get("/admin/").headers
+
+
 def test_successful_sign_in_is_audited(visitor, db_session):
     visitor.login("organiser", "Organiser2025")
     actions = db_session.scalars(sa.select(AuditLog.action).where(AuditLog.actor_name == "organiser")
