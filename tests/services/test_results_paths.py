@@ -354,3 +354,24 @@ def test_the_export_holds_the_version_cell_by_cell(reveal):
     assert got == expected
     assert any(line[0] is None for line in got) and any(line[-1] for line in got)
     assert any(v is None for line in got for v in line[4 if reveal else 2:-5])  # no points
+
+
+def test_integer_columns_are_read_whole_and_a_null_is_refused():
+    """The bulk integer reader: a column of the integer type and a wider one (values beyond
+    32 bits, negative ones), in one row order; a NULL is never dropped silently."""
+
+    def rows(*pairs):
+        return sa.union_all(*[
+            sa.select(sa.literal(a, sa.Integer).label("a"), sa.literal(b, sa.BigInteger).label("b"))
+            for a, b in pairs]).subquery()
+
+    values = rows((1, 2**40 + 3), (-7, -(2**35)), (2**31 - 1, 0))
+    small, big = results._int_columns(sa.select(values.c.a, values.c.b))
+    assert sorted(zip(small.tolist(), big.tolist(), strict=True)) == [
+        (-7, -(2**35)), (1, 2**40 + 3), (2**31 - 1, 0)]
+    assert small.dtype == big.dtype == "int64"
+    empty = sa.select(values.c.a, values.c.b).where(sa.false())
+    assert [len(c) for c in results._int_columns(empty)] == [0, 0]
+    with_null = rows((1, 2), (3, None))
+    with pytest.raises(RuntimeError):
+        results._int_columns(sa.select(with_null.c.a, with_null.c.b))
