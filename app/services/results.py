@@ -228,8 +228,8 @@ def _int_columns(statement: sa.Select) -> list[np.ndarray]:
 
     The database hands the columns over in bulk and numpy reads them in C, so tens of thousands
     of rows make no Python object per value: SQLite joins each column into one text
-    (group_concat), PostgreSQL aggregates each into a bigint array sent in binary.
-    Elsewhere the rows are fetched as usual."""
+    (group_concat), PostgreSQL aggregates the rows as binary records into one bytea
+    (:func:`_pg_int_columns`). Elsewhere the rows are fetched as usual."""
     width = len(statement.selected_columns)
     connection = db.session.connection()
     dialect = connection.dialect.name
