@@ -217,6 +217,18 @@ class MarkingScheme:
         except KeyError:
             raise InvalidMark(f"评分项{code}不在评分标准中") from None
 
+    def single(self, code: str) -> MarkingScheme:
+        """The scheme of item ``code`` alone (same decimals, no time rule): what checking or
+        totalling one mark at a time is scored against. Built once and kept on the scheme."""
+        singles = self.__dict__.get("_singles")
+        if singles is None:
+            singles = {}
+            object.__setattr__(self, "_singles", singles)
+        scheme = singles.get(code)
+        if scheme is None:
+            scheme = singles[code] = MarkingScheme((self.item(code),), decimals=self.decimals)
+        return scheme
+
 
 @dataclass(frozen=True)
 class SheetResult:

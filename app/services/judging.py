@@ -420,8 +420,7 @@ def _item_check(scheme: sc.MarkingScheme, item: MarkingItem, value: Decimal | No
     """Check one mark against its item through the scoring engine (refused, never clipped)."""
     if value is None:
         return
-    rule = next(i for i in scheme.items if i.code == item.code)
-    single = sc.MarkingScheme((rule,), decimals=scheme.decimals)
+    single = scheme.single(item.code)
     as_given = bool(value) if item.kind == ItemKind.DISQUALIFYING else value
     sc.score_sheet(single, {item.code: as_given}, reasons={item.code: "-"})
 
@@ -464,9 +463,8 @@ def _compute(scheme: sc.MarkingScheme, time_limit_minutes: int | None, items, va
         value = given.get(item.code)
         if value is None or item.code in problems:
             continue
-        single = sc.MarkingScheme((item,), decimals=decimals)
         item_points[item.code] = sc.score_sheet(
-            single, {item.code: value}, reasons={item.code: reasons.get(item.code) or "-"}
+            scheme.single(item.code), {item.code: value}, reasons={item.code: reasons.get(item.code) or "-"}
         ).item_points[item.code]
     unit = Decimal(1).scaleb(-decimals)
     for item in scheme.items:

@@ -39,6 +39,19 @@ def test_scheme_maximum_is_the_sum_of_item_maxima():
     assert scheme().maximum == D("14.00")
 
 
+def test_a_single_item_scheme_scores_that_item_as_the_whole_scheme_does_and_is_kept():
+    whole = scheme(decimals=1, time_overrun=TimeOverrunRule(D("60"), D("1")))
+    single = whole.single("D1")
+    assert single.items == (whole.item("D1"),) and single.decimals == 1
+    assert single.time_overrun is None
+    assert whole.single("D1") is single  # built once
+    assert score_sheet(single, {"D1": 2}).points == D("1.0")  # 4 - 2 x 1.5
+    assert score_sheet(single, {"D1": 2}).item_points["D1"] == \
+        score_sheet(whole, {**BASE, "D1": 2}, time_used_seconds=3600).item_points["D1"]
+    with pytest.raises(InvalidMark):
+        whole.single("nope")
+
+
 @pytest.mark.parametrize(
     ("marks", "expected"),
     [
