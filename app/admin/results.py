@@ -11,6 +11,7 @@ from app import display_datetime
 from app.admin.routes import bp
 from app.errors import abort_with
 from app.extensions import db
+from app.labels import RESULT_STATUS
 from app.models import (
     AdvancementEntry,
     AdvancementList,
@@ -96,7 +97,9 @@ def results_version(version_id: int):
         "admin/results_version.html", version=version, rows=lines, places=places, page=page,
         pages=max(1, -(-total // PAGE_SIZE)), total=total,
         components=version.settings["components"], reveal=results.names_revealed(version.stage),
-        changes=changes, changes_after=changes_after, next_changes=next_changes)
+        changes=changes, changes_after=changes_after, next_changes=next_changes,
+        # each status translated once, not once per row (a lazy string looks the locale up)
+        result_status_labels={code: str(label) for code, label in RESULT_STATUS.items()})
 
 
 @bp.route("/results/<int:version_id>/export")

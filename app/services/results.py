@@ -28,7 +28,6 @@ from app.models import (
     AdvancementEntryStatus,
     AdvancementList,
     Appeal,
-    Component,
     ComponentScore,
     Entry,
     EntryStatus,
@@ -594,8 +593,7 @@ def _version_rows(version: ResultsVersion, limit: int | None = None,
     else:
         query = query.where(parts.row_id.in_(row_ids.tolist()))
     found = _columns(db.session.execute(query).all(), 4)
-    id_of = dict(db.session.execute(sa.select(Component.code, Component.id).where(
-        Component.stage_id == version.stage_id)).all())
+    id_of = _component_ids(version)
     by_row = np.argsort(row_ids)
     part_rows = np.array(found[0], dtype=np.int64)
     slot = by_row[np.searchsorted(row_ids[by_row], part_rows)] if len(row_ids) else part_rows
@@ -699,10 +697,10 @@ def _differences(version: ResultsVersion, previous: ResultsVersion,
     then each component of ``version`` (points, percentage) in its order."""
     if not entry_ids:
         return []
-    ids_of = dict(db.session.execute(sa.select(Component.code, Component.id).where(
-        Component.stage_id == version.stage_id)).all())
+    ids_of = _component_ids(version)
     components = [(c["code"], ids_of.get(c["code"])) for c in version.settings["components"]]
-    now, before = _lines(version, entry_ids), _lines(previous, entry_ids)
+    lines = _lines([version, previous], entry_ids)
+    now, before = lines[version.id], lines[previous.id]
     changes = []
     for entry_id in entry_ids:
         a, b = before.get(entry_id), now.get(entry_id)
@@ -720,29 +718,36 @@ def _differences(version: ResultsVersion, previous: ResultsVersion,
     return changes
 
 
-def _lines(version: ResultsVersion, entry_ids: list[int]) -> dict[int, tuple]:
-    """entry id → (total, rank, status, award, {component id: (points, percent)}) of the
-    version's rows for ``entry_ids`` (a few: by id; many: the whole version, filtered here),
-    each row with its component points in one query."""
+def _lines(versions: Sequence[ResultsVersion], entry_ids: list[int]
+           ) -> dict[int, dict[int, tuple]]:
+    """version id → entry id → (total, rank, status, award, {component id: (points,
+    percent)}) of the versions' rows for ``entry_ids`` (a few: by id; many: the whole
+    versions, filtered here), every row with its component points in one query."""
     row, part = ResultRow.__table__.c, ResultComponentScore.__table__.c
-    query = (sa.select(row.stage_entry_id, row.total, row.rank, row.status, row.award,
-                       part.component_id, part.points, part.percent)
+    query = (sa.select(row.version_id, row.stage_entry_id, row.total, row.rank, row.status,
+                       row.award, part.component_id, part.points, part.percent)
              .join_from(ResultRow.__table__, ResultComponentScore.__table__,
                         part.row_id == row.id, isouter=True)
-             .where(row.version_id == version.id))
+             .where(row.version_id.in_([v.id for v in versions])))
     if len(entry_ids) <= 500:
         query = query.where(row.stage_entry_id.in_(entry_ids))
     wanted = set(entry_ids)
-    lines: dict[int, tuple] = {}
-    for entry_id, total, rank, status, award, component_id, points, percent in (
+    lines: dict[int, dict[int, tuple]] = {v.id: {} for v in versions}
+    for version_id, entry_id, total, rank, status, award, component_id, points, percent in (
             db.session.execute(query)):
         if entry_id in wanted:
-            line = lines.get(entry_id)
+            line = lines[version_id].get(entry_id)
             if line is None:
-                line = lines[entry_id] = (total, rank, status, award, {})
+                line = lines[version_id][entry_id] = (total, rank, status, award, {})
             if component_id is not None:
                 line[4][component_id] = (points, percent)
     return lines
+
+
+def _component_ids(version: ResultsVersion) -> dict[str, int]:
+    """The ids of the version's stage's components by code (the stage's components, loaded
+    once per session; names_revealed and the pages read them too)."""
+    return {c.code: c.id for c in version.stage.components}
 
 
 # --- advancement -------------------------------------------------------------------------------
