@@ -84,7 +84,7 @@ TARGET_EXPORT_RATIO = 1.5
 TARGET_EXPORT_PEAK_MB = 300.0
 TARGET_PAGE_P95_MS = 100.0
 
-SCHEMA = "bench_results"
+SCHEMA = f"bench_results_{os.getpid()}"  # its own: two runs on one database never meet
 COMPONENTS = [  # code, name, kind, weight
     ("practical", "实操考试", "practical", "40"),
     ("twin", "数字孪生实操", "digital_twin", "30"),
