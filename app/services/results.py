@@ -6,6 +6,7 @@ version, and the difference from the previous one is shown line by line.
 """
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import itertools
@@ -260,12 +261,10 @@ def _pg_int_columns(connection: sa.Connection, statement: sa.Select,
     row from the aggregate: the row count, read alongside, catches it."""
     source = statement.subquery()
     sizes = [4 if _narrow(c.type) else 8 for c in source.c]
-    record = sa.func.int4send(sa.cast(source.c[0], sa.Integer)) if sizes[0] == 4 else \
-        sa.func.int8send(sa.cast(source.c[0], sa.BigInteger))
-    for column, size in zip(list(source.c)[1:], sizes[1:], strict=True):
-        record = record.op("||")(
-            sa.func.int4send(sa.cast(column, sa.Integer)) if size == 4
-            else sa.func.int8send(sa.cast(column, sa.BigInteger)))
+    sent = [sa.func.int4send(sa.cast(c, sa.Integer)) if size == 4
+            else sa.func.int8send(sa.cast(c, sa.BigInteger))
+            for c, size in zip(source.c, sizes, strict=True)]
+    record = functools.reduce(lambda left, right: left.op("||")(right), sent)
     query = sa.select(sa.func.count(), sa.func.string_agg(
         sa.type_coerce(record, sa.LargeBinary), sa.cast(sa.literal(b""), sa.LargeBinary)))
     sql = str(query.compile(dialect=connection.dialect,
