@@ -769,6 +769,9 @@ def save(sheet: ScoreSheet, raw_values: dict, raw_reasons: dict, raw_overrun, *,
 
 @dataclass(frozen=True)
 class Autosaved:
+    """An autosave's answer: the sheet's points as they will count, its version (0: no sheet
+    yet) and its status."""
+
     state: SheetState
     version: int
     status: SheetStatus
