@@ -645,26 +645,26 @@ def _one_statement(updates: int, inserts: int) -> sa.TextClause:
     sql = ["WITH saved AS (UPDATE score_sheets SET "
            + ", ".join(f"{name} = :s_{name}" for name in _SHEET_COLUMNS)
            + " WHERE id = :sheet_id AND version = :old_version RETURNING id)"]
+
+    def mark_rows(prefix: str, key: str, count: int) -> str:
+        """A VALUES list of ``count`` (key, value, reason) rows, its parameters bound."""
+        binds.extend(bind for k in range(count) for bind in (
+            sa.bindparam(f"{prefix}{k}_{key}", type_=sa.Integer),
+            sa.bindparam(f"{prefix}{k}_value", type_=marks.c.value.type),
+            sa.bindparam(f"{prefix}{k}_reason", type_=marks.c.reason.type)))
+        return ", ".join(f"(CAST(:{prefix}{k}_{key} AS INTEGER), CAST(:{prefix}{k}_value AS "
+                         f"BIGINT), CAST(:{prefix}{k}_reason AS TEXT))" for k in range(count))
+
     if updates:
-        rows = ", ".join(f"(CAST(:u{k}_id AS INTEGER), CAST(:u{k}_value AS BIGINT), "
-                         f"CAST(:u{k}_reason AS TEXT))" for k in range(updates))
         sql.append(f", changed AS (UPDATE marks SET value = v.value, reason = v.reason, "
-                   f"updated_at = :s_updated_at FROM (VALUES {rows}) AS v (id, value, reason) "
-                   f"WHERE marks.id = v.id AND EXISTS (SELECT 1 FROM saved))")
-        for k in range(updates):
-            binds += [sa.bindparam(f"u{k}_id", type_=sa.Integer),
-                      sa.bindparam(f"u{k}_value", type_=marks.c.value.type),
-                      sa.bindparam(f"u{k}_reason", type_=marks.c.reason.type)]
+                   f"updated_at = :s_updated_at FROM (VALUES {mark_rows('u', 'id', updates)}) "
+                   f"AS v (id, value, reason) WHERE marks.id = v.id "
+                   f"AND EXISTS (SELECT 1 FROM saved))")
     if inserts:
-        rows = ", ".join(f"(CAST(:i{k}_item AS INTEGER), CAST(:i{k}_value AS BIGINT), "
-                         f"CAST(:i{k}_reason AS TEXT))" for k in range(inserts))
         sql.append(f", added AS (INSERT INTO marks (sheet_id, item_id, value, reason, "
                    f"updated_at) SELECT saved.id, v.item_id, v.value, v.reason, :s_updated_at "
-                   f"FROM saved, (VALUES {rows}) AS v (item_id, value, reason))")
-        for k in range(inserts):
-            binds += [sa.bindparam(f"i{k}_item", type_=sa.Integer),
-                      sa.bindparam(f"i{k}_value", type_=marks.c.value.type),
-                      sa.bindparam(f"i{k}_reason", type_=marks.c.reason.type)]
+                   f"FROM saved, (VALUES {mark_rows('i', 'item', inserts)}) "
+                   f"AS v (item_id, value, reason))")
     audit_columns = [c.name for c in log.c if c.name not in ("id", "at")]
     sql.append(f" INSERT INTO audit_log (at, {', '.join(audit_columns)}) SELECT :s_updated_at, "
                + ", ".join(f"CAST(:a_{name} AS JSON)" if name in ("before", "after")
@@ -813,7 +813,7 @@ def _autosave_read() -> sa.Select:
     return _AUTOSAVE_READ
 
 
-def autosave_outside_a_transaction() -> bool:
+def autosave_outside_a_transaction() -> None:
     """PostgreSQL, before anything of the request has touched the database: let the autosave's
     statements run without BEGIN and COMMIT around them (two trips to the server fewer on a
     request that runs every few seconds for every judge). Safe because ``autosave`` reads,
@@ -821,14 +821,13 @@ def autosave_outside_a_transaction() -> bool:
     it read (a first save creates the sheet just before: a blank sheet on its own is a state
     the sheet page shows anyway, and another device creating it at the same moment is told the
     sheet is stale). Not when the session is bound to a connection of its own (tests
-    running inside an outer transaction). Returns whether it did."""
+    running inside an outer transaction)."""
     session = db.session()
     bind = session.get_bind()
     if bind.dialect.name != "postgresql" or not isinstance(bind, sa.Engine) \
             or session.in_transaction():
-        return False
+        return
     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    return True
 
 
 def autosave(component_id: int, judge: User, workstation: str, raw_values: dict,
