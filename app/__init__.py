@@ -58,12 +58,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_security(app)
 
-    from app.admin.routes import bp as admin_bp
+    from app.admin import bp as admin_bp
     from app.api import bp as api_bp
-    from app.auth.routes import bp as auth_bp
-    from app.judge.routes import bp as judge_bp
-    from app.portal.routes import bp as portal_bp
-    from app.public.routes import bp as public_bp
+    from app.auth import bp as auth_bp
+    from app.judge import bp as judge_bp
+    from app.portal import bp as portal_bp
+    from app.public import bp as public_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
@@ -74,9 +74,12 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never with cookies
 
     from app.errors import init_errors
+    from app.transaction import init_request_transaction
 
     init_errors(app)
-    _init_request_transaction(app)
+    # After init_security: its after_request hook (the security headers) then runs after the
+    # commit, so an answer the commit replaces gets them too.
+    init_request_transaction(app)
     _init_templates(app)
 
     from app.cli import register_cli
@@ -105,48 +108,11 @@ def _tune_sqlite(app: Flask) -> None:
             cursor.close()
 
 
-def _init_request_transaction(app: Flask) -> None:
-    """One transaction per request: commit when the answer is a success, otherwise roll back.
-
-    Services only flush; this is the one place that commits for the web layer.
-    """
-
-    @app.after_request
-    def commit_or_roll_back(response):
-        if response.status_code < 400:
-            db.session.commit()
-        else:
-            db.session.rollback()
-        return response
-
-    @app.teardown_request
-    def roll_back_on_error(exc):
-        if exc is not None:
-            db.session.rollback()
-
-
-def fixed_decimals(value, decimals: int = 2):
-    """An exact score shown with the stage's decimals (stored values carry more places)."""
-    from decimal import Decimal
-
-    if value is None:
-        return ""
-    return str(Decimal(value).quantize(Decimal(1).scaleb(-int(decimals))))
-
-
-def display_datetime(value, fmt: str = "yyyy-MM-dd HH:mm") -> str:
-    """A stored (naive UTC) moment as the display time zone's wall clock (Beijing time by
-    default), as the templates' ``datetime`` filter shows it; flashes, error messages and audit
-    summaries use it too, never the stored UTC."""
-    from flask_babel import format_datetime
-
-    return format_datetime(value, fmt) if value else ""
-
-
 def _init_templates(app: Flask) -> None:
     from flask_babel import get_locale
 
     from app import labels
+    from app.display import display_datetime, fixed_decimals
     from app.models import mask_id_number
     from app.security import nav_for
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import jsonify, render_template
 from flask_babel import gettext as _
 
-from app.admin.routes import bp
+from app.admin import bp
 from app.errors import abort_with
 from app.extensions import db
 from app.models import Role, ScoreSource, Stage

@@ -13,6 +13,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app import labels
+from app.admin import bp
 from app.admin.contest_forms import (
     AbilityForm,
     AssignForm,
@@ -28,7 +29,6 @@ from app.admin.contest_forms import (
     TrackForm,
     show_errors,
 )
-from app.admin.routes import bp
 from app.errors import abort_with
 from app.extensions import db
 from app.models import (

@@ -6,7 +6,7 @@ from flask import after_this_request, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.admin.routes import bp
+from app.admin import bp
 from app.errors import abort_with
 from app.extensions import db
 from app.labels import ENTRY_STATUS

@@ -18,8 +18,8 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.admin import bp
 from app.admin.import_forms import DecisionForm, RegistrationUploadForm, SchemeUploadForm
-from app.admin.routes import bp
 from app.errors import abort_with
 from app.extensions import db
 from app.models import Component, ImportBatch, ImportKind, ImportStatus, Role, Track, User

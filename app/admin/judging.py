@@ -11,7 +11,7 @@ from wtforms import SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.admin.routes import bp
+from app.admin import bp
 from app.errors import abort_with
 from app.extensions import db
 from app.models import (

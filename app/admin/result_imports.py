@@ -8,9 +8,9 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.admin import bp
 from app.admin.import_forms import DecisionForm, ResultDecisionForm, ResultUploadForm
 from app.admin.imports import _after_check, _get_batch, _status_label, _upload
-from app.admin.routes import bp
 from app.errors import abort_with
 from app.extensions import db
 from app.models import Component, ImportStatus, Role, ScoreSource, User

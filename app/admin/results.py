@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
-from app import display_datetime
-from app.admin.routes import bp
+from app.admin import bp
+from app.display import display_datetime
 from app.errors import abort_with
 from app.extensions import db
 from app.labels import RESULT_STATUS

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.admin import bp
 from app.admin.forms import ROLE_LABELS, UserForm
 from app.errors import abort_with
 from app.extensions import db
@@ -13,8 +14,6 @@ from app.models import AuditLog, Contest, Enterprise, Role, User
 from app.security import roles_required
 from app.services import ServiceError, accounts
 from app.services import dashboard as dashboard_service
-
-bp = Blueprint("admin", __name__)
 
 PAGE_SIZE = 50
 
@@ -110,10 +109,3 @@ def audit_log():
         query = query.where(AuditLog.action.startswith(action))
     page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
     return render_template("admin/audit.html", page=page, action=action)
-
-
-from app.admin import charts, entries, exports, judging, result_imports, results  # noqa: E402,F401  (register their pages on bp)
-from app.admin import contests as configuration_pages  # noqa: E402,F401  (registers them on bp)
-from app.admin import imports as import_pages  # noqa: E402,F401  (registers them on bp)
-from app.admin import rechecks as recheck_pages  # noqa: E402,F401  (registers them on bp)
-from app.admin import whatif as whatif_pages  # noqa: E402,F401  (registers them on bp)

@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from app import labels
-from app.admin.routes import bp
+from app.admin import bp
 from app.errors import abort_with
 from app.extensions import db
 from app.models import AdvancementEntryStatus, Entry, Role, Stage, StageEntry

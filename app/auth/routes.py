@@ -5,7 +5,6 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import (
-    Blueprint,
     current_app,
     flash,
     redirect,
@@ -18,14 +17,13 @@ from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
+from app.auth import bp
 from app.auth.forms import LoginForm, PasswordForm, SignUpForm, TokenForm
 from app.errors import abort_with
 from app.extensions import db, limiter
 from app.models import ApiToken, Role
 from app.security import home_for, roles_required
 from app.services import ServiceError, accounts, audit
-
-bp = Blueprint("auth", __name__)
 
 
 def safe_next(target: str | None) -> str | None:

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from app.errors import abort_with
 from app.extensions import db
-from app.judge.routes import bp
+from app.judge import bp
 from app.models import Component, Role, ScoreSource
 from app.security import roles_required
 from app.services import charts, judging

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from app.errors import abort_with
 from app.extensions import db
-from app.judge.routes import bp
+from app.judge import bp
 from app.models import Component, ComponentScore, Role, ScoreSource, StageEntry, User
 from app.security import roles_required
 from app.services import FieldErrors, ServiceError, judging, score_corrections
@@ -98,7 +98,7 @@ def save_score_correction(component_id: int, workstation: str):
         return _page(component, place, typed=typed, chosen=key, reason=reason,
                      status=409 if error.code == "conflict" else 422)
     decimals = component.stage.decimals
-    from app import fixed_decimals
+    from app.display import fixed_decimals
 
     flash(_("Correction recorded: %(name)s, workstation %(n)s, %(before)s → %(after)s points. "
             "The organisers now compute a new results version%(appeal)s; it is re-checked "

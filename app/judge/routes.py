@@ -5,19 +5,18 @@ Judges see contestants only by workstation number; nothing here shows a name.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from app.errors import abort_with
 from app.extensions import db
+from app.judge import bp
 from app.judge.forms import ReturnSheetForm, SignOffForm, SubmitSheetForm
 from app.models import Component, JudgeAssignment, PanelRole, Role, ScoreSheet, SheetStatus
 from app.security import roles_required
 from app.services import FieldErrors, ServiceError, judging
-
-bp = Blueprint("judge", __name__)
 
 
 @bp.before_request
@@ -243,8 +242,3 @@ def print_sheets(component_id: int):
 
     return render_template("judge/print.html", component=component, stations=stations,
                            items=judging.marking_items(component), item_kind_labels=ITEM_KIND)
-
-
-from app.judge import appeals as appeal_pages  # noqa: E402,F401  (registers its pages on bp)
-from app.judge import charts  # noqa: E402,F401  (registers its pages on bp)
-from app.judge import corrections as correction_pages  # noqa: E402,F401  (registers its pages on bp)

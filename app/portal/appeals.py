@@ -7,7 +7,8 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.models import Component, Role
-from app.portal.routes import _own_entry, bp
+from app.portal import bp
+from app.portal.routes import _own_entry
 from app.security import roles_required
 from app.services import FieldErrors, ServiceError, appeals
 

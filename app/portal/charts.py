@@ -9,7 +9,7 @@ from flask_login import current_user
 from app.errors import abort_with
 from app.extensions import db
 from app.models import Entry, Role, Stage
-from app.portal.routes import bp
+from app.portal import bp
 from app.security import roles_required
 from app.services import charts
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import segno
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -11,12 +11,11 @@ from wtforms.fields.choices import SelectChoice
 from app.errors import abort_with
 from app.extensions import db
 from app.models import Entry, Role, Stage, StageEntry, Track
+from app.portal import bp
 from app.portal.forms import EntryForm, ReviewForm
 from app.security import roles_required
 from app.services import FieldErrors, ServiceError
 from app.services import entries as entry_service
-
-bp = Blueprint("portal", __name__)
 
 PORTAL = (Role.CONTESTANT, Role.ENTERPRISE_CONTACT)
 
@@ -159,7 +158,3 @@ def _flash_outcome(outcome) -> None:
         flash(_("%(n)d entries updated.", n=len(outcome.done)), "success")
     for entry_id, reason in outcome.skipped:
         flash(_("Entry %(id)d not changed: %(reason)s", id=entry_id, reason=reason), "warning")
-
-
-from app.portal import appeals as appeal_pages  # noqa: E402,F401  (registers its pages on bp)
-from app.portal import charts  # noqa: E402,F401  (registers its pages on bp)

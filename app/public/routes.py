@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import (
-    Blueprint,
     current_app,
     jsonify,
     redirect,
@@ -17,9 +16,8 @@ from flask_login import current_user
 from app.auth.routes import safe_next
 from app.extensions import db
 from app.models import Contest
+from app.public import bp
 from app.security import home_for
-
-bp = Blueprint("public", __name__)
 
 
 @bp.route("/")

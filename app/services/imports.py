@@ -578,7 +578,7 @@ def previous_import(kind: ImportKind, target_id: int, sha256: str) -> ImportBatc
 
 
 def _already(previous: ImportBatch) -> Report:
-    from app import display_datetime
+    from app.display import display_datetime
 
     report = Report.from_json(previous.report or {})
     report.imported = 0

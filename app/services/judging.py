@@ -254,14 +254,13 @@ def _shuffled(places: list[StageEntry], seed: str) -> list[StageEntry]:
 
 def _request_cache() -> dict | None:
     """A per-request memo: a scheme does not change within one request, and an autosave
-    otherwise rebuilds it several times."""
-    from flask import g, has_request_context
+    otherwise rebuilds it several times. Kept on the request's database session (one per
+    request, removed when it ends), not on flask.g: services know nothing of the request."""
+    from flask import has_request_context
 
     if not has_request_context():
         return None
-    if "judging_cache" not in g:
-        g.judging_cache = {}
-    return g.judging_cache
+    return db.session().info.setdefault("judging_cache", {})
 
 
 def marking_items(component: Component) -> list[MarkingItem]:

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 import scoring as sc
-from app import display_datetime
+from app.display import display_datetime
 from app.extensions import db
 from app.models import (
     AdvancementEntry,

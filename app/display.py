@@ -1,0 +1,22 @@
+"""How stored values are shown to people: exact scores with the stage's decimals, stored (naive
+UTC) moments as the display time zone's wall clock. Templates (as filters), messages, audit
+summaries and services use these, never their own formatting."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+
+def fixed_decimals(value, decimals: int = 2):
+    """An exact score shown with the stage's decimals (stored values carry more places)."""
+    if value is None:
+        return ""
+    return str(Decimal(value).quantize(Decimal(1).scaleb(-int(decimals))))
+
+
+def display_datetime(value, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    """A stored (naive UTC) moment as the display time zone's wall clock (Beijing time by
+    default), as the templates' ``datetime`` filter shows it; flashes, error messages and audit
+    summaries use it too, never the stored UTC."""
+    from flask_babel import format_datetime
+
+    return format_datetime(value, fmt) if value else ""
