@@ -19,6 +19,7 @@ from app.transaction import refuse
 REFUSAL_STATUS: dict[str, int] = {
     "invalid": 422,
     "unreadable": 422,
+    "not_importable": 422,
     "forbidden": 403,
     "not_found": 404,
     "conflict": 409,
@@ -91,10 +92,9 @@ class Refusal:
         return redirect(...)
 
     Where each message goes: next to its field when the page shows that field (a field of
-    ``form`` under its own name or its ``aliases`` name, or one of ``fields``, which the page
-    renders itself from ``errors``); a message for no such field goes next to ``default`` when
-    given, else, with a form, into ``errors`` (shown above the form by form_errors), else it is
-    flashed."""
+    ``form``, under the service's name or its ``aliases`` name; or one of ``fields``, which the
+    page renders itself from ``errors``); a message for no such field goes next to ``default``
+    when the view names one, else it is flashed (shown on the page rendered or redirected to)."""
 
     def __init__(self, form=None, *, default: str | None = None, fields: Iterable[str] = (),
                  aliases: Mapping[str, str] | None = None):
@@ -127,8 +127,6 @@ class Refusal:
                     else [message]
             elif shown in self.fields:
                 self.errors[shown] = message
-            elif self.form is not None:
-                self.errors[name or "_form"] = message  # above the form (form_errors)
             else:
                 flash(message, "danger")
         return True

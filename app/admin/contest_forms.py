@@ -26,7 +26,6 @@ from wtforms.meta import DefaultMeta
 from wtforms.validators import Length, Optional
 
 from app import labels
-from app.services import FieldErrors, ServiceError
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -236,29 +235,3 @@ class MoveForm(FlaskForm):
     exam_number = StringField(_l("Exam number"), validators=[Length(max=40)])
     sitting_id = SelectField(_l("Move to"), choices=[])
     submit = SubmitField(_l("Move"))
-
-
-def _fields(fields):
-    for field in fields:
-        if isinstance(field, FieldList | FormField):
-            yield from _fields(field)
-        else:
-            yield field
-
-
-def show_errors(form: FlaskForm, error: ServiceError,
-                aliases: dict[str, str] | None = None) -> dict[str, str]:
-    """Put each of the service's messages next to its field; return the ones that belong to
-    no field of the form (shown above it, or where the page has a place for them)."""
-    by_name = {field.name: field for field in _fields(form)}
-    messages = error.errors if isinstance(error, FieldErrors) else {
-        error.field or "_form": error.message}
-    rest: dict[str, str] = {}
-    for name, message in messages.items():
-        name = (aliases or {}).get(name, name)
-        field = by_name.get(name)
-        if field is None:
-            rest[name] = message
-        else:
-            field.errors = [*field.errors, message]
-    return rest

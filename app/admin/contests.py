@@ -27,9 +27,8 @@ from app.admin.contest_forms import (
     StageForm,
     StatusForm,
     TrackForm,
-    show_errors,
 )
-from app.errors import abort_with
+from app.errors import Refusal, abort_with
 from app.extensions import db
 from app.models import (
     Ability,
@@ -43,7 +42,6 @@ from app.models import (
     Track,
 )
 from app.security import roles_required
-from app.services import ServiceError
 from app.services import contests as contest_service
 from app.services import marking_schemes as scheme_service
 from app.services import sittings as sitting_service
@@ -55,17 +53,6 @@ def _get(model, object_id: int, message: str):
     if found is None:
         abort_with(404, message)
     return found
-
-
-def _refused(form, error: ServiceError, aliases: dict[str, str] | None = None) -> dict[str, str]:
-    """Undo whatever the service had flushed, then show its messages on the form."""
-    db.session.rollback()
-    return show_errors(form, error, aliases)
-
-
-def _flash_refusal(error: ServiceError) -> None:
-    db.session.rollback()
-    flash(error.message, "error")
 
 
 def _local(moment: datetime | None) -> datetime | None:
@@ -114,17 +101,14 @@ def new_contest():
     form = ContestForm()
     if request.method == "GET":
         form.year.data = datetime.now().year
-    errors: dict[str, str] = {}
+    refusal = Refusal(form)
     if form.validate_on_submit():
-        try:
+        with refusal:
             contest = contest_service.create_contest(_contest_values(form), actor=current_user)
-        except ServiceError as error:
-            errors = _refused(form, error)
-        else:
             flash(_("Contest %(code)s created.", code=contest.code), "success")
             return redirect(url_for("admin.contest", contest_id=contest.id))
     templates = [c for c in contest_service.contests() if c.is_template]
-    return render_template("admin/contest_form.html", form=form, errors=errors, contest=None,
+    return render_template("admin/contest_form.html", form=form, errors=refusal.errors, contest=None,
                            templates=templates)
 
 
@@ -133,16 +117,13 @@ def new_contest():
 def contest(contest_id: int):
     contest = _get(Contest, contest_id, _("No such contest."))
     form = ContestForm(obj=contest)
-    errors: dict[str, str] = {}
+    refusal = Refusal(form)
     if form.validate_on_submit():
-        try:
+        with refusal:
             contest_service.update_contest(contest, _contest_values(form), actor=current_user)
-        except ServiceError as error:
-            errors = _refused(form, error)
-        else:
             flash(_("Contest %(code)s saved.", code=contest.code), "success")
             return redirect(url_for("admin.contest", contest_id=contest.id))
-    return _contest_page(contest, form, AbilityForm(formdata=None), errors)
+    return _contest_page(contest, form, AbilityForm(formdata=None), refusal.errors)
 
 
 def _contest_page(contest: Contest, form: ContestForm, ability_form: AbilityForm,
@@ -165,18 +146,15 @@ def copy_contest(contest_id: int):
     source = _get(Contest, contest_id, _("No such contest."))
     form = CopyContestForm(data=contest_service.suggested_copy(source)
                            if request.method == "GET" else None)
-    errors: dict[str, str] = {}
+    refusal = Refusal(form)
     if form.validate_on_submit():
-        try:
+        with refusal:
             copy = contest_service.copy_contest(source, form.data, actor=current_user)
-        except ServiceError as error:
-            errors = _refused(form, error)
-        else:
             flash(_("Contest %(code)s copied from %(source)s: every stage is in draft; check "
                     "the dates and sittings.", code=copy.code, source=source.code), "success")
             return redirect(url_for("admin.contest", contest_id=copy.id))
     return render_template("admin/contest_copy.html", form=form, source=source,
-                           errors=errors)
+                           errors=refusal.errors)
 
 
 @bp.route("/contests/<int:contest_id>/delete", methods=["POST"])
@@ -185,12 +163,11 @@ def delete_contest(contest_id: int):
     contest = _get(Contest, contest_id, _("No such contest."))
     if ConfirmForm().validate_on_submit():
         code = contest.code
-        try:
+        with Refusal():
             contest_service.delete_contest(contest, actor=current_user)
-        except ServiceError as error:
-            _flash_refusal(error)
-            return redirect(url_for("admin.contest", contest_id=contest_id))
-        flash(_("Contest %(code)s deleted.", code=code), "success")
+            flash(_("Contest %(code)s deleted.", code=code), "success")
+            return redirect(url_for("admin.contests"))
+        return redirect(url_for("admin.contest", contest_id=contest_id))
     return redirect(url_for("admin.contests"))
 
 
@@ -203,17 +180,15 @@ def delete_contest(contest_id: int):
 def new_ability(contest_id: int):
     contest = _get(Contest, contest_id, _("No such contest."))
     ability_form = AbilityForm()
-    errors: dict[str, str] = {}
+    refusal = Refusal(ability_form)
     if ability_form.validate_on_submit():
-        try:
+        with refusal:
             ability = contest_service.create_ability(contest, ability_form.data,
                                                      actor=current_user)
-        except ServiceError as error:
-            errors = _refused(ability_form, error)
-        else:
             flash(_("Ability %(name)s added.", name=ability.name), "success")
             return redirect(url_for("admin.contest", contest_id=contest.id) + "#abilities")
-    return _contest_page(contest, ContestForm(obj=contest, formdata=None), ability_form, errors)
+    return _contest_page(contest, ContestForm(obj=contest, formdata=None), ability_form,
+                         refusal.errors)
 
 
 @bp.route("/abilities/<int:ability_id>", methods=["GET", "POST"])
@@ -221,18 +196,15 @@ def new_ability(contest_id: int):
 def ability(ability_id: int):
     ability = _get(Ability, ability_id, _("No such ability."))
     form = AbilityForm(obj=ability)
-    errors: dict[str, str] = {}
+    refusal = Refusal(form)
     if form.validate_on_submit():
-        try:
+        with refusal:
             contest_service.update_ability(ability, form.data, actor=current_user)
-        except ServiceError as error:
-            errors = _refused(form, error)
-        else:
             flash(_("Ability %(name)s saved.", name=ability.name), "success")
             return redirect(url_for("admin.contest", contest_id=ability.contest_id)
                             + "#abilities")
     return render_template("admin/ability_form.html", form=form, ability=ability,
-                           errors=errors, confirm=ConfirmForm())
+                           errors=refusal.errors, confirm=ConfirmForm())
 
 
 @bp.route("/abilities/<int:ability_id>/delete", methods=["POST"])
@@ -241,11 +213,8 @@ def delete_ability(ability_id: int):
     ability = _get(Ability, ability_id, _("No such ability."))
     contest_id, name = ability.contest_id, ability.name
     if ConfirmForm().validate_on_submit():
-        try:
+        with Refusal():
             contest_service.delete_ability(ability, actor=current_user)
-        except ServiceError as error:
-            _flash_refusal(error)
-        else:
             flash(_("Ability %(name)s deleted.", name=name), "success")
     return redirect(url_for("admin.contest", contest_id=contest_id) + "#abilities")
 
@@ -265,18 +234,15 @@ def new_track(contest_id: int):
     form = TrackForm()
     if request.method == "GET":
         form.number.data = contest_service.next_track_number(contest)
-    errors: dict[str, str] = {}
+    refusal = Refusal(form)
     if form.validate_on_submit():
-        try:
+        with refusal:
             track = contest_service.create_track(contest, _track_values(form),
                                                  actor=current_user)
-        except ServiceError as error:
-            errors = _refused(form, error)
-        else:
             flash(_("Track %(name)s created.", name=track.name), "success")
             return redirect(url_for("admin.track", track_id=track.id))
     return render_template("admin/track_form.html", form=form, contest=contest, track=None,
-                           errors=errors)
+                           errors=refusal.errors)
 
 
 @bp.route("/tracks/<int:track_id>", methods=["GET", "POST"])
@@ -285,17 +251,14 @@ def track(track_id: int):
     """The track's settings and its stages in order."""
     track = _get(Track, track_id, _("No such track."))
     form = TrackForm(obj=track)
-    errors: dict[str, str] = {}
+    refusal = Refusal(form)
     if form.validate_on_submit():
-        try:
+        with refusal:
             contest_service.update_track(track, _track_values(form), actor=current_user)
-        except ServiceError as error:
-            errors = _refused(form, error)
-        else:
             flash(_("Track %(name)s saved.", name=track.name), "success")
             return redirect(url_for("admin.track", track_id=track.id))
     return render_template("admin/track.html", form=form, track=track, contest=track.contest,
-                           errors=errors, confirm=ConfirmForm())
+                           errors=refusal.errors, confirm=ConfirmForm())
 
 
 @bp.route("/tracks/<int:track_id>/delete", methods=["POST"])
@@ -304,12 +267,11 @@ def delete_track(track_id: int):
     track = _get(Track, track_id, _("No such track."))
     contest_id, name = track.contest_id, track.name
     if ConfirmForm().validate_on_submit():
-        try:
+        with Refusal():
             contest_service.delete_track(track, actor=current_user)
-        except ServiceError as error:
-            _flash_refusal(error)
-            return redirect(url_for("admin.track", track_id=track_id))
-        flash(_("Track %(name)s deleted.", name=name), "success")
+            flash(_("Track %(name)s deleted.", name=name), "success")
+            return redirect(url_for("admin.contest", contest_id=contest_id))
+        return redirect(url_for("admin.track", track_id=track_id))
     return redirect(url_for("admin.contest", contest_id=contest_id))
 
 
@@ -384,18 +346,15 @@ def new_stage(track_id: int):
                            "min_years_as_leader": Decimal(2)}
                      if request.method == "GET" else None)
     _prepare_stage_form(form, None)
-    errors: dict[str, str] = {}
+    refusal = Refusal(form, aliases=STAGE_ALIASES)
     if form.validate_on_submit():
-        try:
+        with refusal:
             stage = stage_service.create_stage(track, _stage_values(form), actor=current_user)
-        except ServiceError as error:
-            errors = _refused(form, error, STAGE_ALIASES)
-        else:
             flash(_("Stage %(name)s created in draft; now add its components.",
                     name=stage.name), "success")
             return redirect(url_for("admin.components", stage_id=stage.id))
     return render_template("admin/stage.html", form=form, stage=None, track=track,
-                           errors=errors)
+                           errors=refusal.errors)
 
 
 @bp.route("/stages/<int:stage_id>", methods=["GET", "POST"])
@@ -406,16 +365,13 @@ def stage(stage_id: int):
     stage = _get(Stage, stage_id, _("No such stage."))
     form = StageForm(data=_stage_form_data(stage) if request.method == "GET" else None)
     _prepare_stage_form(form, stage)
-    errors: dict[str, str] = {}
+    refusal = Refusal(form, aliases=STAGE_ALIASES)
     if form.validate_on_submit():
-        try:
+        with refusal:
             stage_service.update_stage(stage, _stage_values(form), actor=current_user)
-        except ServiceError as error:
-            errors = _refused(form, error, STAGE_ALIASES)
-        else:
             flash(_("Stage %(name)s saved.", name=stage.name), "success")
             return redirect(url_for("admin.stage", stage_id=stage.id))
-    return _stage_page(stage, form, errors)
+    return _stage_page(stage, form, refusal.errors)
 
 
 def _stage_page(stage: Stage, form: StageForm, errors: dict[str, str]):
@@ -432,11 +388,8 @@ def stage_status(stage_id: int):
     stage = _get(Stage, stage_id, _("No such stage."))
     form = StatusForm()
     if form.validate_on_submit():
-        try:
+        with Refusal():
             stage_service.change_status(stage, form.status.data, actor=current_user)
-        except ServiceError as error:
-            _flash_refusal(error)
-        else:
             flash(_("Stage %(name)s is now: %(status)s.", name=stage.name,
                     status=labels.STAGE_STATUS[stage.status]), "success")
     return redirect(url_for("admin.stage", stage_id=stage_id))
@@ -449,11 +402,9 @@ def move_stage(stage_id: int):
     track_id = stage.track_id
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
+        with Refusal():
             stage_service.move_stage(stage, -1 if form.direction.data == "up" else 1,
                                      actor=current_user)
-        except ServiceError as error:
-            _flash_refusal(error)
     return redirect(url_for("admin.track", track_id=track_id))
 
 
@@ -463,11 +414,8 @@ def delete_stage(stage_id: int):
     stage = _get(Stage, stage_id, _("No such stage."))
     track_id, name = stage.track_id, stage.name
     if ConfirmForm().validate_on_submit():
-        try:
+        with Refusal():
             stage_service.delete_stage(stage, actor=current_user)
-        except ServiceError as error:
-            _flash_refusal(error)
-        else:
             flash(_("Stage %(name)s deleted.", name=name), "success")
     return redirect(url_for("admin.track", track_id=track_id))
 
@@ -503,15 +451,12 @@ def components(stage_id: int):
     stage = _get(Stage, stage_id, _("No such stage."))
     form = ComponentsForm(data={"components": _component_rows(stage)}
                           if request.method == "GET" else None)
-    errors: dict[str, str] = {}
+    refusal = Refusal(form, fields=("weight_total",))  # shown under the weights' sum
     if form.validate_on_submit():
         rows = [{**entry.data, "ends_at": _utc(entry.data["ends_at"])}  # typed in Beijing time
                 for entry in form.components]
-        try:
+        with refusal:
             stage_service.save_components(stage, rows, actor=current_user)
-        except ServiceError as error:
-            errors = _refused(form, error)
-        else:
             flash(_("Components and weights of %(name)s saved.", name=stage.name), "success")
             return redirect(url_for("admin.components", stage_id=stage.id))
     scored = stage_service.scored_component_ids([c.id for c in stage.components])
@@ -521,7 +466,7 @@ def components(stage_id: int):
             field = entry.form[name]  # table cells: say which row the hidden label is for
             field.label.text = f"{field.label.text}（{row}）"
     return render_template(
-        "admin/components.html", form=form, stage=stage, track=stage.track, errors=errors,
+        "admin/components.html", form=form, stage=stage, track=stage.track, errors=refusal.errors,
         weights_total=_weights_total(form), scored=scored,
         components={str(c.id): c for c in stage.components},
     )
@@ -599,18 +544,15 @@ def new_marking_node(component_id: int):
     parent_id = request.args.get("parent", type=int)
     parent = db.session.get(MarkingItem, parent_id) if parent_id else None
     form = _node_form(component, None, parent)
-    errors: dict[str, str] = {}
+    refusal = Refusal(form, aliases=NODE_ALIASES)
     if form.validate_on_submit():
-        try:
+        with refusal:
             item = scheme_service.add_node(component, _node_values(form, component),
                                            actor=current_user)
-        except ServiceError as error:
-            errors = _refused(form, error, NODE_ALIASES)
-        else:
             flash(_("%(code)s added to the marking scheme.", code=item.code), "success")
             return redirect(url_for("admin.marking_scheme", component_id=component.id))
     return render_template("admin/marking_node.html", form=form, component=component, item=None,
-                           errors=errors)
+                           errors=refusal.errors)
 
 
 @bp.route("/marking-items/<int:item_id>", methods=["GET", "POST"])
@@ -619,17 +561,14 @@ def marking_node(item_id: int):
     item = _get(MarkingItem, item_id, _("No such marking item."))
     component = item.component
     form = _node_form(component, item, item.parent)
-    errors: dict[str, str] = {}
+    refusal = Refusal(form, aliases=NODE_ALIASES)
     if form.validate_on_submit():
-        try:
+        with refusal:
             scheme_service.update_node(item, _node_values(form, component), actor=current_user)
-        except ServiceError as error:
-            errors = _refused(form, error, NODE_ALIASES)
-        else:
             flash(_("%(code)s saved.", code=item.code), "success")
             return redirect(url_for("admin.marking_scheme", component_id=component.id))
     return render_template("admin/marking_node.html", form=form, component=component, item=item,
-                           errors=errors)
+                           errors=refusal.errors)
 
 
 @bp.route("/marking-items/<int:item_id>/delete", methods=["POST"])
@@ -638,11 +577,8 @@ def delete_marking_node(item_id: int):
     item = _get(MarkingItem, item_id, _("No such marking item."))
     component_id, code = item.component_id, item.code
     if ConfirmForm().validate_on_submit():
-        try:
+        with Refusal():
             count = scheme_service.delete_node(item, actor=current_user)
-        except ServiceError as error:
-            _flash_refusal(error)
-        else:
             flash(_("%(code)s deleted with %(n)s nodes under it.", code=code, n=count - 1),
                   "success")
     return redirect(url_for("admin.marking_scheme", component_id=component_id))
@@ -655,11 +591,9 @@ def move_marking_node(item_id: int):
     component_id = item.component_id
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
+        with Refusal():
             scheme_service.move_node(item, -1 if form.direction.data == "up" else 1,
                                      actor=current_user)
-        except ServiceError as error:
-            _flash_refusal(error)
     return redirect(url_for("admin.marking_scheme", component_id=component_id))
 
 
@@ -698,17 +632,14 @@ def sittings(stage_id: int):
     adding a sitting, automatic assignment and moving one person by hand."""
     stage = _get(Stage, stage_id, _("No such stage."))
     form = SittingForm()
-    errors: dict[str, str] = {}
+    refusal = Refusal(form)
     if form.validate_on_submit():
-        try:
+        with refusal:
             sitting = sitting_service.create_sitting(stage, _sitting_values(form),
                                                      actor=current_user)
-        except ServiceError as error:
-            errors = _refused(form, error)
-        else:
             flash(_("Sitting %(name)s added.", name=sitting.name), "success")
             return redirect(url_for("admin.sittings", stage_id=stage.id))
-    return _sittings_page(stage, form=form, errors=errors)
+    return _sittings_page(stage, form=form, errors=refusal.errors)
 
 
 @bp.route("/sittings/<int:sitting_id>", methods=["GET", "POST"])
@@ -719,17 +650,14 @@ def sitting(sitting_id: int):
                              "starts_at": _local(sitting.starts_at),
                              "ends_at": _local(sitting.ends_at)}
                        if request.method == "GET" else None)
-    errors: dict[str, str] = {}
+    refusal = Refusal(form)
     if form.validate_on_submit():
-        try:
+        with refusal:
             sitting_service.update_sitting(sitting, _sitting_values(form), actor=current_user)
-        except ServiceError as error:
-            errors = _refused(form, error)
-        else:
             flash(_("Sitting %(name)s saved.", name=sitting.name), "success")
             return redirect(url_for("admin.sittings", stage_id=sitting.stage_id))
     return render_template("admin/sitting_form.html", form=form, sitting=sitting,
-                           stage=sitting.stage, errors=errors, confirm=ConfirmForm(),
+                           stage=sitting.stage, errors=refusal.errors, confirm=ConfirmForm(),
                            seated=sitting_service.assigned_count(sitting))
 
 
@@ -739,11 +667,8 @@ def delete_sitting(sitting_id: int):
     sitting = _get(Sitting, sitting_id, _("No such sitting."))
     stage_id, name = sitting.stage_id, sitting.name
     if ConfirmForm().validate_on_submit():
-        try:
+        with Refusal():
             freed = sitting_service.delete_sitting(sitting, actor=current_user)
-        except ServiceError as error:
-            _flash_refusal(error)
-        else:
             flash(_("Sitting %(name)s deleted; %(n)s people have no sitting now.", name=name,
                     n=freed), "success")
     return redirect(url_for("admin.sittings", stage_id=stage_id))
@@ -755,12 +680,9 @@ def assign_sittings(stage_id: int):
     stage = _get(Stage, stage_id, _("No such stage."))
     form = AssignForm()
     if form.validate_on_submit():
-        try:
+        with Refusal():
             result = sitting_service.assign_automatically(
                 stage, only_unassigned=form.mode.data == "unassigned", actor=current_user)
-        except ServiceError as error:
-            _flash_refusal(error)
-        else:
             flash(_("%(placed)s people placed in %(sittings)s sittings (%(moved)s changed).",
                     placed=result.placed, sittings=len(result.counts), moved=result.moved),
                   "success")
@@ -777,6 +699,7 @@ def move_to_sitting(stage_id: int):
     """Move one person, found by exam number, to a sitting (or to none)."""
     stage = _get(Stage, stage_id, _("No such stage."))
     move = _move_form(stage)
+    refusal = Refusal(move)
     if move.validate_on_submit():
         place = sitting_service.find_by_exam_number(stage, move.exam_number.data or "")
         target = db.session.get(Sitting, int(move.sitting_id.data)) \
@@ -785,14 +708,10 @@ def move_to_sitting(stage_id: int):
             move.exam_number.errors = [_("No contestant of this stage has the exam number "
                                          "%(number)s.", number=move.exam_number.data)]
         else:
-            try:
+            with refusal:
                 sitting_service.move_entry(place, target, actor=current_user)
-            except ServiceError as error:
-                db.session.rollback()
-                show_errors(move, error)
-            else:
                 flash(_("%(name)s (%(number)s) moved to %(sitting)s.",
                         name=place.entry.contestant.name, number=move.exam_number.data,
                         sitting=target.name if target else _("(no sitting)")), "success")
                 return redirect(url_for("admin.sittings", stage_id=stage.id))
-    return _sittings_page(stage, move=move)
+    return _sittings_page(stage, move=move, errors=refusal.errors)

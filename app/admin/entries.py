@@ -7,13 +7,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.admin import bp
-from app.errors import abort_with
+from app.errors import Refusal, abort_with
 from app.extensions import db
 from app.labels import ENTRY_STATUS
 from app.models import Contest, Enterprise, Entry, EntryStatus, Role, Track
 from app.portal.forms import ReviewForm
 from app.security import roles_required
-from app.services import ServiceError
 from app.services import entries as entry_service
 from app.services.exports import EXPORTERS
 
@@ -82,16 +81,11 @@ def review_entry(entry_id: int):
         abort_with(404, _("No such entry."))
     form = ReviewForm()
     if form.validate_on_submit():
-        try:
+        with Refusal(form):
             entry_service.review(entry, form.action.data, current_user, form.reason.data)
-        except ServiceError as error:
-            db.session.rollback()
-            form.reason.errors = [error.message] if error.field == "reason" else []
-            if error.field != "reason":
-                flash(error.message, "danger")
-            return render_template("admin/entry.html", entry=entry, review_form=form,
-                                   full_id=None), 422
-        flash(_("Entry updated: %(status)s.", status=ENTRY_STATUS[entry.status]), "success")
+            flash(_("Entry updated: %(status)s.", status=ENTRY_STATUS[entry.status]), "success")
+            return redirect(url_for("admin.entry", entry_id=entry.id))
+        return render_template("admin/entry.html", entry=entry, review_form=form, full_id=None)
     return redirect(url_for("admin.entry", entry_id=entry.id))
 
 
@@ -105,10 +99,9 @@ def review_entries():
     if not form.validate_on_submit() or not ids:
         flash(_("Choose at least one entry and an action."), "warning")
         return redirect(back)
-    try:
+    with Refusal() as refusal:
         outcome = entry_service.review_many(ids, form.action.data, current_user, form.reason.data)
-    except ServiceError as error:
-        flash(error.message, "danger")
+    if refusal.refused:
         return redirect(back)
     if outcome.done:
         flash(_("%(n)d entries updated.", n=len(outcome.done)), "success")

@@ -20,11 +20,11 @@ from flask_login import current_user
 
 from app.admin import bp
 from app.admin.import_forms import DecisionForm, RegistrationUploadForm, SchemeUploadForm
-from app.errors import abort_with
+from app.errors import Refusal, abort_with
 from app.extensions import db
 from app.models import Component, ImportBatch, ImportKind, ImportStatus, Role, Track, User
 from app.security import roles_required
-from app.services import ServiceError, audit
+from app.services import audit
 from app.services import imports as import_service
 from app.services.marking_scheme_io import MarkingSchemeImporter, export_name, export_scheme
 from app.services.registration_import import RegistrationImporter
@@ -101,14 +101,10 @@ def imports():
         track = db.session.get(Track, int(form.track.data))
         upload = _upload(form.file.data)
         large = len(upload.content) > current_app.config["IMPORT_BACKGROUND_BYTES"]
-        try:
+        with Refusal(form, default="file"):
             outcome = import_service.console_check(
                 RegistrationImporter(track, current_user), upload, current_user,
                 in_background=large)
-        except ServiceError as error:
-            db.session.rollback()
-            form.file.errors.append(error.message)
-        else:
             return _after_check(outcome)
     recent = db.session.scalars(sa.select(ImportBatch).order_by(ImportBatch.id.desc())
                                 .limit(30)).all()
@@ -154,11 +150,9 @@ def confirm_import(batch_id: int):
     if batch.kind in (ImportKind.THEORY, ImportKind.DIGITAL_TWIN):
         # Results files have their own decision (changed scores must be confirmed).
         return redirect(url_for("admin.result_import_batch", batch_id=batch.id))
-    try:
+    with Refusal() as refusal:
         outcome = import_service.import_stored(batch, current_user)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+    if refusal.refused:
         return redirect(url_for("admin.import_batch", batch_id=batch_id))
     if outcome.already_imported:
         for notice in outcome.report.notices:
@@ -175,11 +169,9 @@ def cancel_import(batch_id: int):
     batch = _get_batch(batch_id)
     if not DecisionForm().validate_on_submit():
         abort_with(400, _("The form has expired; please try again."))
-    try:
+    with Refusal() as refusal:
         import_service.cancel_stored(batch, current_user)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+    if refusal.refused:
         return redirect(url_for("admin.import_batch", batch_id=batch_id))
     flash(_("Nothing was imported from %(file)s.", file=batch.file_name), "info")
     return redirect(url_for("admin.imports"))
@@ -227,14 +219,10 @@ def import_marking_scheme(component_id: int):
     component = _component(component_id)
     form = SchemeUploadForm()
     if form.validate_on_submit():
-        try:
+        with Refusal(form, default="file"):
             outcome = import_service.console_check(
                 MarkingSchemeImporter(component, current_user), _upload(form.file.data),
                 current_user, in_background=False)
-        except ServiceError as error:
-            db.session.rollback()
-            form.file.errors.append(error.message)
-        else:
             return _after_check(outcome)
     return render_template("admin/import_scheme.html", form=form, component=component,
                            stage=component.stage)

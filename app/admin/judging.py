@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.admin import bp
-from app.errors import abort_with
+from app.errors import Refusal, abort_with
 from app.extensions import db
 from app.models import (
     Component,
@@ -29,7 +29,7 @@ from app.models import (
     User,
 )
 from app.security import roles_required
-from app.services import ServiceError, judging
+from app.services import judging
 
 
 class AssignJudgeForm(FlaskForm):
@@ -103,15 +103,10 @@ def component_panel(component_id: int):
         sitting = db.session.get(Sitting, int(form.sitting.data)) if form.sitting.data else None
         stations = [w for w in (form.workstations.data or "").replace("，", ",").replace("、", ",")
                     .replace(" ", ",").split(",") if w]
-        try:
+        with Refusal(form, default="user"):
             judging.assign_judge(component, db.session.get(User, int(form.user.data)),
                                  panel_role=PanelRole(form.panel_role.data), sitting=sitting,
                                  workstations=stations, actor=current_user)
-        except ServiceError as error:
-            db.session.rollback()
-            getattr(form, error.field if error.field in ("user", "workstations", "panel_role")
-                    else "user").errors.append(error.message)
-        else:
             flash(_("The judge has been added to the panel."), "success")
             return redirect(url_for("admin.component_panel", component_id=component.id))
     members = [{"assignment": a, "excluded": judging.conflict_exclusions(a),
@@ -127,12 +122,8 @@ def remove_panel_member(component_id: int, assignment_id: int):
     assignment = db.session.get(JudgeAssignment, assignment_id)
     if assignment is None or assignment.component_id != component.id:
         abort_with(404, _("No such panel member."))
-    try:
+    with Refusal():
         judging.remove_judge(assignment, actor=current_user)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
         flash(_("Removed from the panel."), "success")
     return redirect(url_for("admin.component_panel", component_id=component.id))
 
@@ -146,12 +137,8 @@ def stage_draw(stage_id: int):
         abort_with(404, _("No such stage."))
     form = DrawForm()
     if form.validate_on_submit():
-        try:
+        with Refusal(form, default="seed"):
             judging.draw(stage, seed=form.seed.data or None, actor=current_user)
-        except ServiceError as error:
-            db.session.rollback()
-            form.seed.errors.append(error.message)
-        else:
             flash(_("The draw is done and sealed."), "success")
             return redirect(url_for("admin.stage_draw", stage_id=stage.id))
     draws = db.session.scalars(sa.select(Draw).where(Draw.stage_id == stage.id)).all()
@@ -168,12 +155,8 @@ def component_scores(component_id: int):
     component = _component(component_id)
     form = DecryptForm()
     if request.method == "POST" and form.validate_on_submit():
-        try:
+        with Refusal(form, default="witness"):
             judging.decrypt(component, witness=form.witness.data, actor=current_user)
-        except ServiceError as error:
-            db.session.rollback()
-            form.witness.errors.append(error.message)
-        else:
             flash(_("Names revealed; the decryption is recorded."), "success")
             return redirect(url_for("admin.component_scores", component_id=component.id))
     return render_template("admin/component_scores.html", component=component, form=form,

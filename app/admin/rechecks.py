@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.admin import bp
-from app.errors import abort_with
+from app.errors import Refusal, abort_with
 from app.extensions import db
 from app.models import (
     RecheckItem,
@@ -19,7 +19,7 @@ from app.models import (
     User,
 )
 from app.security import roles_required
-from app.services import FieldErrors, ServiceError, rechecks, results
+from app.services import rechecks, results
 from app.services.audit import json_safe
 
 PAGE_SIZE = 100
@@ -52,17 +52,15 @@ def _round(round_id: int) -> RecheckRound:
 @roles_required(Role.ORGANISER)
 def open_recheck(version_id: int):
     version = _version(version_id)
-    try:
+    with Refusal() as refusal:
         round_ = rechecks.open_round(version, actor=current_user)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+    if refusal.refused:
         return redirect(url_for("admin.results_version", version_id=version.id))
     flash(_("The re-check sample has been drawn."), "success")
     return redirect(url_for("admin.recheck_round", round_id=round_.id))
 
 
-def _render_round(round_: RecheckRound, errors: dict | None = None, status: int = 200):
+def _render_round(round_: RecheckRound, errors: dict | None = None):
     version = db.session.get(ResultsVersion, round_.version_id)
     stage = version.stage
     show = request.args.get("show", "all")
@@ -92,7 +90,7 @@ def _render_round(round_: RecheckRound, errors: dict | None = None, status: int 
         demanded_full=rechecks.demanded_full(round_) if round_.closed_at else False,
         others=others, blocker=rechecks.publication_blocker(version)
         if version.status.value == "draft" else None, errors=errors or {},
-        percent=lambda share: json_safe(share * 100)), status
+        percent=lambda share: json_safe(share * 100))
 
 
 @bp.route("/rechecks/<int:round_id>")
@@ -106,12 +104,8 @@ def recheck_round(round_id: int):
 def recheck_mark_correct(round_id: int):
     round_ = _round(round_id)
     ids = [int(i) for i in request.form.getlist("item_id") if i.isdigit()]
-    try:
+    with Refusal():
         n = rechecks.mark_correct(round_, ids, actor=current_user)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
         flash(_("%(n)d entries marked correct.", n=n), "success")
     return redirect(url_for("admin.recheck_round", round_id=round_.id,
                             show=request.args.get("show", "all"),
@@ -125,17 +119,13 @@ def recheck_record(round_id: int, recheck_item_id: int):
     item = db.session.get(RecheckItem, recheck_item_id)
     if item is None or item.round_id != round_.id:
         abort_with(404, _("No such entry in this re-check."))
-    try:
+    refusal = Refusal(fields=("outcome", "note"))  # shown on the item's row
+    with refusal:
         rechecks.record(item, outcome=request.form.get("outcome", ""),
                         note=request.form.get("note"), actor=current_user)
-    except FieldErrors as error:
-        db.session.rollback()
-        return _render_round(round_, {item.id: error.errors}, 422)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
         flash(_("Re-check recorded."), "success")
+    if refusal.errors:
+        return _render_round(round_, {item.id: refusal.errors})
     return redirect(url_for("admin.recheck_round", round_id=round_.id,
                             show=request.args.get("show", "all"),
                             page=request.args.get("page", 1, type=int)))
@@ -145,11 +135,9 @@ def recheck_record(round_id: int, recheck_item_id: int):
 @roles_required(Role.ORGANISER)
 def recheck_close(round_id: int):
     round_ = _round(round_id)
-    try:
+    with Refusal() as refusal:
         verdict, full = rechecks.close(round_, actor=current_user)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+    if refusal.refused:
         return redirect(url_for("admin.recheck_round", round_id=round_.id))
     if full is not None:
         flash(verdict.message + " " + _("A full re-check of every entry has been opened."),

@@ -11,11 +11,11 @@ from flask_login import current_user
 from app.admin import bp
 from app.admin.import_forms import DecisionForm, ResultDecisionForm, ResultUploadForm
 from app.admin.imports import _after_check, _get_batch, _status_label, _upload
-from app.errors import abort_with
+from app.errors import Refusal, abort_with
 from app.extensions import db
 from app.models import Component, ImportStatus, Role, ScoreSource, User
 from app.security import roles_required
-from app.services import ServiceError, accounts, result_import
+from app.services import accounts, result_import
 from app.services import imports as import_service
 
 ERRORS_SHOWN = 500
@@ -51,14 +51,10 @@ def component_results(component_id: int):
     if component.source == ScoreSource.IMPORT and form.validate_on_submit():
         upload = _upload(form.file.data)
         large = len(upload.content) > current_app.config["IMPORT_BACKGROUND_BYTES"]
-        try:
+        with Refusal(form, default="file"):
             outcome = import_service.console_check(
                 result_import.result_importer(component, current_user), upload, current_user,
                 in_background=large)
-        except ServiceError as error:
-            db.session.rollback()
-            form.file.errors.append(error.message)
-        else:
             return _after_check(outcome)
     return _component_page(component, form)
 
@@ -109,12 +105,10 @@ def confirm_result_import(batch_id: int):
     form = ResultDecisionForm()
     if not form.validate_on_submit():
         abort_with(400, _("The form has expired; please try again."))
-    try:
+    with Refusal() as refusal:
         outcome = result_import.import_checked(batch, current_user,
                                                confirm_changes=bool(form.confirm_changes.data))
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+    if refusal.refused:
         return redirect(url_for("admin.result_import_batch", batch_id=batch_id))
     if outcome.already_imported:
         for notice in outcome.report.notices:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from app.admin import bp
 from app.display import display_datetime
-from app.errors import abort_with
+from app.errors import Refusal, abort_with
 from app.extensions import db
 from app.labels import RESULT_STATUS
 from app.models import (
@@ -23,7 +23,7 @@ from app.models import (
     StageEntry,
 )
 from app.security import roles_required
-from app.services import FieldErrors, ServiceError, appeals, results
+from app.services import FieldErrors, appeals, results
 
 PAGE_SIZE = 100
 CHANGES_PAGE_SIZE = 50  # contestants whose lines differ from the previous version, per page
@@ -53,14 +53,10 @@ def results_overview():
 def stage_results(stage_id: int):
     stage = _stage(stage_id)
     if request.method == "POST":
-        try:
+        with Refusal():
             version = results.create_version(
                 stage, actor=current_user, reason=request.form.get("reason"),
                 appeals=appeals.by_ids(request.form.getlist("appeal_id")))
-        except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
             flash(_("Version %(n)d computed as a draft.", n=version.number), "success")
             return redirect(url_for("admin.results_version", version_id=version.id))
     versions = db.session.scalars(sa.select(ResultsVersion).where(
@@ -132,12 +128,8 @@ def export_results(version_id: int):
 @roles_required(Role.ORGANISER)
 def publish_results(version_id: int):
     version = _version(version_id)
-    try:
+    with Refusal():
         results.publish(version, actor=current_user)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
         flash(_("Version %(n)d published.", n=version.number), "success")
     return redirect(url_for("admin.results_version", version_id=version.id))
 
@@ -146,11 +138,9 @@ def publish_results(version_id: int):
 @roles_required(Role.ORGANISER)
 def generate_advancement(version_id: int):
     version = _version(version_id)
-    try:
+    with Refusal() as refusal:
         listing = results.generate_list(version, actor=current_user)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+    if refusal.refused:
         return redirect(url_for("admin.results_version", version_id=version.id))
     flash(_("The advancement list has been drawn up."), "success")
     return redirect(url_for("admin.advancement_list", list_id=listing.id))
@@ -177,12 +167,8 @@ def advancement_list(list_id: int):
 @roles_required(Role.ORGANISER)
 def start_notice(list_id: int):
     listing = _listing(list_id)
-    try:
+    with Refusal():
         results.start_notice(listing, actor=current_user)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
         flash(_("The list is under public notice until %(when)s.",
                 when=display_datetime(listing.notice_ends_at)), "success")
     return redirect(url_for("admin.advancement_list", list_id=listing.id))
@@ -193,24 +179,20 @@ def start_notice(list_id: int):
 def record_objection(list_id: int):
     listing = _listing(list_id)
     target = db.session.get(AdvancementEntry, request.form.get("advancement_entry_id", 0, type=int))
-    try:
+    refusal = Refusal(fields=("filed_by_name", "contact", "text"))  # the fields the page shows
+    with refusal:
         if target is None:
             raise FieldErrors({"advancement_entry_id": _("Objections concern a contestant on "
                                                          "the list.")})
         results.record_objection(listing, target, filed_by=request.form.get("filed_by_name", ""),
                                  contact=request.form.get("contact"),
                                  text=request.form.get("text", ""), actor=current_user)
-    except FieldErrors as error:
-        db.session.rollback()
+        flash(_("The objection has been recorded."), "success")
+    if refusal.errors:
         objections = db.session.scalars(sa.select(Objection).where(
             Objection.list_id == listing.id)).all()
         return render_template("admin/advancement_list.html", listing=listing,
-                               objections=objections, errors=error.errors), 422
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        flash(_("The objection has been recorded."), "success")
+                               objections=objections, errors=refusal.errors)
     return redirect(url_for("admin.advancement_list", list_id=listing.id))
 
 
@@ -220,14 +202,10 @@ def rule_objection(objection_id: int):
     objection = db.session.get(Objection, objection_id)
     if objection is None:
         abort_with(404, _("No such objection."))
-    try:
+    with Refusal():
         replacement = results.rule_on_objection(
             objection, upheld=request.form.get("decision") == "upheld",
             ruling=request.form.get("ruling", ""), actor=current_user)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
         flash(_("Ruling recorded.") + (" " + _("A replacement takes the place.")
                                        if replacement else ""), "success")
     return redirect(url_for("admin.advancement_list", list_id=objection.list_id))
@@ -237,11 +215,7 @@ def rule_objection(objection_id: int):
 @roles_required(Role.ORGANISER)
 def finalise_list(list_id: int):
     listing = _listing(list_id)
-    try:
+    with Refusal():
         moved = results.finalise(listing, actor=current_user)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
         flash(_("The list is final; %(n)d contestants enter the next stage.", n=moved), "success")
     return redirect(url_for("admin.advancement_list", list_id=listing.id))

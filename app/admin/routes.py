@@ -8,11 +8,11 @@ from flask_login import current_user
 
 from app.admin import bp
 from app.admin.forms import ROLE_LABELS, UserForm
-from app.errors import abort_with
+from app.errors import Refusal, abort_with
 from app.extensions import db
 from app.models import AuditLog, Contest, Enterprise, Role, User
 from app.security import roles_required
-from app.services import ServiceError, accounts
+from app.services import accounts
 from app.services import dashboard as dashboard_service
 
 PAGE_SIZE = 50
@@ -59,14 +59,11 @@ def new_user():
         if not form.password.data:
             form.password.errors.append(_("A new account needs a password."))
         else:
-            try:
+            with Refusal(form, default="username"):
                 accounts.create_user(
                     form.username.data, form.display_name.data, Role(form.role.data),
                     form.password.data, enterprise=_enterprise(form.enterprise_id.data),
                     phone=form.phone.data or None, actor=current_user)
-            except ServiceError as error:
-                getattr(form, error.field or "username").errors.append(error.message)
-            else:
                 flash(_("Account %(name)s created.", name=form.username.data), "success")
                 return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=None)
@@ -84,17 +81,13 @@ def edit_user(user_id: int):
         form.role.data = user.role.value
         form.enterprise_id.data = str(user.enterprise_id or "")
     if form.validate_on_submit():
-        try:
+        with Refusal(form, default="display_name"):
             accounts.update_user(
                 user, display_name=form.display_name.data, role=Role(form.role.data),
                 active=form.active.data, enterprise=_enterprise(form.enterprise_id.data),
                 phone=form.phone.data or None, actor=current_user)
             if form.password.data:
                 accounts.set_password(user, form.password.data, actor=current_user)
-        except ServiceError as error:
-            db.session.rollback()
-            getattr(form, error.field or "display_name").errors.append(error.message)
-        else:
             flash(_("Account %(name)s saved.", name=user.username), "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=user)

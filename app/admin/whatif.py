@@ -13,11 +13,11 @@ from sqlalchemy.orm import joinedload
 
 from app import labels
 from app.admin import bp
-from app.errors import abort_with
+from app.errors import Refusal, abort_with
 from app.extensions import db
 from app.models import AdvancementEntryStatus, Entry, Role, Stage, StageEntry
 from app.security import roles_required
-from app.services import FieldErrors, ServiceError, results, whatif
+from app.services import results, whatif
 from app.services.audit import json_safe
 
 SHOWN = 300  # changed entries listed on the page (the counts cover all of them)
@@ -55,8 +55,14 @@ def _current_form(stage: Stage) -> dict[str, str]:
     return form
 
 
+def _page_fields(stage: Stage) -> list[str]:
+    """The fields the page shows a message next to (others are flashed above it)."""
+    return ["weight_total", "quota", "per_enterprise_cap", "cutoff_tie_policy",
+            *(f"weights.{c.code}" for c in stage.components)]
+
+
 def _page(stage: Stage, form: Mapping, *, preview: whatif.Preview | None = None,
-          errors: Mapping | None = None, problem: str | None = None, status: int = 200):
+          errors: Mapping | None = None):
     places = {}
     if preview is not None and preview.changes:
         shown = [c.entry_id for c in preview.changes[:SHOWN]]
@@ -66,9 +72,9 @@ def _page(stage: Stage, form: Mapping, *, preview: whatif.Preview | None = None,
                      joinedload(StageEntry.entry).joinedload(Entry.enterprise)))}
     return render_template(
         "admin/results_whatif.html", stage=stage, form=form, preview=preview,
-        errors=errors or {}, problem=problem, places=places, shown=SHOWN, standing=STANDING,
+        errors=errors or {}, places=places, shown=SHOWN, standing=STANDING,
         policies=labels.CUTOFF_TIE_POLICY, reveal=results.names_revealed(stage),
-        problems=results.readiness(stage)), status
+        problems=results.readiness(stage))
 
 
 @bp.route("/stages/<int:stage_id>/what-if")
@@ -79,13 +85,10 @@ def results_whatif(stage_id: int):
     if "preview" not in request.args:
         return _page(stage, _current_form(stage))
     form = request.args
-    try:
-        preview = whatif.preview(stage, **_values(form, stage))
-    except FieldErrors as error:
-        return _page(stage, form, errors=error.errors, status=422)
-    except ServiceError as error:
-        return _page(stage, form, problem=error.message, status=409)
-    return _page(stage, form, preview=preview)
+    refusal = Refusal(fields=_page_fields(stage))
+    with refusal:
+        return _page(stage, form, preview=whatif.preview(stage, **_values(form, stage)))
+    return _page(stage, form, errors=refusal.errors)
 
 
 @bp.route("/stages/<int:stage_id>/what-if/apply", methods=["POST"])
@@ -94,15 +97,13 @@ def apply_whatif(stage_id: int):
     """Make the previewed settings the stage's own through the audited configuration services;
     results change only with a new version."""
     stage = _stage(stage_id)
-    try:
+    refusal = Refusal(fields=_page_fields(stage))
+    with refusal:
         settings = whatif.proposed_settings(stage, **_values(request.form, stage))
-        changed = whatif.apply(stage, settings, actor=current_user)
-    except FieldErrors as error:
-        db.session.rollback()
-        return _page(stage, request.form, errors=error.errors, status=422)
-    if not changed:
-        flash(_("Nothing to apply: these are the stage's settings already."), "info")
-    else:
-        flash(_("The new settings are the stage's own now. Results change only when a new "
-                "version is computed: compute it below."), "success")
-    return redirect(url_for("admin.stage_results", stage_id=stage.id))
+        if not whatif.apply(stage, settings, actor=current_user):
+            flash(_("Nothing to apply: these are the stage's settings already."), "info")
+        else:
+            flash(_("The new settings are the stage's own now. Results change only when a new "
+                    "version is computed: compute it below."), "success")
+        return redirect(url_for("admin.stage_results", stage_id=stage.id))
+    return _page(stage, request.form, errors=refusal.errors)

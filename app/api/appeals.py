@@ -27,7 +27,6 @@ from app.api.results import (
     _value,
     stage_brief,
 )
-from app.errors import api_error
 from app.extensions import db
 from app.models import (
     Appeal,
@@ -41,7 +40,7 @@ from app.models import (
     StageEntry,
 )
 from app.security import acting_user
-from app.services import FieldErrors, ServiceError, appeals, results
+from app.services import FieldErrors, appeals, results
 
 VIEWERS = (Role.ARBITRATOR, Role.ORGANISER)
 FILTERS = ("open", "upheld", "dismissed", "all")
@@ -163,19 +162,6 @@ def _stage_short(stage: Stage) -> dict:
     return {"seq": stage.seq, "name": stage.name}
 
 
-def _forbidding(call):
-    """As ``_run``, and a service's refusal of who is asking as 403."""
-    def guarded():
-        try:
-            return call()
-        except ServiceError as error:
-            if error.code != "forbidden":
-                raise
-            db.session.rollback()
-            return api_error(403, "forbidden", error.message)
-    return _run(guarded)
-
-
 def _own_entries() -> list[Entry]:
     return list(db.session.scalars(
         sa.select(Entry).join(Contestant).where(Contestant.user_id == acting_user().id)
@@ -274,7 +260,7 @@ def file_my_appeal():
             raise FieldErrors({"component" if k == "component_id" else k: v
                                for k, v in error.errors.items()}) from None
         return jsonify(my_appeal_json(appeal, entry, stage, component)), 201
-    return _forbidding(run)
+    return _run(run)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -323,4 +309,4 @@ def rule_on_appeal(appeal_id: int):
         appeals.rule_on(appeal, decision=body["decision"], ruling=body["ruling"],
                         actor=acting_user())
         return jsonify(appeals_json(stage, [appeal])[0])
-    return _forbidding(run)
+    return _run(run)

@@ -27,7 +27,7 @@ from app.models import (
     Track,
 )
 from app.security import acting_user
-from app.services import FieldErrors, ServiceError
+from app.services import FieldErrors
 from app.services import contests as contest_service
 from app.services import marking_schemes as scheme_service
 from app.services import sittings as sitting_service
@@ -38,8 +38,6 @@ READERS = (Role.ORGANISER, Role.CHIEF_JUDGE, Role.JUDGE, Role.ARBITRATOR)
 WRITERS = (Role.ORGANISER,)
 STAGE_PATH = "/contests/<code>/tracks/<track>/stages/<int:seq>"
 # Service refusals that are about the state of things rather than the values sent.
-CONFLICTS = {"in_use", "full", "no_room", "drawn", "scored", "bad_transition", "not_ready"}
-
 # ---------------------------------------------------------------------------------------------
 # Schemas
 
@@ -265,15 +263,6 @@ def scheme_json(component: Component) -> dict:
             "nodes": scheme_service.as_nested(component)}
 
 
-def _refused(error: ServiceError):
-    if isinstance(error, FieldErrors):
-        return api_error(422, "invalid", error.message,
-                         details=[{"field": k, "reason": v} for k, v in error.errors.items()])
-    status = 409 if error.code in CONFLICTS else 422
-    return api_error(status, error.code, error.message,
-                     details=[{"field": error.field, "reason": error.message}])
-
-
 class NotFound(Exception):
     def __init__(self, message: str):
         super().__init__(message)
@@ -323,14 +312,12 @@ def _times(body: dict, names: tuple[str, ...]) -> tuple[dict, dict[str, str]]:
 
 
 def _run(call):
-    """Call a view body, turning the refusals of services and look-ups into JSON errors."""
+    """Call a view body, turning a look-up that found nothing into a 404. A service's refusal
+    propagates to the one handler (app/errors.py)."""
     try:
         return call()
     except NotFound as missing:
         return api_error(404, "not_found", missing.message)
-    except ServiceError as error:
-        db.session.rollback()
-        return _refused(error)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from app.errors import api_error
 from app.extensions import db
 from app.models import Entry, EntryStatus, Role, Track
 from app.security import acting_user
-from app.services import FieldErrors, ServiceError
 from app.services import entries as entry_service
 
 ENTRY_SCHEMA = {
@@ -82,15 +81,6 @@ def _visible(entry_id: int) -> Entry | None:
     return db.session.scalar(entry_service.visible_entries(acting_user()).where(Entry.id == entry_id))
 
 
-def _error(error: ServiceError):
-    if isinstance(error, FieldErrors):
-        return api_error(422, "invalid", error.message,
-                         details=[{"field": k, "reason": v} for k, v in error.errors.items()])
-    status = {"forbidden": 403, "conflict": 409}.get(error.code, 422)
-    return api_error(status, error.code, error.message,
-                     details=[{"field": error.field, "reason": error.message}])
-
-
 @endpoint("/entries", summary="Registrations the caller may see (organisers: all; enterprise "
           "contacts: their enterprise's; contestants: their own)", tag="registrations",
           roles=(Role.ORGANISER, Role.ENTERPRISE_CONTACT, Role.CONTESTANT),
@@ -147,10 +137,7 @@ def create_entry():
         Contest.code == body["contest"], Track.code == body["track"]))
     if track is None:
         return api_error(404, "not_found", _("No such track."))
-    try:
-        entry = entry_service.register(acting_user(), track, body)
-    except ServiceError as error:
-        return _error(error)
+    entry = entry_service.register(acting_user(), track, body)
     return jsonify(entry_json(entry)), 201
 
 
@@ -163,10 +150,7 @@ def review_entry(entry_id: int):
     if entry is None:
         return api_error(404, "not_found", _("No such entry."))
     body = json_body()
-    try:
-        entry_service.review(entry, body["action"], acting_user(), body.get("reason"))
-    except ServiceError as error:
-        return _error(error)
+    entry_service.review(entry, body["action"], acting_user(), body.get("reason"))
     return jsonify(entry_json(entry))
 
 
@@ -188,11 +172,8 @@ def review_entries():
     visible = set(db.session.scalars(
         entry_service.visible_entries(acting_user()).with_only_columns(Entry.id)
         .where(Entry.id.in_(body["entry_ids"]))))
-    try:
-        outcome = entry_service.review_many(sorted(visible), body["action"], acting_user(),
-                                            body.get("reason"))
-    except ServiceError as error:
-        return _error(error)
+    outcome = entry_service.review_many(sorted(visible), body["action"], acting_user(),
+                                        body.get("reason"))
     skipped = [{"id": i, "reason": r} for i, r in outcome.skipped]
     skipped += [{"id": i, "reason": _("No such entry.")} for i in body["entry_ids"]
                 if i not in visible]

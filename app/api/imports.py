@@ -8,7 +8,7 @@ from app.api import endpoint
 from app.errors import api_error
 from app.models import Role
 from app.security import acting_user
-from app.services import ServiceError, imports
+from app.services import imports
 from app.services.registration_import import RegistrationImporter, track_by_codes
 
 IMPORT_REPORT_SCHEMA = {
@@ -60,18 +60,11 @@ def import_registrations(code: str, track_code: str):
     if upload is None or not upload.filename:
         return api_error(400, "no_file", _("Send the sheet as the multipart field \"file\"."))
     dry_run = (request.form.get("dry_run") or "").strip().lower() in _TRUE
-    try:
-        track = track_by_codes(track_code, code)
-    except ServiceError as error:
-        return api_error(404, "not_found", error.message)
+    track = track_by_codes(track_code, code)
     actor = acting_user()
-    try:
-        outcome = imports.run(RegistrationImporter(track, actor),
-                              imports.Upload(upload.filename, upload.read()), dry_run=dry_run,
-                              actor=actor)
-    except ServiceError as error:
-        return api_error(422, "unreadable", error.message,
-                         details=[{"field": "file", "reason": error.message}])
+    outcome = imports.run(RegistrationImporter(track, actor),
+                          imports.Upload(upload.filename, upload.read()), dry_run=dry_run,
+                          actor=actor)
     report = outcome.report
     return jsonify({**report.summary(), "dry_run": dry_run,
                     "already_imported": outcome.already_imported,

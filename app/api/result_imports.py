@@ -11,7 +11,7 @@ from app.errors import api_error
 from app.extensions import db
 from app.models import Component, Role
 from app.security import acting_user
-from app.services import ServiceError, imports
+from app.services import imports
 from app.services.result_import import (
     component_by_codes,
     import_results,
@@ -134,18 +134,11 @@ def import_component_results(code: str, track: str, seq: int, component: str):
         return api_error(400, "no_file", _("Send the sheet as the multipart field \"file\"."))
     dry_run = (request.form.get("dry_run") or "").strip().lower() in _TRUE
     confirm = (request.form.get("confirm_changes") or "").strip().lower() in _TRUE
-    try:
-        target = component_by_codes(code, track, seq, component)
-    except ServiceError as error:
-        return api_error(404, "not_found", error.message)
+    target = component_by_codes(code, track, seq, component)
     actor = acting_user()
-    try:
-        outcome = import_results(result_importer(target, actor, confirm_changes=confirm),
-                                 imports.Upload(upload.filename, upload.read()),
-                                 dry_run=dry_run, actor=actor)
-    except ServiceError as error:
-        return api_error(422, "unreadable", error.message,
-                         details=[{"field": "file", "reason": error.message}])
+    outcome = import_results(result_importer(target, actor, confirm_changes=confirm),
+                             imports.Upload(upload.filename, upload.read()),
+                             dry_run=dry_run, actor=actor)
     return jsonify(_report(outcome, dry_run))
 
 
@@ -171,12 +164,8 @@ def push_results(component_id: int):
             "%(scope)s.", scope=push_scope(target)))
     body = json_body()
     dry_run = bool(body.get("dry_run"))
-    try:
-        importer = result_importer(target, user, confirm_changes=bool(body.get("confirm_changes")))
-        outcome = import_results(importer, push_upload(body["results"]), dry_run=dry_run,
-                                 actor=user)
-    except ServiceError as error:
-        return api_error(422, "not_importable", error.message)
+    importer = result_importer(target, user, confirm_changes=bool(body.get("confirm_changes")))
+    outcome = import_results(importer, push_upload(body["results"]), dry_run=dry_run, actor=user)
     answer = _report(outcome, dry_run)
     if outcome.report.errors:
         return api_error(422, "invalid_rows", _(

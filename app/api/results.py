@@ -38,7 +38,7 @@ from app.models import (
     VersionStatus,
 )
 from app.security import acting_user
-from app.services import FieldErrors, ServiceError, audit, results, whatif
+from app.services import audit, results, whatif
 
 READERS = (Role.ORGANISER, Role.CHIEF_JUDGE, Role.JUDGE, Role.ARBITRATOR)
 WRITERS = (Role.ORGANISER,)
@@ -307,22 +307,14 @@ def people(stage: Stage, place_ids: list[int]) -> dict[int, dict]:
 
 
 def _run(call):
-    """Call a view body, turning refusals into JSON errors (409 for the state of things)."""
+    """Call a view body, turning a look-up that found nothing into a 404 and a bad query into a
+    400. A service's refusal propagates to the one handler (app/errors.py)."""
     try:
         return call()
     except NotFound as missing:
         return api_error(404, "not_found", missing.message)
     except BadQuery as bad:
         return api_error(400, "bad_query", bad.message)
-    except FieldErrors as error:
-        db.session.rollback()
-        return api_error(422, "invalid", error.message,
-                         details=[{"field": k, "reason": v} for k, v in error.errors.items()])
-    except ServiceError as error:
-        db.session.rollback()
-        status = 409 if error.code == "conflict" else 422
-        return api_error(status, error.code, error.message,
-                         details=[{"field": error.field, "reason": error.message}])
 
 
 def _send(path: Path, download_name: str):

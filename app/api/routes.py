@@ -10,7 +10,7 @@ from app.errors import api_error
 from app.extensions import db
 from app.models import Contest, EntryStatus, Role, User
 from app.security import acting_user
-from app.services import ServiceError, accounts
+from app.services import accounts
 from app.services import dashboard as dashboard_service
 
 USER_SCHEMA = {
@@ -158,11 +158,6 @@ def list_users():
               }})
 def create_user():
     body = json_body()
-    try:
-        user = accounts.create_user(body["username"], body["display_name"], Role(body["role"]),
-                                    body["password"], phone=body.get("phone"),
-                                    actor=acting_user())
-    except ServiceError as error:
-        return api_error(409 if error.field == "username" else 422, "invalid", error.message,
-                         details=[{"field": error.field, "reason": error.message}])
+    user = accounts.create_user(body["username"], body["display_name"], Role(body["role"]),
+                                body["password"], phone=body.get("phone"), actor=acting_user())
     return jsonify(user_json(user)), 201

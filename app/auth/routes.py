@@ -19,11 +19,11 @@ from flask_login import current_user, login_user, logout_user
 
 from app.auth import bp
 from app.auth.forms import LoginForm, PasswordForm, SignUpForm, TokenForm
-from app.errors import abort_with
+from app.errors import Refusal, abort_with
 from app.extensions import db, limiter
 from app.models import ApiToken, Role
 from app.security import home_for, roles_required
-from app.services import ServiceError, accounts, audit
+from app.services import accounts, audit
 
 
 def safe_next(target: str | None) -> str | None:
@@ -76,13 +76,10 @@ def register():
         return redirect(home_for(current_user))
     form = SignUpForm()
     if form.validate_on_submit():
-        try:
+        with Refusal(form, default="username"):
             user = accounts.create_user(form.username.data, form.display_name.data,
                                         Role.CONTESTANT, form.password.data,
                                         phone=form.phone.data)
-        except ServiceError as error:
-            getattr(form, error.field or "username").errors.append(error.message)
-        else:
             session.permanent = True
             login_user(user)
             flash(_("Your account has been created. Now fill in your entry."), "success")
@@ -105,11 +102,8 @@ def change_password():
         if not current_user.check_password(form.current_password.data):
             form.current_password.errors.append(_("The current password is wrong."))
         else:
-            try:
+            with Refusal(form, default="password"):
                 accounts.set_password(current_user, form.password.data, actor=current_user)
-            except ServiceError as error:
-                form.password.errors.append(error.message)
-            else:
                 flash(_("Your password has been changed."), "success")
                 return redirect(home_for(current_user))
     return render_template("auth/password.html", form=form)
@@ -121,11 +115,8 @@ def tokens():
     form = TokenForm()
     new_secret = None
     if form.validate_on_submit():
-        try:
+        with Refusal(form, default="name"):
             _token, new_secret = accounts.issue_token(current_user, form.name.data)
-        except ServiceError as error:
-            form.name.errors.append(error.message)
-        else:
             form = TokenForm(formdata=None)
     own = db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == current_user.id)
                              .order_by(ApiToken.id.desc())).all()

@@ -7,12 +7,12 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.errors import abort_with
+from app.errors import Refusal, abort_with
 from app.extensions import db
 from app.judge import bp
 from app.models import Appeal, Component, ComponentScore, Role, RulingStatus, Stage, StageEntry
 from app.security import roles_required
-from app.services import FieldErrors, ServiceError, appeals, results
+from app.services import appeals, results
 
 VIEWERS = (Role.ARBITRATOR, Role.ORGANISER)
 FILTERS = ("open", "upheld", "dismissed", "all")
@@ -24,8 +24,7 @@ def appeals_overview():
     return render_template("judge/appeals.html", rows=appeals.counts_by_stage())
 
 
-def _stage_page(stage: Stage, errors: dict | None = None, values: dict | None = None,
-                status: int = 200):
+def _stage_page(stage: Stage, errors: dict | None = None, values: dict | None = None):
     show = request.args.get("status", "open")
     show = show if show in FILTERS else "open"
     listed = appeals.for_stage(stage, None if show == "all" else RulingStatus(show))
@@ -39,7 +38,7 @@ def _stage_page(stage: Stage, errors: dict | None = None, values: dict | None = 
         "judge/stage_appeals.html", stage=stage, appeals=listed, places=places, stored=stored,
         components={c.id: c for c in stage.components}, show=show,
         reveal=results.names_revealed(stage), errors=errors or {}, values=values or {},
-        can_rule=current_user.role == Role.ARBITRATOR), status
+        can_rule=current_user.role == Role.ARBITRATOR)
 
 
 @bp.route("/stages/<int:stage_id>/appeals")
@@ -59,19 +58,15 @@ def rule_appeal(appeal_id: int):
         abort_with(404, _("No such appeal."))
     stage = db.session.get(Component, appeal.component_id).stage
     decision, ruling = request.form.get("decision"), request.form.get("ruling", "")
-    try:
+    refusal = Refusal(fields=("decision", "ruling"))  # shown on the appeal's row
+    with refusal:
         appeals.rule_on(appeal, decision=decision, ruling=ruling, actor=current_user)
-    except FieldErrors as error:
-        db.session.rollback()
-        return _stage_page(stage, {appeal.id: error.errors},
-                           {appeal.id: {"decision": decision, "ruling": ruling}}, 422)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
         flash(_("Ruling recorded.") + (" " + _("The organisers correct the score and compute a "
                                                "new results version naming this appeal.")
                                        if appeal.status == RulingStatus.UPHELD else ""), "success")
+    if refusal.errors:
+        return _stage_page(stage, {appeal.id: refusal.errors},
+                           {appeal.id: {"decision": decision, "ruling": ruling}})
     return redirect(url_for("judge.stage_appeals", stage_id=stage.id))
 
 

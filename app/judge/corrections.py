@@ -9,12 +9,12 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.errors import abort_with
+from app.errors import Refusal, abort_with
 from app.extensions import db
 from app.judge import bp
 from app.models import Component, ComponentScore, Role, ScoreSource, StageEntry, User
 from app.security import roles_required
-from app.services import FieldErrors, ServiceError, judging, score_corrections
+from app.services import judging, score_corrections
 
 VIEWERS = (Role.CHIEF_JUDGE, Role.ORGANISER, Role.ARBITRATOR)
 
@@ -32,8 +32,7 @@ def _component_and_place(component_id: int, workstation: str) -> tuple[Component
 
 
 def _page(component: Component, place: StageEntry, *, errors: dict | None = None,
-          typed: dict | None = None, chosen: str | None = None, reason: str = "",
-          status: int = 200):
+          typed: dict | None = None, chosen: str | None = None, reason: str = ""):
     sheets = score_corrections.sheets_of(component, place)
     judges = {u.id: u for u in db.session.scalars(
         sa.select(User).where(User.id.in_([s.judge_id for s in sheets])))} if sheets else {}
@@ -54,7 +53,7 @@ def _page(component: Component, place: StageEntry, *, errors: dict | None = None
         reveal=current_user.role != Role.CHIEF_JUDGE and judging.is_decrypted(component),
         errors=errors or {}, typed=typed or {}, reason=reason,
         history=[row for s in sheets for row in judging.sheet_history(s)
-                 if row.action == "mark.correct_after_signoff"]), status
+                 if row.action == "mark.correct_after_signoff"])
 
 
 @bp.route("/components/<int:component_id>/corrections/<workstation>")
@@ -72,7 +71,9 @@ def save_score_correction(component_id: int, workstation: str):
     component, place = _component_and_place(component_id, workstation)
     items = judging.marking_items(component)
     changes, typed = {}, {}
+    shown = {"ground", "reason", "marks"}  # where the page shows a message; others are flashed
     for sheet in score_corrections.sheets_of(component, place):
+        shown |= {f"{sheet.id}:{i.code}" for i in items} | {f"{sheet.id}:overrun_minutes"}
         values = {i.code: request.form.get(f"value-{sheet.id}-{i.code}", "") for i in items}
         reasons = {i.code: request.form.get(f"reason-{sheet.id}-{i.code}", "") for i in items
                    if i.kind.value == "disqualifying"}
@@ -82,21 +83,14 @@ def save_score_correction(component_id: int, workstation: str):
             int(version) if version.isdigit() else 0, values, reasons, overrun)
         typed[sheet.id] = {"values": values, "reasons": reasons, "overrun": overrun}
     key, reason = request.form.get("ground", ""), request.form.get("reason", "")
-    try:
+    refusal = Refusal(fields=shown)
+    with refusal:
         correction = score_corrections.correct(
             component, place, score_corrections.parse_ground(key), changes, reason,
             actor=current_user)
-    except FieldErrors as error:
-        db.session.rollback()
-        return _page(component, place, errors=error.errors, typed=typed, chosen=key,
-                     reason=reason, status=422)
-    except ServiceError as error:
-        db.session.rollback()
-        if error.code == "forbidden":
-            abort_with(403, error.message)
-        flash(error.message, "danger")
-        return _page(component, place, typed=typed, chosen=key, reason=reason,
-                     status=409 if error.code == "conflict" else 422)
+    if refusal.refused:
+        return _page(component, place, errors=refusal.errors, typed=typed, chosen=key,
+                     reason=reason)
     decimals = component.stage.decimals
     from app.display import fixed_decimals
 

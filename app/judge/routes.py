@@ -10,19 +10,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
-from app.errors import abort_with
+from app.errors import Refusal, abort_with, api_error
 from app.extensions import db
 from app.judge import bp
 from app.judge.forms import ReturnSheetForm, SignOffForm, SubmitSheetForm
 from app.models import Component, JudgeAssignment, PanelRole, Role, ScoreSheet, SheetStatus
 from app.security import roles_required
-from app.services import FieldErrors, ServiceError, judging
-
-
-@bp.before_request
-def _autosave_outside_a_transaction():
-    if request.endpoint == "judge.save_sheet" and request.method == "POST":
-        judging.autosave_outside_a_transaction()
+from app.services import ServiceError, judging
+from app.transaction import transaction_mode
 
 JUDGES = (Role.JUDGE, Role.CHIEF_JUDGE)
 
@@ -78,23 +73,15 @@ def sheet(component_id: int, workstation: str):
                            history=judging.sheet_history(sheet) if sheet else [])
 
 
-def _json_error(error: ServiceError, status: int | None = None):
-    from app.errors import api_error
-
-    if isinstance(error, FieldErrors):
-        return api_error(422, "invalid", error.message, fields=error.errors)
-    code = {"conflict": 409, "forbidden": 403, "not_found": 404}.get(error.code, 422)
-    return api_error(status or code, error.code, error.message)
-
-
 @bp.route("/components/<int:component_id>/sheets/<workstation>/save", methods=["POST"])
 @roles_required(*JUDGES)
+@transaction_mode(judging.autosave_outside_a_transaction)
 def save_sheet(component_id: int, workstation: str):
     """Autosave from the sheet page (JSON). A stale version answers 409; bad marks 422 with
-    each item's reason; otherwise the new version and the points as they will be computed.
-    Not on the panel: 404; a workstation not on the judge's list: 403."""
-    from app.errors import api_error
-
+    each item's reason (error.details); otherwise the new version and the points as they will
+    be computed. Not on the panel: 404; a workstation not on the judge's list: 403. Refusals
+    are answered by the one handler (app/errors.py); on PostgreSQL the save's statements commit
+    by themselves (see judging.autosave_outside_a_transaction)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("values", {}), dict) \
             or not isinstance(body.get("reasons", {}), dict):
@@ -103,8 +90,6 @@ def save_sheet(component_id: int, workstation: str):
     try:
         saved = judging.autosave(component_id, current_user, workstation, values, reasons,
                                  body.get("overrun_minutes"), version=int(body.get("version") or 0))
-    except ServiceError as error:
-        return _json_error(error)
     except (TypeError, ValueError, OverflowError):
         return api_error(400, "malformed_body", _("The request body is not valid."))
     current = saved.state
@@ -122,19 +107,16 @@ def submit_sheet(component_id: int, workstation: str):
     if sheet is None or not form.validate_on_submit():
         flash(_("Mark the sheet before submitting it."), "warning")
         return redirect(url_for("judge.sheet", component_id=component.id, workstation=workstation))
-    try:
+    refusal = Refusal(fields=[i.code for i in judging.marking_items(component)])
+    with refusal:
         current = judging.submit(sheet, version=int(form.version.data or 0), actor=current_user)
-    except FieldErrors as error:
-        db.session.rollback()
-        flash(_("The sheet is not complete: %(items)s.", items="、".join(error.errors)), "danger")
-        return redirect(url_for("judge.sheet", component_id=component.id, workstation=workstation))
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-        return redirect(url_for("judge.sheet", component_id=component.id, workstation=workstation))
-    flash(_("Workstation %(n)s submitted: %(points)s points.", n=workstation,
-            points=current.points), "success")
-    return redirect(url_for("judge.workspace"))
+        flash(_("Workstation %(n)s submitted: %(points)s points.", n=workstation,
+                points=current.points), "success")
+        return redirect(url_for("judge.workspace"))
+    if refusal.errors:  # the items still to mark, named on the sheet page
+        flash(_("The sheet is not complete: %(items)s.", items="、".join(refusal.errors)),
+              "danger")
+    return redirect(url_for("judge.sheet", component_id=component.id, workstation=workstation))
 
 
 # --- the chief judge -----------------------------------------------------------------------------
@@ -170,28 +152,20 @@ def correct_sheet(component_id: int, sheet_id: int):
     """The chief judge looks at one judge's sheet and corrects marks with a required reason."""
     component = _chief_component(component_id)
     sheet = _panel_sheet(component, sheet_id)
-    errors: dict[str, str] = {}
+    items = judging.marking_items(component)
+    refusal = Refusal(fields=[*(i.code for i in items), "reason"])  # shown on the page
     if request.method == "POST":
-        items = judging.marking_items(component)
         values = {i.code: request.form.get(f"value-{i.code}", "") for i in items}
         reasons = {i.code: request.form.get(f"reason-{i.code}", "") for i in items}
-        try:
+        with refusal:
             judging.save(sheet, values, reasons, request.form.get("overrun_minutes"),
                          version=int(request.form.get("version") or 0), actor=current_user,
                          reason=request.form.get("reason", ""))
-        except FieldErrors as error:
-            db.session.rollback()
-            errors = error.errors
-        except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
             flash(_("The correction has been saved and recorded."), "success")
             return redirect(url_for("judge.panel", component_id=component.id))
     return render_template("judge/correct.html", component=component, sheet=sheet,
-                           state=judging.state(sheet, component),
-                           items=judging.marking_items(component), errors=errors,
-                           history=judging.sheet_history(sheet)), (422 if errors else 200)
+                           state=judging.state(sheet, component), items=items,
+                           errors=refusal.errors, history=judging.sheet_history(sheet))
 
 
 @bp.route("/components/<int:component_id>/panel/sheets/<int:sheet_id>/return", methods=["POST"])
@@ -200,12 +174,8 @@ def return_sheet(component_id: int, sheet_id: int):
     component = _chief_component(component_id)
     sheet = _panel_sheet(component, sheet_id)
     form = ReturnSheetForm()
-    try:
+    with Refusal():
         judging.return_sheet(sheet, form.comment.data or "", actor=current_user)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
         flash(_("The sheet has been returned to %(judge)s.", judge=sheet.judge.display_name),
               "success")
     return redirect(url_for("judge.panel", component_id=component.id))
@@ -216,13 +186,9 @@ def return_sheet(component_id: int, sheet_id: int):
 def sign_off(component_id: int):
     component = _chief_component(component_id)
     form = SignOffForm()
-    try:
+    with Refusal():
         n = judging.sign_off(component, actor=current_user,
                              acknowledged_flags=bool(form.acknowledge.data))
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
         flash(_("%(name)s signed off: %(n)d workstations frozen.", name=component.name, n=n),
               "success")
     return redirect(url_for("judge.panel", component_id=component.id))

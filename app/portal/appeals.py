@@ -5,22 +5,23 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.errors import Refusal
 from app.extensions import db
 from app.models import Component, Role
 from app.portal import bp
 from app.portal.routes import _own_entry
 from app.security import roles_required
-from app.services import FieldErrors, ServiceError, appeals
+from app.services import appeals
 
 
-def _page(entry, errors=None, values=None, status=200):
+def _page(entry, errors=None, values=None):
     options = appeals.options(entry)
     components = {o.component.id: o.component for o in options}
     return render_template("portal/appeals.html", entry=entry, options=options,
                            open_options=[o for o in options
                                          if o.state == appeals.WindowState.OPEN],
                            mine=appeals.for_entry(entry), components=components,
-                           errors=errors or {}, values=values or {}), status
+                           errors=errors or {}, values=values or {})
 
 
 @bp.route("/entries/<int:entry_id>/appeals", methods=["GET", "POST"])
@@ -32,15 +33,11 @@ def appeals_page(entry_id: int):
         raw = request.form.get("component_id", "")
         component = db.session.get(Component, int(raw)) if raw.isdigit() else None
         text = request.form.get("text", "")
-        try:
+        refusal = Refusal(fields=("component_id", "text"), default="component_id")
+        with refusal:
             appeals.file_appeal(entry, component, text, actor=current_user)
-        except FieldErrors as error:
-            db.session.rollback()
-            return _page(entry, error.errors, {"component_id": raw, "text": text}, 422)
-        except ServiceError as error:
-            db.session.rollback()
-            return _page(entry, {error.field or "component_id": error.message},
-                         {"component_id": raw, "text": text}, 422)
-        flash(_("Your appeal has been filed. The arbitration group will rule on it."), "success")
-        return redirect(url_for("portal.appeals_page", entry_id=entry.id))
+            flash(_("Your appeal has been filed. The arbitration group will rule on it."),
+                  "success")
+            return redirect(url_for("portal.appeals_page", entry_id=entry.id))
+        return _page(entry, refusal.errors, {"component_id": raw, "text": text})
     return _page(entry)

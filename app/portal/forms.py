@@ -45,11 +45,6 @@ class EntryForm(FlaskForm):
             "name", "gender", "id_number", "phone", "enterprise", "enterprise_category", "city",
             "post", "team_name", "years_as_leader", "skill_level", "honours", "front_line")}
 
-    def show_errors(self, errors: dict[str, str]) -> None:
-        for name, message in errors.items():
-            field = getattr(self, name, None) or self.track
-            field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
-
 
 class ReviewForm(FlaskForm):
     action = SelectField(_l("Action"), choices=[

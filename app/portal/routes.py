@@ -8,13 +8,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from app.errors import abort_with
+from app.errors import Refusal, abort_with
 from app.extensions import db
 from app.models import Entry, Role, Stage, StageEntry, Track
 from app.portal import bp
 from app.portal.forms import EntryForm, ReviewForm
 from app.security import roles_required
-from app.services import FieldErrors, ServiceError
 from app.services import entries as entry_service
 
 PORTAL = (Role.CONTESTANT, Role.ENTERPRISE_CONTACT)
@@ -59,13 +58,8 @@ def new_entry():
         flash(_("No track is taking registrations at the moment."), "warning")
     if form.validate_on_submit():
         track = db.session.get(Track, int(form.track.data))
-        try:
+        with Refusal(form, default="track"):
             entry = entry_service.register(current_user, track, form.values())
-        except FieldErrors as error:
-            form.show_errors(error.errors)
-        except ServiceError as error:
-            form.show_errors({error.field or "track": error.message})
-        else:
             flash(_("Entry submitted. Its status is shown below."), "success")
             return redirect(url_for("portal.entry", entry_id=entry.id))
     return render_template("portal/entry_form.html", form=form, entry=None)
@@ -95,15 +89,8 @@ def edit_entry(entry_id: int):
     form.id_number.render_kw = {"readonly": True}
     form.submit.label.text = _("Save and resubmit")
     if form.validate_on_submit():
-        try:
+        with Refusal(form, default="name"):
             entry_service.correct(current_user, entry, form.values())
-        except FieldErrors as error:
-            db.session.rollback()
-            form.show_errors(error.errors)
-        except ServiceError as error:
-            db.session.rollback()
-            form.show_errors({error.field or "name": error.message})
-        else:
             flash(_("Your changes have been saved."), "success")
             return redirect(url_for("portal.entry", entry_id=entry.id))
     return render_template("portal/entry_form.html", form=form, entry=entry)
@@ -144,10 +131,9 @@ def review_entries():
     if not form.validate_on_submit() or not ids:
         flash(_("Choose at least one entry and an action."), "warning")
         return redirect(url_for("portal.home"))
-    try:
+    with Refusal() as refusal:
         outcome = entry_service.review_many(ids, form.action.data, current_user, form.reason.data)
-    except ServiceError as error:
-        flash(error.message, "danger")
+    if refusal.refused:
         return redirect(url_for("portal.home"))
     _flash_outcome(outcome)
     return redirect(url_for("portal.home"))

@@ -33,7 +33,7 @@ def create_user(username: str, display_name: str, role: Role, password: str, *,
         raise ServiceError(_("A username is required."), field="username")
     if get_by_username(username) is not None:
         raise ServiceError(_("The username %(name)s is already taken.", name=username),
-                           field="username")
+                           field="username", code="conflict")
     check_password_strength(password)
     user = User(username=username, display_name=display_name.strip() or username, role=role,
                 enterprise=enterprise, phone=phone)

@@ -101,7 +101,10 @@ REASON_HEADER = "错误原因"
 
 class ImportFailed(ServiceError):
     """The file as a whole cannot be imported (unreadable, no header row, a write failed).
-    Nothing was saved; the message says why."""
+    Nothing was saved; the message says why. Code "unreadable" unless another is given."""
+
+    def __init__(self, message: str, field: str | None = None, code: str = "unreadable"):
+        super().__init__(message, field=field, code=code)
 
 
 def _silent(_phase: str, _done: int, _total: int) -> None:
@@ -555,7 +558,7 @@ def register_importer(cls: type[Importer]) -> type[Importer]:
 def importer_for(batch: ImportBatch, actor: User | None) -> Importer:
     cls = IMPORTERS.get(batch.kind)
     if cls is None:
-        raise ImportFailed(_("This kind of file cannot be imported here."))
+        raise ImportFailed(_("This kind of file cannot be imported here."), code="not_importable")
     return cls.for_target(batch.target_id, actor)
 
 

@@ -362,5 +362,5 @@ def track_by_codes(track_code: str, contest_code: str | None = None) -> Track:
     track = db.session.scalar(query.order_by(Contest.year.desc(), Contest.id.desc()).limit(1))
     if track is None:
         raise ServiceError(_("No track %(track)s in that contest.", track=track_code),
-                           field="track")
+                           field="track", code="not_found")
     return track

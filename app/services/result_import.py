@@ -290,7 +290,7 @@ class ResultImporter(Importer):
         component = self.component
         if component.source != ScoreSource.IMPORT:
             raise ImportFailed(_("The scores of %(name)s come from the judges' score sheets, "
-                                 "not from a file.", name=component.name))
+                                 "not from a file.", name=component.name), code="not_importable")
         self._check_columns(table)
         places = db.session.execute(
             sa.select(StageEntry.id, Entry.exam_number, StageEntry.workstation_number)
@@ -679,7 +679,7 @@ def result_importer(component: Component, actor: User | None = None, *,
     system's (by exam number) for theory and every other imported component."""
     if component.source != ScoreSource.IMPORT:
         raise ImportFailed(_("The scores of %(name)s come from the judges' score sheets, not "
-                             "from a file.", name=component.name))
+                             "from a file.", name=component.name), code="not_importable")
     cls = SimulatorImporter if component.kind == ComponentKind.DIGITAL_TWIN else TheoryImporter
     return cls(component, actor, confirm_changes=confirm_changes)
 
@@ -710,7 +710,7 @@ def import_checked(batch: ImportBatch, actor: User | None, *,
                    confirm_changes: bool) -> Outcome:
     """Import a results file checked in the console (checked again: scores may have moved)."""
     if batch.kind not in RESULT_KINDS:
-        raise ImportFailed(_("This kind of file cannot be imported here."))
+        raise ImportFailed(_("This kind of file cannot be imported here."), code="not_importable")
     if batch.status != ImportStatus.DRY_RUN:
         raise ImportFailed(_("This upload is not waiting for a decision."))
     component = db.session.get(Component, batch.target_id)
@@ -730,11 +730,11 @@ def component_by_codes(contest_code: str | None, track_code: str, stage_seq: int
     stage = next((s for s in track.stages if s.seq == stage_seq), None)
     if stage is None:
         raise ServiceError(_("No stage %(seq)d in track %(track)s.", seq=stage_seq,
-                             track=track_code), field="stage")
+                             track=track_code), field="stage", code="not_found")
     component = next((c for c in stage.components if c.code == component_code), None)
     if component is None:
         raise ServiceError(_("No component %(code)s in that stage.", code=component_code),
-                           field="component")
+                           field="component", code="not_found")
     return component
 
 

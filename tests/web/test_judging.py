@@ -14,6 +14,11 @@ def practical(app, db_session):
         return prepare_practical()
 
 
+
+def _reasons(answer) -> dict[str, str]:
+    """An autosave's refusal as {field: reason} (its error.details)."""
+    return {d["field"]: d["reason"] for d in answer.get_json()["error"]["details"]}
+
 def stations(db_session, practical):
     from app.models import Component
 
@@ -67,7 +72,7 @@ def test_autosave_refuses_a_mark_out_of_range_and_names_the_item(signed_in, prac
     station = stations(db_session, practical)[0]
     answer = autosave(visitor, practical, station, {"A2": "16"}, 0)
     assert answer.status_code == 422
-    assert "0至15" in answer.get_json()["error"]["fields"]["A2"]
+    assert "0至15" in _reasons(answer)["A2"]
 
 
 def test_autosave_with_a_malformed_body_is_a_400(signed_in, practical, db_session):
@@ -235,12 +240,12 @@ def test_a_later_autosave_with_a_bad_mark_names_it_and_keeps_the_stored_ones(
     version = autosave(visitor, practical, station, {"A1": "10"}, 0).get_json()["version"]
     answer = autosave(visitor, practical, station, {"A1": "0", "A2": "16", "B1": "x"}, version)
     assert answer.status_code == 422
-    fields = answer.get_json()["error"]["fields"]
+    fields = _reasons(answer)
     assert "0至15" in fields["A2"] and fields["B1"] == "请输入数字。" and "A1" not in fields
     sheet = _sheet(db_session, practical, station)
     assert sheet.version == version and [str(m.value) for m in sheet.marks] == ["10.000"]
     overrun = autosave(visitor, practical, station, {}, version, overrun="-1")
-    assert overrun.status_code == 422 and "overrun_minutes" in overrun.get_json()["error"]["fields"]
+    assert overrun.status_code == 422 and "overrun_minutes" in _reasons(overrun)
 
 
 @pytest.mark.parametrize("body", [

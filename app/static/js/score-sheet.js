@@ -63,11 +63,12 @@
 
   function show(element, visible) { element.classList.toggle("d-none", !visible); }
 
-  function showErrors(fields) {
+  // details: [{field, reason}] as every refusal of the app answers (app/errors.py)
+  function showErrors(details) {
     form.querySelectorAll(".item-error").forEach(function (el) { el.textContent = ""; });
-    Object.keys(fields || {}).forEach(function (code) {
-      var el = document.getElementById("error-" + code);
-      if (el) { el.textContent = fields[code]; }
+    (details || []).forEach(function (detail) {
+      var el = detail.field && document.getElementById("error-" + detail.field);
+      if (el) { el.textContent = detail.reason; }
     });
   }
 
@@ -102,7 +103,7 @@
         show(connection, false);
         retryDelay = 2000;
         update(answer.body);
-        showErrors({});
+        showErrors([]);
         if (!again) { dirty = false; forget(); }
         statusLine.textContent = form.dataset.textSaved + " " + new Date().toLocaleTimeString();
       } else if (answer.status === 409) {
@@ -111,7 +112,7 @@
         show(conflict, true);
       } else if (answer.status === 422) {
         show(connection, false);
-        showErrors(answer.body.error.fields || {});
+        showErrors(answer.body.error.details || []);
         statusLine.textContent = form.dataset.textInvalid;
       } else if (answer.status >= 500 || answer.status === 0) {
         throw new Error("server " + answer.status);
