@@ -1,4 +1,5 @@
-"""`flask` commands; each one calls a service and commits once at the end."""
+"""`flask` commands; each one calls a service and commits once at the end (outside requests, a
+command owns its transaction: app/transaction.py covers only web requests)."""
 from __future__ import annotations
 
 import sys

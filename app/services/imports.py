@@ -976,8 +976,9 @@ def progress_state(batch: ImportBatch) -> dict[str, Any]:
 def _background_check(app: Flask, batch_id: int) -> None:
     """The thread body: check the staged batch, reporting progress on its row.
 
-    A dry run writes nothing but the batch itself, so committing each progress update here
-    commits nothing else.
+    It runs outside any request, so it owns its transactions (app/transaction.py says who
+    else does). A dry run writes nothing but the batch itself, so committing each progress
+    update here commits nothing else.
     """
     with app.app_context():
         batch = None
