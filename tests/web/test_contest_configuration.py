@@ -90,7 +90,7 @@ def test_a_copy_with_a_taken_code_is_refused_next_to_the_code(signed_in, db_sess
     demo = db_session.scalar(sa.select(Contest).where(Contest.code == "jstl-2025"))
     response = signed_in("organiser").post(f"/admin/contests/{demo.id}/copy", {
         "code": "jstl-2025", "name": "x", "year": "2026"})
-    assert response.status_code == 200
+    assert response.status_code == 422  # refused: the form again
     page = response.get_data(as_text=True)
     assert error_at(page, "code") == "代码 jstl-2025 已被其他赛事使用。"
     assert 'aria-invalid="true"' in page
@@ -131,7 +131,7 @@ def test_new_contest_form_shows_chinese_errors_next_to_fields(signed_in):
     response = signed_in("organiser").post("/admin/contests/new", {
         "code": "bad code!", "name": "", "year": "1999", "exam_number_pattern": "{seq}"})
     page = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 422  # refused: the form again
     assert "代码由1至40个字母" in error_at(page, "code")
     assert error_at(page, "name") == "该字段是必填字段。"
     assert error_at(page, "year") == "年份不能小于2000。"
@@ -156,7 +156,7 @@ def test_quota_of_zero_is_shown_next_to_the_quota(signed_in, db_session):
     stage = chem_stage(db_session, 1)
     response = signed_in("organiser").post(f"/admin/stages/{stage.id}",
                                            stage_form(stage, quota="0"))
-    assert response.status_code == 200
+    assert response.status_code == 422  # refused: the form again
     assert error_at(response.get_data(as_text=True), "quota") == "晋级名额不能小于1。"
     assert chem_stage(db_session, 1).quota == 60
 
@@ -239,7 +239,7 @@ def test_weights_of_95_are_refused_next_to_the_total(signed_in, db_session):
     stage = chem_stage(db_session, 2)
     response = signed_in("organiser").post(f"/admin/stages/{stage.id}/components",
                                            components_form(stage, **{"components-1-weight": "30"}))
-    assert response.status_code == 200
+    assert response.status_code == 422  # refused: the form again
     page = response.get_data(as_text=True)
     assert error_at(page, "weight_total").startswith("权重合计必须为100%，当前为95%")
     assert ">95%</output>" in page
@@ -292,7 +292,7 @@ def test_an_item_maximum_below_zero_is_shown_next_to_the_maximum(signed_in, db_s
         f"/admin/components/{component.id}/scheme/new?parent={parent.id}", {
             "node": "item", "parent_id": str(parent.id), "code": "A4", "title": "气体检测仪校验",
             "kind": "measurement", "maximum": "-1", "ability_id": "", "disqualify_scope": ""})
-    assert response.status_code == 200
+    assert response.status_code == 422  # refused: the form again
     assert error_at(response.get_data(as_text=True), "maximum") == "评分项满分不能小于0。"
 
 
@@ -382,7 +382,7 @@ def test_a_move_into_a_full_sitting_is_refused_next_to_the_sitting(signed_in, db
         "exam_number": numbers[0], "sitting_id": str(small.id)}).status_code == 302
     response = organiser.post(f"/admin/stages/{stage.id}/sittings/move", {
         "exam_number": numbers[1], "sitting_id": str(small.id)})
-    assert response.status_code == 200
+    assert response.status_code == 409  # the sitting is full: the form again
     assert error_at(response.get_data(as_text=True), "sitting_id") == (
         "场次小考场已满（1个座位已全部占用）。")
     page = organiser.post(f"/admin/stages/{stage.id}/sittings/move", {
