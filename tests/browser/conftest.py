@@ -22,6 +22,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
+def _a_refusal_shown(message: str) -> bool:
+    """Chromium logs each page answered 4xx; a form shown again after a refusal answers 422 or
+    409 on purpose (app/transaction.py), and that is no error of the page."""
+    prefix = "Failed to load resource: the server responded with a status of "
+    return message.startswith((prefix + "422", prefix + "409"))
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -112,7 +119,8 @@ def page(chromium, request):
                                    has_touch=viewport["width"] < 1000)
     page = context.new_page()
     page.console_errors = []
-    page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
+    page.on("console", lambda m: page.console_errors.append(m.text)
+            if m.type == "error" and not _a_refusal_shown(m.text) else None)
     page.on("response", lambda r: page.console_errors.append(f"{r.status} {r.url}")
             if r.status == 404 else None)
     yield page
