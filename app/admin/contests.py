@@ -31,6 +31,7 @@ from app.admin.contest_forms import (
 from app.admin.routes import bp
 from app.errors import abort_with
 from app.extensions import db
+from app.inputs import parse_id
 from app.models import (
     Ability,
     Component,
@@ -588,7 +589,8 @@ def _node_values(form: MarkingNodeForm, component: Component) -> dict:
     parent_id = form.parent_id.data
     values["parent"] = db.session.get(MarkingItem, int(parent_id)) if parent_id else None
     ability_id = form.ability_id.data
-    values["ability"] = db.session.get(Ability, int(ability_id)) if ability_id else None
+    ability_id = parse_id(ability_id)
+    values["ability"] = db.session.get(Ability, ability_id) if ability_id else None
     return values
 
 
@@ -596,7 +598,7 @@ def _node_values(form: MarkingNodeForm, component: Component) -> dict:
 @roles_required(Role.ORGANISER)
 def new_marking_node(component_id: int):
     component = _get(Component, component_id, _("No such component."))
-    parent_id = request.args.get("parent", type=int)
+    parent_id = parse_id(request.args.get("parent"))
     parent = db.session.get(MarkingItem, parent_id) if parent_id else None
     form = _node_form(component, None, parent)
     errors: dict[str, str] = {}

@@ -6,7 +6,6 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
@@ -14,6 +13,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.admin.routes import bp
 from app.errors import abort_with
 from app.extensions import db
+from app.inputs import CheckedForm
 from app.models import (
     Component,
     Draw,
@@ -32,7 +32,7 @@ from app.security import roles_required
 from app.services import ServiceError, judging
 
 
-class AssignJudgeForm(FlaskForm):
+class AssignJudgeForm(CheckedForm):
     user = SelectField(_l("Judge"), validators=[DataRequired()], choices=[])
     panel_role = SelectField(_l("Duty"), choices=[SelectChoice("judge", _l("Judge")),
                                                   SelectChoice("chief_judge", _l("Chief judge"))])
@@ -42,13 +42,13 @@ class AssignJudgeForm(FlaskForm):
     submit = SubmitField(_l("Add to the panel"))
 
 
-class DrawForm(FlaskForm):
+class DrawForm(CheckedForm):
     seed = StringField(_l("Seed (blank: a random one, recorded)"),
                        validators=[Optional(), Length(max=64)])
     submit = SubmitField(_l("Draw and seal"))
 
 
-class DecryptForm(FlaskForm):
+class DecryptForm(CheckedForm):
     witness = StringField(_l("Witness"), validators=[DataRequired(), Length(max=100)])
     submit = SubmitField(_l("Reveal names"))
 

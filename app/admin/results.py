@@ -11,6 +11,7 @@ from app import display_datetime
 from app.admin.routes import bp
 from app.errors import abort_with
 from app.extensions import db
+from app.inputs import parse_id
 from app.labels import RESULT_STATUS
 from app.models import (
     AdvancementEntry,
@@ -192,7 +193,8 @@ def start_notice(list_id: int):
 @roles_required(Role.ORGANISER)
 def record_objection(list_id: int):
     listing = _listing(list_id)
-    target = db.session.get(AdvancementEntry, request.form.get("advancement_entry_id", 0, type=int))
+    target_id = parse_id(request.form.get("advancement_entry_id"))
+    target = db.session.get(AdvancementEntry, target_id) if target_id else None
     try:
         if target is None:
             raise FieldErrors({"advancement_entry_id": _("Objections concern a contestant on "

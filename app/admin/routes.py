@@ -9,6 +9,7 @@ from flask_login import current_user
 from app.admin.forms import ROLE_LABELS, UserForm
 from app.errors import abort_with
 from app.extensions import db
+from app.inputs import parse_id
 from app.models import AuditLog, Contest, Enterprise, Role, User
 from app.security import roles_required
 from app.services import ServiceError, accounts
@@ -49,7 +50,8 @@ def users():
 
 
 def _enterprise(value: str | None) -> Enterprise | None:
-    return db.session.get(Enterprise, int(value)) if value else None
+    enterprise_id = parse_id(value)
+    return db.session.get(Enterprise, enterprise_id) if enterprise_id else None
 
 
 @bp.route("/users/new", methods=["GET", "POST"])

@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from app.errors import abort_with
 from app.extensions import db
+from app.inputs import parse_id
 from app.judge.forms import ReturnSheetForm, SignOffForm, SubmitSheetForm
 from app.models import Component, JudgeAssignment, PanelRole, Role, ScoreSheet, SheetStatus
 from app.security import roles_required
@@ -178,7 +179,7 @@ def correct_sheet(component_id: int, sheet_id: int):
         reasons = {i.code: request.form.get(f"reason-{i.code}", "") for i in items}
         try:
             judging.save(sheet, values, reasons, request.form.get("overrun_minutes"),
-                         version=int(request.form.get("version") or 0), actor=current_user,
+                         version=parse_id(request.form.get("version")) or 0, actor=current_user,
                          reason=request.form.get("reason", ""))
         except FieldErrors as error:
             db.session.rollback()

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.extensions import db
+from app.inputs import parse_id
 from app.models import Component, Role
 from app.portal.routes import _own_entry, bp
 from app.security import roles_required
@@ -29,7 +30,8 @@ def appeals_page(entry_id: int):
     entry = _own_entry(entry_id)
     if request.method == "POST":
         raw = request.form.get("component_id", "")
-        component = db.session.get(Component, int(raw)) if raw.isdigit() else None
+        component_id = parse_id(raw)
+        component = db.session.get(Component, component_id) if component_id else None
         text = request.form.get("text", "")
         try:
             appeals.file_appeal(entry, component, text, actor=current_user)

@@ -10,6 +10,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.errors import abort_with
 from app.extensions import db
+from app.inputs import parse_id
 from app.models import Entry, Role, Stage, StageEntry, Track
 from app.portal.forms import EntryForm, ReviewForm
 from app.security import roles_required
@@ -141,7 +142,7 @@ def ticket(entry_id: int):
 def review_entries():
     """The enterprise union endorses (or rejects) its people's submitted entries."""
     form = ReviewForm()
-    ids = [int(i) for i in request.form.getlist("entry_id") if i.isdigit()]
+    ids = [i for i in map(parse_id, request.form.getlist("entry_id")) if i is not None]
     if not form.validate_on_submit() or not ids:
         flash(_("Choose at least one entry and an action."), "warning")
         return redirect(url_for("portal.home"))

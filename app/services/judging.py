@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import secrets
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import pandas as pd
 import sqlalchemy as sa
@@ -20,6 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 import scoring as sc
 from app.extensions import db
+from app.inputs import clean_text, parse_number, text_problem
 from app.models import (
     AuditLog,
     Component,
@@ -407,13 +408,7 @@ def _parse_value(item: MarkingItem, raw) -> Decimal | None:
         if isinstance(raw, bool):
             return Decimal(1) if raw else Decimal(0)
         return Decimal(1) if str(raw).strip().lower() in {"1", "true", "on", "yes"} else Decimal(0)
-    try:
-        value = Decimal(str(raw).strip())
-    except InvalidOperation:
-        raise ServiceError(_("Enter a number."), field=item.code) from None
-    if not value.is_finite():
-        raise ServiceError(_("Enter a number."), field=item.code)
-    return value
+    return parse_number(raw, field=item.code)
 
 
 def _item_check(scheme: sc.MarkingScheme, item: MarkingItem, value: Decimal | None) -> None:
@@ -513,6 +508,9 @@ def _plan(scheme: sc.MarkingScheme, rules: tuple[ItemRule, ...], time_limit_minu
     items = {i.code: i for i in rules}
     errors: dict[str, str] = {}
     parsed: dict[str, Decimal | None] = {}
+    for code, reason in raw_reasons.items():
+        if isinstance(reason, str) and text_problem(reason):
+            errors[code] = text_problem(reason)
     for code, raw in raw_values.items():
         item = items.get(code)
         if item is None:
@@ -530,10 +528,8 @@ def _plan(scheme: sc.MarkingScheme, rules: tuple[ItemRule, ...], time_limit_minu
     overrun = overrun_now
     if raw_overrun is not None and str(raw_overrun).strip() != "":
         try:
-            overrun = int(str(raw_overrun).strip())
-            if overrun < 0:
-                raise ValueError
-        except ValueError:
+            overrun = parse_number(raw_overrun, whole=True, minimum=0)
+        except ServiceError:
             errors["overrun_minutes"] = _("Minutes over time are a whole number, 0 or more.")
     elif raw_overrun is not None:
         overrun = None
@@ -548,7 +544,7 @@ def _plan(scheme: sc.MarkingScheme, rules: tuple[ItemRule, ...], time_limit_minu
         reason = raw_reasons.get(code)
         if reason is not None and not isinstance(reason, str):
             raise ValueError("a reason is text")
-        new_reason = (reason or "").strip() or None
+        new_reason = clean_text(reason, multiline=True) or None
         old_value = mark.value if mark else None
         old_reason = mark.reason if mark else None
         if value == old_value and (items[code].kind != ItemKind.DISQUALIFYING
@@ -733,7 +729,7 @@ def save(sheet: ScoreSheet, raw_values: dict, raw_reasons: dict, raw_overrun, *,
         if not is_chief(component, actor):
             raise ServiceError(_("Only the sheet's judge or the chief judge may change it."),
                                code="forbidden")
-        if not (reason or "").strip():
+        if not clean_text(reason, multiline=True, field="reason"):
             raise FieldErrors({"reason": _("A correction needs a reason.")})
         _check_conflict_of_interest(actor, sheet.stage_entry)
     elif sheet.status == SheetStatus.SUBMITTED:
