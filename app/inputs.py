@@ -215,9 +215,25 @@ def hostile_json(body: Any, path: str = "") -> list[dict[str, str | None]]:
 # The URL boundary
 
 
+def _up_to(limit: int) -> str:
+    """A regular expression matching exactly the decimal numbers 1..``limit`` (no leading 0)."""
+    digits = str(limit)
+    options = [rf"[1-9]\d{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    for i, digit in enumerate(digits):
+        rest = len(digits) - i - 1
+        low = "1" if i == 0 else "0"
+        high = int(digit) - 1 if rest else int(digit)
+        if high >= int(low):
+            options.append(digits[:i] + f"[{low}-{high}]" + (rf"\d{{{rest}}}" if rest else ""))
+    return "(?:" + "|".join(options) + ")"
+
+
 class IdConverter(IntegerConverter):
-    """``<int:…>`` in every route: a whole number 1..2**31-1, else the route does not match
-    (404), so an id beyond the database's integer range never reaches a query."""
+    """``<int:…>`` in every route: a whole number 1..2**31-1 in plain digits. Anything else
+    matches no route at all (404, whatever the method), so an id beyond the database's
+    integer range never reaches a query."""
+
+    regex = _up_to(ID_MAX)
 
     def __init__(self, map, fixed_digits=0, min=1, max=ID_MAX, signed=False):  # noqa: A002
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
@@ -299,7 +315,19 @@ def number_formdata(field, valuelist, **kwargs) -> None:
 
 
 class CheckedForm(FlaskForm):
-    """The base of every form of the app (a test walks them): FlaskForm with ``CheckedMeta``."""
+    """The base of every form of the app (a test walks them): FlaskForm with ``CheckedMeta``.
+    An error on a hidden field (which has no place on the page to show it) is flashed."""
 
     class Meta(CheckedMeta):
         pass
+
+    def validate(self, extra_validators=None) -> bool:
+        from flask import flash
+
+        valid = super().validate(extra_validators)
+        for field in self:
+            if getattr(field.widget, "input_type", None) == "hidden" and field.errors \
+                    and field.name != "csrf_token":
+                for message in dict.fromkeys(str(m) for m in field.errors):
+                    flash(message, "danger")
+        return valid

@@ -82,17 +82,19 @@ def review_entry(entry_id: int):
     if entry is None:
         abort_with(404, _("No such entry."))
     form = ReviewForm()
-    if form.validate_on_submit():
-        try:
-            entry_service.review(entry, form.action.data, current_user, form.reason.data)
-        except ServiceError as error:
-            db.session.rollback()
-            form.reason.errors = [error.message] if error.field == "reason" else []
-            if error.field != "reason":
-                flash(error.message, "danger")
-            return render_template("admin/entry.html", entry=entry, review_form=form,
-                                   full_id=None), 422
-        flash(_("Entry updated: %(status)s.", status=ENTRY_STATUS[entry.status]), "success")
+    if not form.validate_on_submit():  # e.g. a reason with a control character
+        return render_template("admin/entry.html", entry=entry, review_form=form,
+                               full_id=None), 422
+    try:
+        entry_service.review(entry, form.action.data, current_user, form.reason.data)
+    except ServiceError as error:
+        db.session.rollback()
+        form.reason.errors = [error.message] if error.field == "reason" else []
+        if error.field != "reason":
+            flash(error.message, "danger")
+        return render_template("admin/entry.html", entry=entry, review_form=form,
+                               full_id=None), 422
+    flash(_("Entry updated: %(status)s.", status=ENTRY_STATUS[entry.status]), "success")
     return redirect(url_for("admin.entry", entry_id=entry.id))
 
 
