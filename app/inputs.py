@@ -314,6 +314,19 @@ def number_formdata(field, valuelist, **kwargs) -> None:
         raise ValueError(error.message) from None
 
 
+def _leaf_fields(fields):
+    """Every field of a form, those of its repeated parts (FieldList, FormField) included."""
+    from wtforms import FieldList, FormField
+
+    for field in fields:
+        if isinstance(field, FieldList):
+            yield from _leaf_fields(field.entries)
+        elif isinstance(field, FormField):
+            yield from _leaf_fields(field.form)
+        else:
+            yield field
+
+
 class CheckedForm(FlaskForm):
     """The base of every form of the app (a test walks them): FlaskForm with ``CheckedMeta``.
     An error on a hidden field (which has no place on the page to show it) is flashed."""
@@ -325,7 +338,7 @@ class CheckedForm(FlaskForm):
         from flask import flash
 
         valid = super().validate(extra_validators)
-        for field in self:
+        for field in _leaf_fields(self):
             if getattr(field.widget, "input_type", None) == "hidden" and field.errors \
                     and field.name != "csrf_token":
                 for message in dict.fromkeys(str(m) for m in field.errors):
