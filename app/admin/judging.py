@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.admin.routes import bp
 from app.errors import abort_with
 from app.extensions import db
-from app.inputs import CheckedForm
+from app.inputs import CheckedForm, parse_id
 from app.models import (
     Component,
     Draw,
@@ -100,11 +100,11 @@ def component_panel(component_id: int):
     form.sitting.choices = [SelectChoice("", _("All sittings"))] + [
         SelectChoice(str(s.id), s.name) for s in component.stage.sittings]
     if form.validate_on_submit():
-        sitting = db.session.get(Sitting, int(form.sitting.data)) if form.sitting.data else None
+        sitting = db.session.get(Sitting, parse_id(form.sitting.data)) if parse_id(form.sitting.data) else None
         stations = [w for w in (form.workstations.data or "").replace("，", ",").replace("、", ",")
                     .replace(" ", ",").split(",") if w]
         try:
-            judging.assign_judge(component, db.session.get(User, int(form.user.data)),
+            judging.assign_judge(component, db.session.get(User, parse_id(form.user.data) or 0),
                                  panel_role=PanelRole(form.panel_role.data), sitting=sitting,
                                  workstations=stations, actor=current_user)
         except ServiceError as error:

@@ -104,7 +104,7 @@ def save_sheet(component_id: int, workstation: str):
     values, reasons = body.get("values", {}), body.get("reasons", {})
     try:
         saved = judging.autosave(component_id, current_user, workstation, values, reasons,
-                                 body.get("overrun_minutes"), version=int(body.get("version") or 0))
+                                 body.get("overrun_minutes"), version=parse_id(body.get("version")) or 0)
     except ServiceError as error:
         return _json_error(error)
     except (TypeError, ValueError, OverflowError):
@@ -125,7 +125,7 @@ def submit_sheet(component_id: int, workstation: str):
         flash(_("Mark the sheet before submitting it."), "warning")
         return redirect(url_for("judge.sheet", component_id=component.id, workstation=workstation))
     try:
-        current = judging.submit(sheet, version=int(form.version.data or 0), actor=current_user)
+        current = judging.submit(sheet, version=parse_id(form.version.data) or 0, actor=current_user)
     except FieldErrors as error:
         db.session.rollback()
         flash(_("The sheet is not complete: %(items)s.", items="、".join(error.errors)), "danger")

@@ -60,7 +60,7 @@ def new_entry():
     if not form.track.choices[1:]:
         flash(_("No track is taking registrations at the moment."), "warning")
     if form.validate_on_submit():
-        track = db.session.get(Track, int(form.track.data))
+        track = db.session.get(Track, parse_id(form.track.data) or 0)
         try:
             entry = entry_service.register(current_user, track, form.values())
         except FieldErrors as error:

@@ -181,7 +181,7 @@ SKIP_LINKS = ("/logout", "/lang/", "/static/", "/bootstrap/", "export", ".xlsx",
               "/print", "/ticket")
 
 
-def _crawl(visitor, start: list[str], app, *, per_endpoint: int = 2, limit: int = 250
+def _crawl(visitor, start: list[str], app, *, per_endpoint: int = 2, limit: int = 400
            ) -> list[PageForm]:
     """The POST forms on the pages reachable from ``start`` by following links (at most
     ``per_endpoint`` pages of each route), one per action and set of fields."""
@@ -214,8 +214,12 @@ def _crawl(visitor, start: list[str], app, *, per_endpoint: int = 2, limit: int 
     return list(forms.values())
 
 
-ROLES = {"organiser": ["/admin/", "/account/tokens", "/account/password"],
-         "chief": ["/judge/"], "judge1": ["/judge/"], "arbiter": ["/judge/"],
+ROLES = {"organiser": ["/admin/", "/account/tokens", "/admin/components/4/scheme",
+                       "/admin/components/4/scheme/new", "/admin/stages/1/what-if?preview=1",
+                       "/admin/stages/2/sittings", "/admin/lists/1", "/admin/results",
+                       "/admin/judging", "/admin/components/4/scores"],
+         "chief": ["/judge/", "/judge/appeals"], "judge1": ["/judge/"],
+         "arbiter": ["/judge/", "/judge/appeals"],
          "contestant": ["/portal/"], "contact": ["/portal/"]}
 
 
@@ -227,7 +231,17 @@ def busy_contest(app, signed_in, db_session):
     from decimal import Decimal
 
     from app.extensions import db
-    from app.models import AdvancementList, ComponentScore, ResultsVersion, Stage, StageEntry, Track
+    from app.models import (
+        AdvancementList,
+        Component,
+        ComponentScore,
+        PanelRole,
+        ResultsVersion,
+        Stage,
+        StageEntry,
+        Track,
+    )
+    from app.services import judging
     from tests.judging_setup import prepare_practical
     from tests.results_setup import pass_recheck_on_the_web
 
@@ -242,7 +256,15 @@ def busy_contest(app, signed_in, db_session):
                                               points=Decimal(rng.randint(5000, 10000)) / 100))
         db.session.commit()
         stage_id = stage.id
-        prepare_practical()
+        practical = db.session.get(Component, prepare_practical())
+        for assignment in judging.panel(practical):  # a started sheet per judge
+            place = next(iter(judging.judge_places(assignment)), None)
+            if assignment.panel_role == PanelRole.JUDGE and place is not None:
+                sheet = judging.sheet_for(practical, assignment.user, place.workstation_number,
+                                          create=True)
+                judging.save(sheet, {"A1": "10"}, {}, None, version=sheet.version,
+                             actor=assignment.user)
+        db.session.commit()
     organiser = signed_in("organiser")
     organiser.post(f"/admin/stages/{stage_id}/results", {"reason": "首次计算"})
     version = db_session.scalar(sa.select(ResultsVersion))
@@ -251,7 +273,12 @@ def busy_contest(app, signed_in, db_session):
     organiser.post(f"/admin/results/{version.id}/advancement")
     listing = db_session.scalar(sa.select(AdvancementList))
     organiser.post(f"/admin/lists/{listing.id}/notice")
+    target = next(e for e in listing.entries if e.status.value == "advancing")
+    organiser.post(f"/admin/lists/{listing.id}/objections", {
+        "advancement_entry_id": str(target.id), "filed_by_name": "职工甲", "text": "材料不实"})
     organiser.post(f"/admin/stages/{stage_id}/results", {"reason": "第二版"})
+    second = db_session.scalar(sa.select(ResultsVersion).order_by(ResultsVersion.id.desc()))
+    organiser.post(f"/admin/results/{second.id}/recheck")
     organiser.logout()
 
 
