@@ -78,8 +78,8 @@ def clean_text(raw: Any, *, multiline: bool = False, field: str | None = None) -
     """
     if raw is None:
         return ""
-    if isinstance(raw, float) and raw.is_integer():
-        raw = int(raw)
+    if isinstance(raw, float) and raw.is_integer() and abs(raw) < 1e15:
+        raw = int(raw)  # an Excel number that is an integer (1e300 stays 1e+300)
     text = raw if isinstance(raw, str) else str(raw)
     problem = text_problem(text)
     if problem:

@@ -38,7 +38,7 @@ from flask_babel import gettext as _
 
 import scoring as sc
 from app.extensions import db
-from app.inputs import ID_MAX, parse_number, visible_text
+from app.inputs import ID_MAX, hostile_json, parse_number, text_problem, visible_text
 from app.models import (
     Component,
     ComponentKind,
@@ -151,7 +151,7 @@ def number_text(value: Decimal | None) -> str | None:
 
 def _cell_text(raw: Any) -> str:
     """An identifying cell as text: an Excel number 2025010001.0 is 2025010001."""
-    if isinstance(raw, float) and raw.is_integer():
+    if isinstance(raw, float) and raw.is_integer() and abs(raw) < 1e15:
         raw = int(raw)
     return unicodedata.normalize("NFKC", str(raw)).strip()
 
@@ -349,6 +349,10 @@ class ResultImporter(Importer):
             return None
         if not isinstance(raw, dict):
             report.error(row, "details", _("Details must be an object of named values."))
+            return None
+        hostile = hostile_json(raw)
+        if hostile:
+            report.error(row, "details", hostile[0]["reason"])
             return None
         return _plain(raw)
 
@@ -645,6 +649,9 @@ class SimulatorImporter(ResultImporter):
         for position, header in self.step_columns:
             raw = row.cells[position] if position < len(row.cells) else None
             if raw is None or raw == "":
+                continue
+            if isinstance(raw, str) and text_problem(raw):
+                report.error(row, header, text_problem(raw))
                 continue
             steps[header] = _plain(raw)
         if steps:
