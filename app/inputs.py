@@ -211,6 +211,18 @@ def hostile_json(body: Any, path: str = "") -> list[dict[str, str | None]]:
     return found
 
 
+def parse_version(raw: Any) -> int:
+    """A record's version as a page sends it back (a sheet's, for "changed elsewhere"
+    checks): 0 when absent; anything but a whole number 0..2**31-1 is -1, which is never a
+    stored version, so the save is refused as stale instead of taken for version 0."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return 0
+    try:
+        return parse_number(raw, whole=True, minimum=0)
+    except ServiceError:
+        return -1
+
+
 # ---------------------------------------------------------------------------------------------
 # The URL boundary
 

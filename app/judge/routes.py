@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from app.errors import abort_with
 from app.extensions import db
-from app.inputs import parse_id
+from app.inputs import parse_version
 from app.judge.forms import ReturnSheetForm, SignOffForm, SubmitSheetForm
 from app.models import Component, JudgeAssignment, PanelRole, Role, ScoreSheet, SheetStatus
 from app.security import roles_required
@@ -102,9 +102,12 @@ def save_sheet(component_id: int, workstation: str):
             or not isinstance(body.get("reasons", {}), dict):
         return api_error(400, "malformed_body", _("The request body must be a JSON object."))
     values, reasons = body.get("values", {}), body.get("reasons", {})
+    version = parse_version(body.get("version"))
+    if version < 0:
+        return api_error(400, "malformed_body", _("The request could not be understood."))
     try:
         saved = judging.autosave(component_id, current_user, workstation, values, reasons,
-                                 body.get("overrun_minutes"), version=parse_id(body.get("version")) or 0)
+                                 body.get("overrun_minutes"), version=version)
     except ServiceError as error:
         return _json_error(error)
     except (TypeError, ValueError, OverflowError):
@@ -125,7 +128,7 @@ def submit_sheet(component_id: int, workstation: str):
         flash(_("Mark the sheet before submitting it."), "warning")
         return redirect(url_for("judge.sheet", component_id=component.id, workstation=workstation))
     try:
-        current = judging.submit(sheet, version=parse_id(form.version.data) or 0, actor=current_user)
+        current = judging.submit(sheet, version=parse_version(form.version.data), actor=current_user)
     except FieldErrors as error:
         db.session.rollback()
         flash(_("The sheet is not complete: %(items)s.", items="、".join(error.errors)), "danger")
@@ -179,7 +182,7 @@ def correct_sheet(component_id: int, sheet_id: int):
         reasons = {i.code: request.form.get(f"reason-{i.code}", "") for i in items}
         try:
             judging.save(sheet, values, reasons, request.form.get("overrun_minutes"),
-                         version=parse_id(request.form.get("version")) or 0, actor=current_user,
+                         version=parse_version(request.form.get("version")), actor=current_user,
                          reason=request.form.get("reason", ""))
         except FieldErrors as error:
             db.session.rollback()
