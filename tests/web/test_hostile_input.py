@@ -343,3 +343,70 @@ def test_every_form_refuses_hostile_text_and_numbers_with_a_chinese_message(
                     savepoint.rollback()
                 tried += 1
     assert tried > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# The issue's own cases: years as team leader 1e300 / 1E+30 in the form, the upload, the CLI
+
+
+@pytest.mark.parametrize("years", ["1e300", "1E+30", "NaN", "Infinity", "１e５"])
+def test_years_as_leader_in_scientific_notation_is_an_error_next_to_the_field(
+        visitor, db_session, years):
+    from app.models import Entry
+    from tests.web.test_registration import entry_form, sign_up, steel_id
+
+    sign_up(visitor)
+    before = _table_counts(db_session)
+    response = visitor.post("/portal/entries/new", entry_form(steel_id(db_session),
+                                                              years_as_leader=years))
+    assert response.status_code in (200, 422)
+    page = response.get_data(as_text=True)
+    message = page.split('id="years_as_leader-error"')[1].split("</div>")[0]
+    assert "科学计数法" in message or "请输入数字" in message
+    db_session.expire_all()
+    assert _table_counts(db_session) == before
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(Entry)
+                             .where(Entry.post == "轧钢二班班长")) == 0
+
+
+def _sheet_with_bad_years() -> bytes:
+    from tests.import_sheets import HEADER, person
+    from tests.services.test_hostile_imports import workbook
+
+    return workbook(HEADER[1:], [person(1), person(2, 担任班组长年限=1e300),
+                                 person(3, 担任班组长年限="1E+30"), person(4)], title="报名表")
+
+
+def test_an_uploaded_sheet_with_years_1e300_shows_row_errors_not_a_500(signed_in, db_session):
+    import io
+
+    from app.models import Track
+
+    organiser = signed_in("organiser")
+    track = db_session.scalar(sa.select(Track).where(Track.code == "chem"))
+    response = organiser.post("/admin/imports", {
+        "track": str(track.id), "file": (io.BytesIO(_sheet_with_bad_years()), "报名表.xlsx")},
+        content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    page = organiser.get(response.location).get_data(as_text=True)
+    table = page.split('id="import-errors"')[1].split("</table>")[0]
+    rows = re.findall(r"<tr><td[^>]*>(\d+)</td><td>([^<]+)</td><td>([^<]+)</td></tr>", table)
+    assert rows == [("4", "担任班组长年限", "数值过大。"),  # a title row, the header, row 3
+                    ("5", "担任班组长年限", "请直接写出数字，不要使用科学计数法（如 1e5）。")]
+    assert "导入 2 条合格数据" in page
+
+
+def test_the_cli_reports_years_1e300_as_row_errors_without_a_traceback(runner, tmp_path):
+    import json
+
+    path = tmp_path / "报名表.xlsx"
+    path.write_bytes(_sheet_with_bad_years())
+    result = runner.invoke(args=["registrations", "import", str(path), "--track", "chem",
+                                 "--dry-run", "--json"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    report = json.loads(result.stdout)
+    assert [(e["row"], e["column"]) for e in report["errors"]] == [
+        (4, "担任班组长年限"), (5, "担任班组长年限")]
+    assert (report["rows"], report["valid"]) == (4, 2)
