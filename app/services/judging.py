@@ -205,7 +205,7 @@ def draw(stage: Stage, *, seed: str | None = None, actor: User | None = None) ->
     if db.session.scalar(sa.select(Draw.id).where(Draw.stage_id == stage.id,
                                                   Draw.sealed_at.is_not(None))):
         raise ServiceError(_("The draw of this stage is sealed and cannot be repeated."))
-    seed = (seed or secrets.token_hex(8)).strip()
+    seed = clean_text(seed, field="seed") or secrets.token_hex(8)
     places = db.session.scalars(_stage_places(stage).order_by(StageEntry.entry_id)).all()
     if not places:
         raise ServiceError(_("The stage has no contestants to draw."))
@@ -939,16 +939,17 @@ def return_sheet(sheet: ScoreSheet, comment: str, *, actor: User) -> None:
     if not is_chief(sheet.component, actor):
         raise ServiceError(_("Only the chief judge returns sheets."), code="forbidden")
     _check_not_signed_off(sheet.component)
-    if not comment.strip():
+    comment = clean_text(comment, multiline=True, field="comment")
+    if not comment:
         raise FieldErrors({"comment": _("Say what the judge should look at again.")})
     if sheet.status != SheetStatus.SUBMITTED:
         raise ServiceError(_("Only a submitted sheet can be returned."), code="conflict")
     sheet.status = SheetStatus.RETURNED
-    sheet.return_comment = comment.strip()
+    sheet.return_comment = comment
     db.session.flush()
     audit.record("sheet.return", sheet, f"{sheet.component.name} 赛位"
                  f"{sheet.stage_entry.workstation_number} 退回裁判 {sheet.judge.display_name}",
-                 reason=comment.strip(), actor=actor, stage_id=sheet.component.stage_id)
+                 reason=comment, actor=actor, stage_id=sheet.component.stage_id)
 
 
 def sheet_history(sheet: ScoreSheet) -> list:
@@ -1165,12 +1166,13 @@ def decrypt(component: Component, *, witness: str, actor: User) -> Decryption:
     if component.signed_off_at is None:
         raise ServiceError(_("Names are revealed only after the chief judge has signed the "
                              "component off."), code="conflict")
-    if not witness.strip():
+    witness = clean_text(witness, field="witness")
+    if not witness:
         raise FieldErrors({"witness": _("Name the witness of the decryption.")})
-    record = Decryption(component_id=component.id, operator_id=actor.id, witness=witness.strip())
+    record = Decryption(component_id=component.id, operator_id=actor.id, witness=witness)
     db.session.add(record)
     db.session.flush()
-    audit.record("component.decrypt", component, f"{component.name} 解密，见证人 {witness.strip()}",
+    audit.record("component.decrypt", component, f"{component.name} 解密，见证人 {witness}",
                  actor=actor, stage_id=component.stage_id)
     return record
 
