@@ -42,6 +42,8 @@ _LINE_BREAKS = re.compile(r"\r\n?|[\u2028\u2029\x85\x0b\x0c]")
 
 def text_problem(text: str) -> str | None:
     """Why ``text`` may not be stored or shown (in the user's language), or None when it may."""
+    if text.isprintable():  # the common case, checked in C: no control or format character
+        return None
     for char in text:
         if char.isprintable() or char == " ":  # fast path: every ordinary character
             continue
