@@ -410,3 +410,32 @@ def test_the_cli_reports_years_1e300_as_row_errors_without_a_traceback(runner, t
     assert [(e["row"], e["column"]) for e in report["errors"]] == [
         (4, "担任班组长年限"), (5, "担任班组长年限")]
     assert (report["rows"], report["valid"]) == (4, 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# The what-if page (its preview is a GET form, its apply a plain POST form)
+
+
+@pytest.mark.parametrize("field", ["weights.theory", "quota", "per_enterprise_cap"])
+@pytest.mark.parametrize("label", list(HOSTILE))
+def test_what_if_settings_refuse_hostile_values_next_to_the_field(signed_in, db_session, app,
+                                                                  field, label):
+    from app.extensions import db
+    from tests.whatif_setup import build_ladder
+
+    with app.app_context():
+        stage_id = build_ladder().stage.id
+        db.session.commit()
+    organiser = signed_in("organiser")
+    values = {"weights.learning": "40", "weights.theory": "60", "quota": "61",
+              "per_enterprise_cap": "5", "cutoff_tie_policy": "break", field: HOSTILE[label]}
+    before = _table_counts(db_session)
+    applied = organiser.post(f"/admin/stages/{stage_id}/what-if/apply", values)
+    assert applied.status_code == 422
+    error = applied.get_data(as_text=True).split(f'id="f-{field}-error"')[1].split("</div>")[0]
+    assert CJK.search(error), error
+    preview = organiser.get(f"/admin/stages/{stage_id}/what-if?preview=1&" + "&".join(
+        f"{k}={quote(v)}" for k, v in values.items()))
+    assert preview.status_code == (400 if label in HOSTILE_TEXT else 422)
+    db_session.expire_all()
+    assert _table_counts(db_session) == before
