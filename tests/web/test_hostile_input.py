@@ -440,3 +440,27 @@ def test_what_if_settings_refuse_hostile_values_next_to_the_field(signed_in, db_
     assert preview.status_code == (400 if label in HOSTILE_TEXT else 422)
     db_session.expire_all()
     assert _table_counts(db_session) == before
+
+
+def test_every_form_of_the_app_checks_its_text_fields(app):
+    """A form that is not a CheckedForm would let a NUL or a direction mark through to the
+    service without a message next to the field."""
+    import importlib
+    import pkgutil
+
+    from flask_wtf import FlaskForm
+
+    import app as package
+    from app.inputs import CheckedForm
+
+    for module in pkgutil.walk_packages(package.__path__, "app."):
+        importlib.import_module(module.name)
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    ours = [f for f in subclasses(FlaskForm) if f.__module__.startswith("app.")]
+    assert len(ours) > 25
+    assert [f.__name__ for f in ours if not issubclass(f, CheckedForm)] == []
