@@ -58,6 +58,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_security(app)
 
+    from app.inputs import init_inputs
+
+    init_inputs(app)  # before the blueprints: their routes take its converters
+
     from app.admin import bp as admin_bp
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp

@@ -4,7 +4,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.i18n import translations
 from wtforms import (
     BooleanField,
@@ -26,6 +25,7 @@ from wtforms.meta import DefaultMeta
 from wtforms.validators import Length, Optional
 
 from app import labels
+from app.inputs import CheckedForm, CheckedMeta, number_formdata
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -35,6 +35,9 @@ class ExactDecimalField(DecimalField):
 
     def __init__(self, label=None, validators=None, **kwargs):
         super().__init__(label, validators or [Optional()], places=None, **kwargs)
+
+    def process_formdata(self, valuelist):
+        number_formdata(self, valuelist)
 
     def _value(self):
         if self.raw_data:
@@ -57,16 +60,23 @@ class RowForm(Form):
     """A repeated part of a form (FieldList): no CSRF token of its own, but WTForms' messages
     in the page's language, as FlaskForm gives its own fields."""
 
-    class Meta(DefaultMeta):
+    class Meta(CheckedMeta, DefaultMeta):
         def get_translations(self, form):
             return translations
 
 
+class WholeNumberField(IntegerField):
+    """A whole number read by ``parse_number`` (within the database's integer range)."""
+
+    def process_formdata(self, valuelist):
+        number_formdata(self, valuelist, whole=True)
+
+
 def _integer(label, **kwargs) -> IntegerField:
-    return IntegerField(label, validators=[Optional()], **kwargs)
+    return WholeNumberField(label, validators=[Optional()], **kwargs)
 
 
-class ContestForm(FlaskForm):
+class ContestForm(CheckedForm):
     code = StringField(_l("Code"), validators=[Length(max=40)],
                        description=_l("Letters, digits, - and _, e.g. jstl-2026."))
     name = StringField(_l("Contest name"), validators=[Length(max=200)])
@@ -85,7 +95,7 @@ class ContestForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class CopyContestForm(FlaskForm):
+class CopyContestForm(CheckedForm):
     code = StringField(_l("Code of the new contest"), validators=[Length(max=40)])
     name = StringField(_l("Name of the new contest"), validators=[Length(max=200)])
     year = _integer(_l("Year"), description=_l(
@@ -94,7 +104,7 @@ class CopyContestForm(FlaskForm):
     submit = SubmitField(_l("Copy"))
 
 
-class TrackForm(FlaskForm):
+class TrackForm(CheckedForm):
     code = StringField(_l("Code"), validators=[Length(max=40)])
     name = StringField(_l("Track name"), validators=[Length(max=100)])
     number = _integer(_l("Number"), description=_l("Part of exam numbers ({track_no})."))
@@ -104,7 +114,7 @@ class TrackForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class AbilityForm(FlaskForm):
+class AbilityForm(CheckedForm):
     code = StringField(_l("Code"), validators=[Length(max=40)])
     name = StringField(_l("Ability name"), validators=[Length(max=60)])
     submit = SubmitField(_l("Save"))
@@ -124,7 +134,7 @@ class AwardForm(RowForm):
     count = _integer(_l("How many"))
 
 
-class StageForm(FlaskForm):
+class StageForm(CheckedForm):
     kind = SelectField(_l("Kind"), choices=choices(labels.STAGE_KIND))
     name = StringField(_l("Stage name"), validators=[Length(max=100)])
     starts_on = DateField(_l("Starts on"), validators=[Optional()])
@@ -154,12 +164,12 @@ class StageForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class StatusForm(FlaskForm):
+class StatusForm(CheckedForm):
     status = HiddenField()
     submit = SubmitField(_l("Move on"))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(CheckedForm):
     """A button that posts (delete, move) with the CSRF token and nothing else."""
 
     direction = HiddenField()
@@ -189,12 +199,12 @@ class ComponentRowForm(RowForm):
                                  validators=[Optional()])
 
 
-class ComponentsForm(FlaskForm):
+class ComponentsForm(CheckedForm):
     components = FieldList(FormField(ComponentRowForm), min_entries=1, max_entries=20)
     submit = SubmitField(_l("Save components and weights"))
 
 
-class MarkingNodeForm(FlaskForm):
+class MarkingNodeForm(CheckedForm):
     node = SelectField(_l("Node"), choices=choices(labels.MARKING_NODE))
     parent_id = SelectField(_l("Under"), choices=[])
     code = StringField(_l("Code"), validators=[Length(max=40)])
@@ -213,7 +223,7 @@ class MarkingNodeForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class SittingForm(FlaskForm):
+class SittingForm(CheckedForm):
     name = StringField(_l("Sitting name"), validators=[Length(max=100)])
     venue = StringField(_l("Venue"), validators=[Length(max=200)])
     room = StringField(_l("Room"), validators=[Length(max=100)])
@@ -224,14 +234,14 @@ class SittingForm(FlaskForm):
     submit = SubmitField(_l("Save sitting"))
 
 
-class AssignForm(FlaskForm):
+class AssignForm(CheckedForm):
     mode = SelectField(_l("Whom to place"), choices=[
         SelectChoice("all", _l("Everyone, from scratch")),
         SelectChoice("unassigned", _l("Only those without a sitting"))])
     submit = SubmitField(_l("Assign automatically"))
 
 
-class MoveForm(FlaskForm):
+class MoveForm(CheckedForm):
     exam_number = StringField(_l("Exam number"), validators=[Length(max=40)])
     sitting_id = SelectField(_l("Move to"), choices=[])
     submit = SubmitField(_l("Move"))

@@ -30,6 +30,7 @@ from app.admin.contest_forms import (
 )
 from app.errors import Refusal, abort_with
 from app.extensions import db
+from app.inputs import parse_id
 from app.models import (
     Ability,
     Component,
@@ -531,9 +532,10 @@ def _node_values(form: MarkingNodeForm, component: Component) -> dict:
                "deduction_per_occurrence", "disqualify_scope")}
     values["descriptors"] = {g: getattr(form, f"descriptor_{g}").data or "" for g in "0123"}
     parent_id = form.parent_id.data
-    values["parent"] = db.session.get(MarkingItem, int(parent_id)) if parent_id else None
+    values["parent"] = db.session.get(MarkingItem, parse_id(parent_id)) if parse_id(parent_id) else None
     ability_id = form.ability_id.data
-    values["ability"] = db.session.get(Ability, int(ability_id)) if ability_id else None
+    ability_id = parse_id(ability_id)
+    values["ability"] = db.session.get(Ability, ability_id) if ability_id else None
     return values
 
 
@@ -541,7 +543,7 @@ def _node_values(form: MarkingNodeForm, component: Component) -> dict:
 @roles_required(Role.ORGANISER)
 def new_marking_node(component_id: int):
     component = _get(Component, component_id, _("No such component."))
-    parent_id = request.args.get("parent", type=int)
+    parent_id = parse_id(request.args.get("parent"))
     parent = db.session.get(MarkingItem, parent_id) if parent_id else None
     form = _node_form(component, None, parent)
     refusal = Refusal(form, aliases=NODE_ALIASES)
@@ -702,8 +704,8 @@ def move_to_sitting(stage_id: int):
     refusal = Refusal(move)
     if move.validate_on_submit():
         place = sitting_service.find_by_exam_number(stage, move.exam_number.data or "")
-        target = db.session.get(Sitting, int(move.sitting_id.data)) \
-            if move.sitting_id.data else None
+        target = db.session.get(Sitting, parse_id(move.sitting_id.data)) \
+            if parse_id(move.sitting_id.data) else None
         if place is None:
             move.exam_number.errors = [_("No contestant of this stage has the exam number "
                                          "%(number)s.", number=move.exam_number.data)]

@@ -9,6 +9,7 @@ from flask_login import current_user
 from app.admin import bp
 from app.errors import Refusal, abort_with
 from app.extensions import db
+from app.inputs import parse_id
 from app.labels import ENTRY_STATUS
 from app.models import Contest, Enterprise, Entry, EntryStatus, Role, Track
 from app.portal.forms import ReviewForm
@@ -32,7 +33,7 @@ def _filter_from_request() -> tuple[entry_service.EntryFilter, dict]:
 
 
 def _int(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
+    return parse_id(value)
 
 
 @bp.route("/entries")
@@ -80,12 +81,14 @@ def review_entry(entry_id: int):
     if entry is None:
         abort_with(404, _("No such entry."))
     form = ReviewForm()
-    if form.validate_on_submit():
-        with Refusal(form):
-            entry_service.review(entry, form.action.data, current_user, form.reason.data)
-            flash(_("Entry updated: %(status)s.", status=ENTRY_STATUS[entry.status]), "success")
-            return redirect(url_for("admin.entry", entry_id=entry.id))
-        return render_template("admin/entry.html", entry=entry, review_form=form, full_id=None)
+    if not form.validate_on_submit():  # e.g. a reason with a control character
+        return render_template("admin/entry.html", entry=entry, review_form=form,
+                               full_id=None), 422
+    with Refusal(form):
+        entry_service.review(entry, form.action.data, current_user, form.reason.data)
+        flash(_("Entry updated: %(status)s.", status=ENTRY_STATUS[entry.status]), "success")
+        return redirect(url_for("admin.entry", entry_id=entry.id))
+    return render_template("admin/entry.html", entry=entry, review_form=form, full_id=None)
     return redirect(url_for("admin.entry", entry_id=entry.id))
 
 
@@ -94,7 +97,7 @@ def review_entry(entry_id: int):
 def review_entries():
     """One review step for the entries ticked on the list."""
     form = ReviewForm()
-    ids = [int(i) for i in request.form.getlist("entry_id") if i.isdigit()]
+    ids = [i for i in map(parse_id, request.form.getlist("entry_id")) if i is not None]
     back = url_for("admin.entries", **{k: v for k, v in _filter_from_request()[1].items() if v})
     if not form.validate_on_submit() or not ids:
         flash(_("Choose at least one entry and an action."), "warning")

@@ -1,12 +1,12 @@
 """Organiser console forms."""
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from app.extensions import db
+from app.inputs import CheckedForm
 from app.models import Enterprise, Role
 
 ROLE_LABELS = {
@@ -24,7 +24,7 @@ def enterprise_choices() -> list[SelectChoice]:
     return [SelectChoice("", "—")] + [SelectChoice(str(i), name) for i, name in rows]
 
 
-class UserForm(FlaskForm):
+class UserForm(CheckedForm):
     username = StringField(_l("Username"), validators=[
         DataRequired(), Length(max=64),
         Regexp(r"^[A-Za-z0-9_.@-]+$", message=_l("Use letters, digits and _ . @ - only."))])

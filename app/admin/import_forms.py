@@ -1,13 +1,13 @@
 """Organiser console forms for uploading sheets into the import pipeline."""
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
 from app.extensions import db
+from app.inputs import CheckedForm
 from app.models import Contest, Track
 
 SHEET_TYPES = ["xlsx", "xlsm", "xls", "csv"]
@@ -23,7 +23,7 @@ def track_choices() -> list[SelectChoice]:
             for track_id, name, contest, short in rows]
 
 
-class RegistrationUploadForm(FlaskForm):
+class RegistrationUploadForm(CheckedForm):
     track = SelectField(_l("Track"), choices=[], validators=[DataRequired()])
     file = FileField(_l("Registration sheet"), validators=[
         FileRequired(_l("Choose the file to upload.")), FileAllowed(SHEET_TYPES, SHEET_MESSAGE)])
@@ -34,17 +34,17 @@ class RegistrationUploadForm(FlaskForm):
         self.track.choices = track_choices()
 
 
-class SchemeUploadForm(FlaskForm):
+class SchemeUploadForm(CheckedForm):
     file = FileField(_l("Marking scheme sheet"), validators=[
         FileRequired(_l("Choose the file to upload.")), FileAllowed(SHEET_TYPES, SHEET_MESSAGE)])
     submit = SubmitField(_l("Check the file"))
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(CheckedForm):
     """Import the good rows, or cancel: a button whose form carries only the CSRF token."""
 
 
-class ResultUploadForm(FlaskForm):
+class ResultUploadForm(CheckedForm):
     file = FileField(_l("Results file"), validators=[
         FileRequired(_l("Choose the file to upload.")),
         FileAllowed([*SHEET_TYPES, "json"],
@@ -52,7 +52,7 @@ class ResultUploadForm(FlaskForm):
     submit = SubmitField(_l("Check the file"))
 
 
-class ResultDecisionForm(FlaskForm):
+class ResultDecisionForm(CheckedForm):
     """Import a checked results file; replacing scores needs the box ticked."""
 
     confirm_changes = BooleanField(_l("I have checked the changes above: replace these "

@@ -6,7 +6,6 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
@@ -14,6 +13,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.admin import bp
 from app.errors import Refusal, abort_with
 from app.extensions import db
+from app.inputs import CheckedForm, parse_id
 from app.models import (
     Component,
     Draw,
@@ -32,7 +32,7 @@ from app.security import roles_required
 from app.services import judging
 
 
-class AssignJudgeForm(FlaskForm):
+class AssignJudgeForm(CheckedForm):
     user = SelectField(_l("Judge"), validators=[DataRequired()], choices=[])
     panel_role = SelectField(_l("Duty"), choices=[SelectChoice("judge", _l("Judge")),
                                                   SelectChoice("chief_judge", _l("Chief judge"))])
@@ -42,13 +42,13 @@ class AssignJudgeForm(FlaskForm):
     submit = SubmitField(_l("Add to the panel"))
 
 
-class DrawForm(FlaskForm):
+class DrawForm(CheckedForm):
     seed = StringField(_l("Seed (blank: a random one, recorded)"),
                        validators=[Optional(), Length(max=64)])
     submit = SubmitField(_l("Draw and seal"))
 
 
-class DecryptForm(FlaskForm):
+class DecryptForm(CheckedForm):
     witness = StringField(_l("Witness"), validators=[DataRequired(), Length(max=100)])
     submit = SubmitField(_l("Reveal names"))
 
@@ -100,11 +100,11 @@ def component_panel(component_id: int):
     form.sitting.choices = [SelectChoice("", _("All sittings"))] + [
         SelectChoice(str(s.id), s.name) for s in component.stage.sittings]
     if form.validate_on_submit():
-        sitting = db.session.get(Sitting, int(form.sitting.data)) if form.sitting.data else None
+        sitting = db.session.get(Sitting, parse_id(form.sitting.data)) if parse_id(form.sitting.data) else None
         stations = [w for w in (form.workstations.data or "").replace("，", ",").replace("、", ",")
                     .replace(" ", ",").split(",") if w]
         with Refusal(form, default="user"):
-            judging.assign_judge(component, db.session.get(User, int(form.user.data)),
+            judging.assign_judge(component, db.session.get(User, parse_id(form.user.data) or 0),
                                  panel_role=PanelRole(form.panel_role.data), sitting=sitting,
                                  workstations=stations, actor=current_user)
             flash(_("The judge has been added to the panel."), "success")

@@ -9,6 +9,7 @@ from flask_login import current_user
 from app.admin import bp
 from app.errors import Refusal, abort_with
 from app.extensions import db
+from app.inputs import parse_id
 from app.models import (
     RecheckItem,
     RecheckOutcome,
@@ -103,7 +104,7 @@ def recheck_round(round_id: int):
 @roles_required(Role.ORGANISER)
 def recheck_mark_correct(round_id: int):
     round_ = _round(round_id)
-    ids = [int(i) for i in request.form.getlist("item_id") if i.isdigit()]
+    ids = [i for i in map(parse_id, request.form.getlist("item_id")) if i is not None]
     with Refusal():
         n = rechecks.mark_correct(round_, ids, actor=current_user)
         flash(_("%(n)d entries marked correct.", n=n), "success")

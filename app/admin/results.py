@@ -11,6 +11,7 @@ from app.admin import bp
 from app.display import display_datetime
 from app.errors import Refusal, abort_with
 from app.extensions import db
+from app.inputs import parse_id
 from app.labels import RESULT_STATUS
 from app.models import (
     AdvancementEntry,
@@ -178,7 +179,8 @@ def start_notice(list_id: int):
 @roles_required(Role.ORGANISER)
 def record_objection(list_id: int):
     listing = _listing(list_id)
-    target = db.session.get(AdvancementEntry, request.form.get("advancement_entry_id", 0, type=int))
+    target_id = parse_id(request.form.get("advancement_entry_id"))
+    target = db.session.get(AdvancementEntry, target_id) if target_id else None
     refusal = Refusal(fields=("filed_by_name", "contact", "text"))  # the fields the page shows
     with refusal:
         if target is None:

@@ -10,6 +10,7 @@ from app.admin import bp
 from app.admin.forms import ROLE_LABELS, UserForm
 from app.errors import Refusal, abort_with
 from app.extensions import db
+from app.inputs import parse_id
 from app.models import AuditLog, Contest, Enterprise, Role, User
 from app.security import roles_required
 from app.services import accounts
@@ -48,7 +49,8 @@ def users():
 
 
 def _enterprise(value: str | None) -> Enterprise | None:
-    return db.session.get(Enterprise, int(value)) if value else None
+    enterprise_id = parse_id(value)
+    return db.session.get(Enterprise, enterprise_id) if enterprise_id else None
 
 
 @bp.route("/users/new", methods=["GET", "POST"])

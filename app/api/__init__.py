@@ -11,6 +11,7 @@ from flask import Blueprint, g, request
 from flask_babel import gettext as _
 
 from app.errors import api_error
+from app.inputs import ID_MAX, hostile_json
 from app.models import Role
 from app.security import roles_required
 
@@ -26,6 +27,10 @@ ERROR_SCHEMA = {
                        "details": {"type": "array", "items": {"type": "object"}}},
     }},
 }
+
+
+#: A record id inside a request body: the database's integer range, as in every URL.
+ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": ID_MAX}
 
 
 class Operation:
@@ -86,6 +91,9 @@ def endpoint(rule: str, *, method: str = "GET", summary: str, tag: str,
                                 "reason": e.message} for e in errors]
                     return api_error(422, "invalid_body",
                                      _("The request body is not valid."), details=details)
+                hostile = hostile_json(body)
+                if hostile:
+                    return api_error(422, "invalid_body", hostile[0]["reason"], details=hostile)
                 g.json_body = body
             return view(*args, **kwargs)
 
@@ -130,9 +138,8 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
     for op in OPERATIONS:
         params = []
         for converter, name in _CONVERTER.findall(op.rule):
-            kind = "integer" if converter == "int" else "string"
-            params.append({"name": name, "in": "path", "required": True,
-                           "schema": {"type": kind}})
+            schema = ID_SCHEMA if converter == "int" else {"type": "string", "maxLength": 200}
+            params.append({"name": name, "in": "path", "required": True, "schema": schema})
         for name, schema in op.query.items():
             params.append({"name": name, "in": "query", "required": False, "schema": schema})
         path = _CONVERTER.sub(lambda m: "{" + m.group(2) + "}", op.rule)

@@ -13,7 +13,7 @@ from flask import jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
-from app.api import endpoint, json_body
+from app.api import ID_SCHEMA, endpoint, json_body
 from app.api.contests import STAGE_PATH, NotFound
 from app.api.contests import _stage as stage_by_keys
 from app.api.results import (
@@ -137,8 +137,8 @@ FILE_REQUEST = {
     "type": "object", "required": ["entry_id", "stage", "component", "text"],
     "additionalProperties": False,
     "properties": {
-        "entry_id": {"type": "integer", "description": "the caller's registration"},
-        "stage": {"type": "integer", "description": "the stage's order in the entry's track"},
+        "entry_id": {**ID_SCHEMA, "description": "the caller's registration"},
+        "stage": {**ID_SCHEMA, "description": "the stage's order in the entry's track"},
         "component": {"type": "string", "description": "the component's code"},
         "text": {"type": "string", "description": "what the appeal is about"},
     },

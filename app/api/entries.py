@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from flask import jsonify, request
 from flask_babel import gettext as _
 
-from app.api import endpoint, json_body
+from app.api import ID_SCHEMA, endpoint, json_body
 from app.errors import api_error
 from app.extensions import db
 from app.models import Entry, EntryStatus, Role, Track
@@ -161,7 +161,7 @@ def review_entry(entry_id: int):
                           "properties": {**REVIEW_SCHEMA["properties"],
                                          "entry_ids": {"type": "array", "minItems": 1,
                                                        "maxItems": 10000,
-                                                       "items": {"type": "integer"}}}},
+                                                       "items": ID_SCHEMA}}},
           response_schema={"type": "object", "required": ["done", "skipped"], "properties": {
               "done": {"type": "array", "items": {"type": "integer"}},
               "skipped": {"type": "array", "items": {

@@ -13,7 +13,7 @@ from flask import jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
-from app.api import endpoint, json_body
+from app.api import ID_SCHEMA, endpoint, json_body
 from app.api.contests import NotFound
 from app.api.results import (
     DECIMAL,
@@ -287,7 +287,7 @@ def record_recheck_item(round_id: int, item_id: int):
           request_schema={"type": "object", "required": ["item_ids"],
                           "additionalProperties": False,
                           "properties": {"item_ids": {"type": "array", "minItems": 1,
-                                                      "items": {"type": "integer"}}}},
+                                                      "items": ID_SCHEMA}}},
           response_schema={"type": "object", "required": ["marked", "round"],
                            "properties": {"marked": {"type": "integer"},
                                           "round": ROUND_SCHEMA}})

@@ -26,6 +26,7 @@ from app.api.contests import DECIMAL_IN, STAGE_PATH, NotFound
 from app.api.contests import _stage as stage_by_keys
 from app.errors import api_error
 from app.extensions import db
+from app.inputs import parse_id
 from app.models import (
     AdvancementList,
     Contestant,
@@ -336,10 +337,7 @@ def _positive(name: str, default: int, maximum: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
+    value = parse_id(raw) or 0
     if not 1 <= value <= maximum:
         raise BadQuery(_("%(name)s must be a whole number from 1 to %(max)s.", name=name,
                          max=maximum))

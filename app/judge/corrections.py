@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from app.errors import Refusal, abort_with
 from app.extensions import db
+from app.inputs import parse_version
 from app.judge import bp
 from app.models import Component, ComponentScore, Role, ScoreSource, StageEntry, User
 from app.security import roles_required
@@ -80,7 +81,7 @@ def save_score_correction(component_id: int, workstation: str):
         overrun = request.form.get(f"overrun-{sheet.id}")
         version = request.form.get(f"version-{sheet.id}", "")
         changes[sheet.id] = score_corrections.SheetChange(
-            int(version) if version.isdigit() else 0, values, reasons, overrun)
+            parse_version(version), values, reasons, overrun)
         typed[sheet.id] = {"values": values, "reasons": reasons, "overrun": overrun}
     key, reason = request.form.get("ground", ""), request.form.get("reason", "")
     refusal = Refusal(fields=shown)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from app.errors import Refusal, abort_with, api_error
 from app.extensions import db
+from app.inputs import parse_version
 from app.judge import bp
 from app.judge.forms import ReturnSheetForm, SignOffForm, SubmitSheetForm
 from app.models import Component, JudgeAssignment, PanelRole, Role, ScoreSheet, SheetStatus
@@ -87,9 +88,12 @@ def save_sheet(component_id: int, workstation: str):
             or not isinstance(body.get("reasons", {}), dict):
         return api_error(400, "malformed_body", _("The request body must be a JSON object."))
     values, reasons = body.get("values", {}), body.get("reasons", {})
+    version = parse_version(body.get("version"))
+    if version < 0:
+        return api_error(400, "malformed_body", _("The request could not be understood."))
     try:
         saved = judging.autosave(component_id, current_user, workstation, values, reasons,
-                                 body.get("overrun_minutes"), version=int(body.get("version") or 0))
+                                 body.get("overrun_minutes"), version=version)
     except (TypeError, ValueError, OverflowError):
         return api_error(400, "malformed_body", _("The request body is not valid."))
     current = saved.state
@@ -109,7 +113,8 @@ def submit_sheet(component_id: int, workstation: str):
         return redirect(url_for("judge.sheet", component_id=component.id, workstation=workstation))
     refusal = Refusal(fields=[i.code for i in judging.marking_items(component)])
     with refusal:
-        current = judging.submit(sheet, version=int(form.version.data or 0), actor=current_user)
+        current = judging.submit(sheet, version=parse_version(form.version.data),
+                                 actor=current_user)
         flash(_("Workstation %(n)s submitted: %(points)s points.", n=workstation,
                 points=current.points), "success")
         return redirect(url_for("judge.workspace"))
@@ -159,7 +164,7 @@ def correct_sheet(component_id: int, sheet_id: int):
         reasons = {i.code: request.form.get(f"reason-{i.code}", "") for i in items}
         with refusal:
             judging.save(sheet, values, reasons, request.form.get("overrun_minutes"),
-                         version=int(request.form.get("version") or 0), actor=current_user,
+                         version=parse_version(request.form.get("version")), actor=current_user,
                          reason=request.form.get("reason", ""))
             flash(_("The correction has been saved and recorded."), "success")
             return redirect(url_for("judge.panel", component_id=component.id))

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from app.errors import Refusal
 from app.extensions import db
+from app.inputs import parse_id
 from app.models import Component, Role
 from app.portal import bp
 from app.portal.routes import _own_entry
@@ -31,7 +32,8 @@ def appeals_page(entry_id: int):
     entry = _own_entry(entry_id)
     if request.method == "POST":
         raw = request.form.get("component_id", "")
-        component = db.session.get(Component, int(raw)) if raw.isdigit() else None
+        component_id = parse_id(raw)
+        component = db.session.get(Component, component_id) if component_id else None
         text = request.form.get("text", "")
         refusal = Refusal(fields=("component_id", "text"), default="component_id")
         with refusal:

@@ -1,10 +1,10 @@
 """The entry form (contestants and enterprise contacts) and review forms."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.inputs import CheckedForm
 from app.services.entries import CITIES
 
 SKILL_LEVELS = ["高级技师", "技师", "高级工", "中级工", "初级工"]
@@ -14,7 +14,7 @@ def choices(values, blank=True):
     return ([SelectChoice("", "—")] if blank else []) + [SelectChoice(v, v) for v in values]
 
 
-class EntryForm(FlaskForm):
+class EntryForm(CheckedForm):
     track = SelectField(_l("Track"), validators=[DataRequired()], choices=[])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=60)],
                        render_kw={"autocomplete": "name"})
@@ -46,7 +46,7 @@ class EntryForm(FlaskForm):
             "post", "team_name", "years_as_leader", "skill_level", "honours", "front_line")}
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(CheckedForm):
     action = SelectField(_l("Action"), choices=[
         SelectChoice("endorse", _l("Endorse")), SelectChoice("approve", _l("Approve")),
         SelectChoice("reject", _l("Reject"))])

@@ -10,6 +10,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.errors import Refusal, abort_with
 from app.extensions import db
+from app.inputs import parse_id
 from app.models import Entry, Role, Stage, StageEntry, Track
 from app.portal import bp
 from app.portal.forms import EntryForm, ReviewForm
@@ -57,7 +58,7 @@ def new_entry():
     if not form.track.choices[1:]:
         flash(_("No track is taking registrations at the moment."), "warning")
     if form.validate_on_submit():
-        track = db.session.get(Track, int(form.track.data))
+        track = db.session.get(Track, parse_id(form.track.data) or 0)
         with Refusal(form, default="track"):
             entry = entry_service.register(current_user, track, form.values())
             flash(_("Entry submitted. Its status is shown below."), "success")
@@ -127,7 +128,7 @@ def ticket(entry_id: int):
 def review_entries():
     """The enterprise union endorses (or rejects) its people's submitted entries."""
     form = ReviewForm()
-    ids = [int(i) for i in request.form.getlist("entry_id") if i.isdigit()]
+    ids = [i for i in map(parse_id, request.form.getlist("entry_id")) if i is not None]
     if not form.validate_on_submit() or not ids:
         flash(_("Choose at least one entry and an action."), "warning")
         return redirect(url_for("portal.home"))

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from app.extensions import db
+from app.inputs import clean_text, text_problem
 from app.models import ApiToken, Enterprise, Role, User, utcnow
 from app.services import ServiceError, audit
 
@@ -22,20 +23,25 @@ def check_password_strength(password: str) -> None:
 
 
 def get_by_username(username: str) -> User | None:
+    """The account of that name; none has a control or format character in its name (a NUL
+    would not even reach the database)."""
+    if text_problem(username):
+        return None
     return db.session.scalar(sa.select(User).where(User.username == username.strip()))
 
 
 def create_user(username: str, display_name: str, role: Role, password: str, *,
                 enterprise: Enterprise | None = None, phone: str | None = None,
                 actor: User | None = None) -> User:
-    username = username.strip()
+    username = clean_text(username, field="username")
+    display_name = clean_text(display_name, field="display_name")
     if not username:
         raise ServiceError(_("A username is required."), field="username")
     if get_by_username(username) is not None:
         raise ServiceError(_("The username %(name)s is already taken.", name=username),
                            field="username", code="conflict")
     check_password_strength(password)
-    user = User(username=username, display_name=display_name.strip() or username, role=role,
+    user = User(username=username, display_name=display_name or username, role=role,
                 enterprise=enterprise, phone=phone)
     user.set_password(password)
     db.session.add(user)
@@ -51,6 +57,7 @@ def update_user(user: User, *, display_name: str, role: Role, active: bool,
               "enterprise_id": user.enterprise_id, "phone": user.phone}
     if actor is not None and actor.id == user.id and (not active or role != Role.ORGANISER):
         raise ServiceError(_("You cannot demote or deactivate your own account."), field="role")
+    display_name = clean_text(display_name, field="display_name")
     user.display_name, user.role, user.active = display_name, role, active
     user.enterprise, user.phone = enterprise, phone
     db.session.flush()
@@ -79,9 +86,10 @@ def authenticate(username: str, password: str) -> User | None:
 
 def issue_token(user: User, name: str, *, scope: str | None = None,
                 expires_at: datetime | None = None, actor: User | None = None) -> tuple[ApiToken, str]:
-    if not name.strip():
+    name = clean_text(name, field="name")
+    if not name:
         raise ServiceError(_("Give the token a name."), field="name")
-    token, secret = ApiToken.issue(user, name.strip(), scope=scope, expires_at=expires_at)
+    token, secret = ApiToken.issue(user, name, scope=scope, expires_at=expires_at)
     db.session.add(token)
     db.session.flush()
     audit.record("token.create", token, f"为 {user.username} 创建 API 令牌 {token.prefix}…",

@@ -27,6 +27,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from app.extensions import db
+from app.inputs import clean_text, parse_id, text_or_problem
 from app.models import (
     Appeal,
     Component,
@@ -122,9 +123,11 @@ def file_appeal(entry: Entry, component: Component | None, text: str | None, *, 
     if entry.contestant.user_id is None or entry.contestant.user_id != actor.id:
         raise ServiceError(_("Only the contestant may appeal on their own entry."),
                            code="forbidden")
-    text = (text or "").strip()
+    text, refused = text_or_problem(text, multiline=True)
     problems: dict[str, str] = {}
-    if not text:
+    if refused:
+        problems["text"] = refused
+    elif not text:
         problems["text"] = _("Say what the appeal is about.")
     elif len(text) > TEXT_MAX:
         problems["text"] = _("At most %(n)d characters.", n=TEXT_MAX)
@@ -178,11 +181,13 @@ def rule_on(appeal: Appeal, *, decision: str | None, ruling: str | None, actor: 
                            code="forbidden")
     if appeal.status != RulingStatus.OPEN:
         raise ServiceError(_("This appeal has already been ruled on."), code="conflict")
-    ruling = (ruling or "").strip()
+    ruling, refused = text_or_problem(ruling, multiline=True)
     problems = {}
     if decision not in (RulingStatus.UPHELD.value, RulingStatus.DISMISSED.value):
         problems["decision"] = _("Choose upheld or dismissed.")
-    if not ruling:
+    if refused:
+        problems["ruling"] = refused
+    elif not ruling:
         problems["ruling"] = _("A ruling needs its reason.")
     elif len(ruling) > TEXT_MAX:
         problems["ruling"] = _("At most %(n)d characters.", n=TEXT_MAX)
@@ -244,7 +249,7 @@ def check_for_version(stage: Stage, appeals: Sequence[Appeal]) -> None:
 
 def reason_with(appeals: Sequence[Appeal], reason: str | None) -> str | None:
     """The version's reason, naming the appeals it carries (申诉#n)."""
-    reason = (reason or "").strip()
+    reason = clean_text(reason, multiline=True, field="reason")
     if not appeals:
         return reason or None
     names = "、".join(f"申诉#{a.id}" for a in appeals)
@@ -266,7 +271,7 @@ def link(version: ResultsVersion, appeals: Sequence[Appeal], *, actor: User) -> 
 
 def by_ids(raw_ids: Sequence[str]) -> list[Appeal]:
     """The appeals named by ids from a form (non-numbers ignored; unknown ids dropped)."""
-    ids = sorted({int(i) for i in raw_ids if str(i).isdigit() and len(str(i)) <= 18})
+    ids = sorted({i for i in map(parse_id, raw_ids) if i is not None})
     if not ids:
         return []
     return list(db.session.scalars(sa.select(Appeal).where(Appeal.id.in_(ids))

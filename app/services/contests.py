@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
+from app.inputs import clean_text, parse_number
 from app.models import (
     Ability,
     Component,
@@ -61,18 +62,22 @@ class Problems:
 # Value checks shared by every configuration service
 
 
-def clean_text(value: Any) -> str:
-    """Spaces collapsed; control characters (e.g. NUL, which PostgreSQL refuses) dropped."""
-    if value is None:
-        return ""
-    return " ".join("".join(c for c in str(value) if c.isprintable() or c.isspace()).split())
+def checked_text(values: Mapping, name: str, problems: Problems, *,
+           multiline: bool = False) -> str | None:
+    """``clean_text`` of one value; its refusal (a control or format character) noted on the
+    field, None then."""
+    try:
+        return clean_text(values.get(name), multiline=multiline, field=name)
+    except ServiceError as error:
+        problems.add(name, error.message)
+        return None
 
 
 def text(values: Mapping, name: str, problems: Problems, *, required: bool = False,
          max_length: int = 200) -> str | None:
-    value = clean_text(values.get(name))
+    value = checked_text(values, name, problems)
     if not value:
-        if required:
+        if required and value is not None:
             problems.add(name, _("This field is required."))
         return None
     if len(value) > max_length:
@@ -81,9 +86,10 @@ def text(values: Mapping, name: str, problems: Problems, *, required: bool = Fal
 
 
 def code(values: Mapping, name: str, problems: Problems) -> str | None:
-    value = clean_text(values.get(name))
+    value = checked_text(values, name, problems)
     if not value:
-        problems.add(name, _("This field is required."))
+        if value is not None:
+            problems.add(name, _("This field is required."))
         return None
     if not CODE_PATTERN.match(value):
         problems.add(name, _("A code is 1 to 40 letters, digits, - or _, starting with a "
@@ -91,61 +97,32 @@ def code(values: Mapping, name: str, problems: Problems) -> str | None:
     return value
 
 
-def integer(values: Mapping, name: str, problems: Problems, *, required: bool = False,
-            minimum: int | None = None, maximum: int | None = None,
-            label: str | None = None) -> int | None:
+def _number(values: Mapping, name: str, problems: Problems, required: bool, **rules):
     raw = values.get(name)
-    if raw is None or raw == "":
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
         if required:
             problems.add(name, _("This field is required."))
         return None
-    if isinstance(raw, bool):
-        problems.add(name, _("Enter a whole number."))
-        return None
     try:
-        value = int(raw) if not isinstance(raw, float) or raw.is_integer() else None
-    except (TypeError, ValueError):
-        value = None
-    if value is None:
-        problems.add(name, _("Enter a whole number."))
+        return parse_number(raw, field=name, **rules)
+    except ServiceError as error:
+        problems.add(name, error.message)
         return None
-    what = label or _("The value")
-    if minimum is not None and value < minimum:
-        problems.add(name, _("%(what)s must be at least %(n)s.", what=what, n=minimum))
-    elif maximum is not None and value > maximum:
-        problems.add(name, _("%(what)s must be at most %(n)s.", what=what, n=maximum))
-    return value
+
+
+def integer(values: Mapping, name: str, problems: Problems, *, required: bool = False,
+            minimum: int | None = None, maximum: int | None = None,
+            label: str | None = None) -> int | None:
+    """A whole number (``parse_number``: plain digits, within the database's range)."""
+    return _number(values, name, problems, required, whole=True, minimum=minimum,
+                   maximum=maximum, label=label)
 
 
 def decimal(values: Mapping, name: str, problems: Problems, *, places: int,
             required: bool = False, label: str | None = None) -> Decimal | None:
-    """An exact decimal with at most ``places`` decimals (floats only as a transport of what
-    the caller wrote: their shortest repr is taken, never their binary value)."""
-    raw = values.get(name)
-    if raw is None or raw == "":
-        if required:
-            problems.add(name, _("This field is required."))
-        return None
-    if isinstance(raw, bool):
-        problems.add(name, _("Enter a number."))
-        return None
-    try:
-        value = Decimal(str(raw).strip())
-    except (InvalidOperation, ValueError):
-        problems.add(name, _("Enter a number."))
-        return None
-    if not value.is_finite():
-        problems.add(name, _("Enter a number."))
-        return None
-    if abs(value) >= Decimal(10) ** 12:
-        problems.add(name, _("This number is too large."))
-        return None
-    scaled = value.scaleb(places)
-    if scaled != scaled.to_integral_value():
-        problems.add(name, _("%(what)s may have at most %(n)s decimals.",
-                             what=label or _("The value"), n=places))
-        return None
-    return value
+    """An exact decimal with at most ``places`` decimals (``parse_number``: floats only as a
+    transport of what the caller wrote, their shortest repr, never their binary value)."""
+    return _number(values, name, problems, required, places=places, label=label)
 
 
 def one_of(values: Mapping, name: str, problems: Problems, enum_cls, *, required: bool = True):
@@ -278,9 +255,10 @@ def stage_subtree(stages: list[Stage]) -> dict[str, list[int]]:
 
 
 def _exam_number_pattern(values: Mapping, problems: Problems) -> str | None:
-    pattern = clean_text(values.get("exam_number_pattern"))
+    pattern = checked_text(values, "exam_number_pattern", problems)
     if not pattern:
-        problems.add("exam_number_pattern", _("This field is required."))
+        if pattern is not None:
+            problems.add("exam_number_pattern", _("This field is required."))
         return None
     try:
         sample = pattern.format(**EXAM_NUMBER_FIELDS)
@@ -386,7 +364,8 @@ def _check_track(contest: Contest, values: Mapping, track: Track | None) -> dict
     co_hosts = values.get("co_hosts")
     if isinstance(co_hosts, list | tuple):
         co_hosts = "\n".join(str(c) for c in co_hosts)
-    lines = [clean_text(line) for line in str(co_hosts or "").splitlines()]
+    lines = (checked_text({"co_hosts": co_hosts}, "co_hosts", problems, multiline=True)
+             or "").splitlines()
     clean = {
         "code": code(values, "code", problems),
         "name": text(values, "name", problems, required=True, max_length=100),

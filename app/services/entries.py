@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from app.extensions import db
+from app.inputs import clean_text
 from app.models import (
     Contest,
     Contestant,
@@ -35,7 +36,6 @@ from app.services.registration import (
     check_id_number,
     check_phone,
     check_years,
-    clean_text,
     find_or_create_enterprise,
 )
 
@@ -82,8 +82,8 @@ def check_entry_fields(raw: dict, track: Track) -> dict:
             errors.setdefault(error.field or name, error.message)
 
     for name in ("name", "enterprise", "post"):
-        values[name] = clean_text(raw.get(name))
-        if not values[name]:
+        take(name, lambda name=name: clean_text(raw.get(name), field=name))
+        if name not in errors and not values[name]:
             errors[name] = _("This field is required.")
     take("gender", lambda: check_gender(raw.get("gender")))
     gender = values.get("gender")
@@ -96,7 +96,8 @@ def check_entry_fields(raw: dict, track: Track) -> dict:
     take("phone", lambda: check_phone(raw.get("phone")))
     take("years_as_leader", lambda: check_years(raw.get("years_as_leader"), rules))
     for name in ("enterprise_category", "city", "team_name", "skill_level", "honours"):
-        values[name] = clean_text(raw.get(name)) or None
+        take(name, lambda name=name: clean_text(raw.get(name), multiline=name == "honours",
+                                                field=name) or None)
     values["front_line"] = bool(raw.get("front_line", True))
     if not values["front_line"]:
         errors.setdefault("front_line", _("Only team leaders in front-line posts may enter."))
@@ -225,7 +226,7 @@ def review(entry: Entry, action: str, actor: User, reason: str | None = None) ->
     Enterprise contacts endorse or reject their own enterprise's submitted entries; organisers
     endorse, approve (only endorsed entries) or reject (with a reason the contestant sees).
     """
-    reason = (reason or "").strip() or None
+    reason = clean_text(reason, multiline=True, field="reason") or None
     is_organiser = actor.role == Role.ORGANISER
     is_own_contact = (actor.role == Role.ENTERPRISE_CONTACT
                       and entry.enterprise_id == actor.enterprise_id)
@@ -287,7 +288,8 @@ def review_many(entry_ids: list[int], action: str, actor: User,
     """The same review step for many entries; each one that cannot take it is skipped with
     the reason, the others go ahead."""
     outcome = BulkOutcome()
-    if action == Review.REJECT and not (reason or "").strip():
+    reason = clean_text(reason, multiline=True, field="reason") or None
+    if action == Review.REJECT and not reason:
         raise ServiceError(_("A rejection needs a reason the contestant can read."),
                            field="reason")
     entries = db.session.scalars(sa.select(Entry).where(Entry.id.in_(entry_ids))
@@ -337,7 +339,10 @@ class EntryFilter:
                               (Entry.status, self.status)):
             if value is not None and value != "":
                 conditions.append(column == value)
-        text = clean_text(self.search).upper()
+        try:
+            text = clean_text(self.search).upper()
+        except ServiceError:  # a control character: nobody's name or number has one
+            text, conditions = "", [*conditions, sa.false()]
         if text:
             person = sa.select(Contestant.id).where(sa.or_(
                 Contestant.name.contains(text, autoescape=True),

@@ -86,6 +86,7 @@ from flask_babel import gettext as _
 from python_calamine import CalamineError, CalamineWorkbook
 
 from app.extensions import db
+from app.inputs import visible_text
 from app.models import ImportBatch, ImportKind, ImportStatus, User, utcnow
 from app.services import ServiceError, audit
 
@@ -181,6 +182,10 @@ class Upload:
     # How to read it when the name does not tell (a pushed body is "json"): a suffix without dot.
     format: str | None = None
 
+    def __post_init__(self) -> None:
+        # The name is stored and shown: a NUL or a direction mark in it is shown as U+FFFD.
+        object.__setattr__(self, "file_name", visible_text(str(self.file_name or "")))
+
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.content).hexdigest()
@@ -236,7 +241,9 @@ class RowError:
 
 
 def _json_cell(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, str)):
+    if isinstance(value, str):
+        return visible_text(value)  # a NUL cannot be stored, a direction mark is not shown
+    if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, float):
         return value if value == value and value not in (float("inf"), float("-inf")) else None
@@ -271,7 +278,9 @@ class Report:
 
     def error(self, row: Row, key: str, reason: str) -> None:
         """Row ``row`` is bad: column ``key`` (or a label) and the reason, in the user's words."""
-        self.errors.append(RowError(row.number, self.label(key), reason))
+        # The reason may quote the cell: what cannot be stored or shown is shown as U+FFFD.
+        self.errors.append(RowError(row.number, visible_text(self.label(key)),
+                                    visible_text(str(reason))))
         if row.number not in self._bad:
             self._bad[row.number] = [_json_cell(c) for c in row.cells]
 

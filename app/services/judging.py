@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import secrets
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import pandas as pd
 import sqlalchemy as sa
@@ -20,6 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 import scoring as sc
 from app.extensions import db
+from app.inputs import clean_text, parse_number, text_problem
 from app.models import (
     AuditLog,
     Component,
@@ -204,7 +205,7 @@ def draw(stage: Stage, *, seed: str | None = None, actor: User | None = None) ->
     if db.session.scalar(sa.select(Draw.id).where(Draw.stage_id == stage.id,
                                                   Draw.sealed_at.is_not(None))):
         raise ServiceError(_("The draw of this stage is sealed and cannot be repeated."))
-    seed = (seed or secrets.token_hex(8)).strip()
+    seed = clean_text(seed, field="seed") or secrets.token_hex(8)
     places = db.session.scalars(_stage_places(stage).order_by(StageEntry.entry_id)).all()
     if not places:
         raise ServiceError(_("The stage has no contestants to draw."))
@@ -406,13 +407,7 @@ def _parse_value(item: MarkingItem, raw) -> Decimal | None:
         if isinstance(raw, bool):
             return Decimal(1) if raw else Decimal(0)
         return Decimal(1) if str(raw).strip().lower() in {"1", "true", "on", "yes"} else Decimal(0)
-    try:
-        value = Decimal(str(raw).strip())
-    except InvalidOperation:
-        raise ServiceError(_("Enter a number."), field=item.code) from None
-    if not value.is_finite():
-        raise ServiceError(_("Enter a number."), field=item.code)
-    return value
+    return parse_number(raw, field=item.code)
 
 
 def _item_check(scheme: sc.MarkingScheme, item: MarkingItem, value: Decimal | None) -> None:
@@ -512,6 +507,9 @@ def _plan(scheme: sc.MarkingScheme, rules: tuple[ItemRule, ...], time_limit_minu
     items = {i.code: i for i in rules}
     errors: dict[str, str] = {}
     parsed: dict[str, Decimal | None] = {}
+    for code, reason in raw_reasons.items():
+        if isinstance(reason, str) and text_problem(reason):
+            errors[code] = text_problem(reason)
     for code, raw in raw_values.items():
         item = items.get(code)
         if item is None:
@@ -529,10 +527,8 @@ def _plan(scheme: sc.MarkingScheme, rules: tuple[ItemRule, ...], time_limit_minu
     overrun = overrun_now
     if raw_overrun is not None and str(raw_overrun).strip() != "":
         try:
-            overrun = int(str(raw_overrun).strip())
-            if overrun < 0:
-                raise ValueError
-        except ValueError:
+            overrun = parse_number(raw_overrun, whole=True, minimum=0)
+        except ServiceError:
             errors["overrun_minutes"] = _("Minutes over time are a whole number, 0 or more.")
     elif raw_overrun is not None:
         overrun = None
@@ -547,7 +543,7 @@ def _plan(scheme: sc.MarkingScheme, rules: tuple[ItemRule, ...], time_limit_minu
         reason = raw_reasons.get(code)
         if reason is not None and not isinstance(reason, str):
             raise ValueError("a reason is text")
-        new_reason = (reason or "").strip() or None
+        new_reason = clean_text(reason, multiline=True) or None
         old_value = mark.value if mark else None
         old_reason = mark.reason if mark else None
         if value == old_value and (items[code].kind != ItemKind.DISQUALIFYING
@@ -732,7 +728,7 @@ def save(sheet: ScoreSheet, raw_values: dict, raw_reasons: dict, raw_overrun, *,
         if not is_chief(component, actor):
             raise ServiceError(_("Only the sheet's judge or the chief judge may change it."),
                                code="forbidden")
-        if not (reason or "").strip():
+        if not clean_text(reason, multiline=True, field="reason"):
             raise FieldErrors({"reason": _("A correction needs a reason.")})
         _check_conflict_of_interest(actor, sheet.stage_entry)
     elif sheet.status == SheetStatus.SUBMITTED:
@@ -942,16 +938,17 @@ def return_sheet(sheet: ScoreSheet, comment: str, *, actor: User) -> None:
     if not is_chief(sheet.component, actor):
         raise ServiceError(_("Only the chief judge returns sheets."), code="forbidden")
     _check_not_signed_off(sheet.component)
-    if not comment.strip():
+    comment = clean_text(comment, multiline=True, field="comment")
+    if not comment:
         raise FieldErrors({"comment": _("Say what the judge should look at again.")})
     if sheet.status != SheetStatus.SUBMITTED:
         raise ServiceError(_("Only a submitted sheet can be returned."), code="conflict")
     sheet.status = SheetStatus.RETURNED
-    sheet.return_comment = comment.strip()
+    sheet.return_comment = comment
     db.session.flush()
     audit.record("sheet.return", sheet, f"{sheet.component.name} 赛位"
                  f"{sheet.stage_entry.workstation_number} 退回裁判 {sheet.judge.display_name}",
-                 reason=comment.strip(), actor=actor, stage_id=sheet.component.stage_id)
+                 reason=comment, actor=actor, stage_id=sheet.component.stage_id)
 
 
 def sheet_history(sheet: ScoreSheet) -> list:
@@ -1168,12 +1165,13 @@ def decrypt(component: Component, *, witness: str, actor: User) -> Decryption:
     if component.signed_off_at is None:
         raise ServiceError(_("Names are revealed only after the chief judge has signed the "
                              "component off."), code="conflict")
-    if not witness.strip():
+    witness = clean_text(witness, field="witness")
+    if not witness:
         raise FieldErrors({"witness": _("Name the witness of the decryption.")})
-    record = Decryption(component_id=component.id, operator_id=actor.id, witness=witness.strip())
+    record = Decryption(component_id=component.id, operator_id=actor.id, witness=witness)
     db.session.add(record)
     db.session.flush()
-    audit.record("component.decrypt", component, f"{component.name} 解密，见证人 {witness.strip()}",
+    audit.record("component.decrypt", component, f"{component.name} 解密，见证人 {witness}",
                  actor=actor, stage_id=component.stage_id)
     return record
 

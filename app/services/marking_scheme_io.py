@@ -16,6 +16,7 @@ import xlsxwriter
 from flask_babel import gettext as _
 
 from app.extensions import db
+from app.inputs import clean_text
 from app.models import (
     Component,
     DisqualifyScope,
@@ -34,10 +35,10 @@ from app.services.imports import (
     ImportFailed,
     Progress,
     Report,
+    Row,
     Table,
     register_importer,
 )
-from app.services.registration import clean_text
 
 GRADES = ("0", "1", "2", "3")
 COLUMNS = (
@@ -100,6 +101,21 @@ def _word(raw: Any) -> str:
     return clean_text(raw).lower().replace(" ", "")
 
 
+def _cells(row: Row, problems: Problems) -> dict[str, Any]:
+    """The row's cells by column key; a cell ``clean_text`` refuses (a control or format
+    character) is a problem of its column and read as empty."""
+    cells = {}
+    for column in COLUMNS:
+        raw = row.get(column.key)
+        try:
+            clean_text(raw)
+        except ServiceError as error:
+            problems.add(column.key, error.message)
+            raw = None
+        cells[column.key] = raw
+    return cells
+
+
 def _number(raw: Any) -> Any:
     """A cell for ``contests.decimal``: Excel numbers come as floats and are read by their
     shortest form (2.5, 0.1), which is what the chief judge typed."""
@@ -141,7 +157,8 @@ class MarkingSchemeImporter(Importer):
         for ability in self.component.stage.track.contest.abilities:
             for name in (ability.name, ability.code):
                 abilities[_word(name)] = ability.code
-        codes_in_file = {clean_text(row.get("code")) for row in table.rows}
+        codes_in_file = {_cells(row, Problems()).get("code") for row in table.rows}
+        codes_in_file = {clean_text(code) for code in codes_in_file if code is not None}
         rows: list[dict] = []
         kinds: dict[str, MarkingNode | None] = {}
         progress("check", 0, len(table.rows))
@@ -188,17 +205,18 @@ class MarkingSchemeImporter(Importer):
     def _values(self, row, report: Report, abilities: dict[str, str]
                 ) -> tuple[dict[str, Any], Problems]:
         problems = Problems()
+        cells = _cells(row, problems)
         values: dict[str, Any] = {
-            "code": clean_text(row.get("code")) or None,
-            "parent": clean_text(row.get("parent")) or None,
-            "title": clean_text(row.get("title")) or None,
-            "maximum": _number(row.get("maximum")),
-            "deduction_per_occurrence": _number(row.get("deduction_per_occurrence")),
+            "code": clean_text(cells.get("code")) or None,
+            "parent": clean_text(cells.get("parent")) or None,
+            "title": clean_text(cells.get("title")) or None,
+            "maximum": _number(cells.get("maximum")),
+            "deduction_per_occurrence": _number(cells.get("deduction_per_occurrence")),
             "node": None, "kind": None, "disqualify_scope": None, "ability": None,
         }
         for key, words, label in (("node", _NODES, NODE_WORDS), ("kind", _KINDS, KIND_WORDS),
                                   ("disqualify_scope", _SCOPES, SCOPE_WORDS)):
-            raw = row.get(key)
+            raw = cells.get(key)
             if raw is None or not clean_text(raw):
                 continue
             member = words.get(_word(raw))
@@ -206,21 +224,21 @@ class MarkingSchemeImporter(Importer):
                 problems.add(key, _("%(value)s is not known here; write one of %(words)s.",
                                     value=clean_text(raw), words="、".join(label.values())))
             values[key] = member
-        raw = _word(row.get("all_or_nothing"))
+        raw = _word(cells.get("all_or_nothing"))
         if raw in _YES:
             values["all_or_nothing"] = True
         elif raw in _NO:
             values["all_or_nothing"] = False
         else:
             problems.add("all_or_nothing", _("Write 是 or 否."))
-        ability = clean_text(row.get("ability"))
+        ability = clean_text(cells.get("ability"))
         if ability:
             code = abilities.get(_word(ability))
             if code is None:
                 problems.add("ability", _("%(value)s is not an ability of this contest.",
                                           value=ability))
             values["ability"] = code
-        descriptors = {g: clean_text(row.get(f"descriptor_{g}")) for g in GRADES}
+        descriptors = {g: clean_text(cells.get(f"descriptor_{g}")) for g in GRADES}
         values["descriptors"] = {g: text for g, text in descriptors.items() if text} or None
         return values, problems
 

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 import scoring as sc
 from app.extensions import db
+from app.inputs import clean_text
 from app.models import (
     Ability,
     Component,
@@ -22,7 +23,7 @@ from app.models import (
     User,
 )
 from app.services import FieldErrors, ServiceError, audit
-from app.services.contests import Problems, clean_text, decimal, one_of, text
+from app.services.contests import Problems, checked_text, decimal, one_of, text
 from app.services.stages import has_scores
 
 NODE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
@@ -165,7 +166,10 @@ def _descriptors(raw: Any, problems: Problems, prefix: str) -> dict[str, str] | 
         if key not in JUDGEMENT_GRADES:
             problems.add(f"{prefix}descriptors", _("Descriptors are given per grade 0 to 3."))
             continue
-        value = clean_text(value)
+        value = checked_text({key: value}, key, (refused := Problems()), multiline=True)
+        for message in refused.errors.values():
+            problems.add(f"{prefix}descriptor_{key}", message)
+        value = value or ""
         if len(value) > 300:
             problems.add(f"{prefix}descriptor_{key}", _("At most %(n)s characters.", n=300))
         if value:
@@ -192,8 +196,10 @@ def check_node(component: Component, values: Mapping, *, prefix: str = "",
         "kind": None, "maximum": None, "all_or_nothing": False,
         "deduction_per_occurrence": None, "disqualify_scope": None, "descriptors": None,
     }
-    raw_code = clean_text(values.get("code"))
-    if not raw_code:
+    raw_code = checked_text(values, "code", sub)
+    if raw_code is None:
+        pass  # refused: a control or format character
+    elif not raw_code:
         sub.add("code", _("This field is required."))
     elif not NODE_CODE.match(raw_code):
         sub.add("code", _("A code is 1 to 40 letters, digits, ., - or _."))
@@ -262,7 +268,11 @@ def _ability(component: Component, value: Any, problems: Problems, field: str) -
             return value
         value = value.name
     else:
-        text_ = clean_text(value)
+        try:
+            text_ = clean_text(value)
+        except ServiceError as error:
+            problems.add(field, error.message)
+            return None
         for ability in contest.abilities:
             if text_ == ability.code:
                 return ability
@@ -448,7 +458,7 @@ def flatten(nodes: list[Mapping], parent: str | None = None) -> list[dict[str, A
         row = {k: v for k, v in node.items() if k != "children"}
         row["parent"] = parent
         rows.append(row)
-        rows.extend(flatten(node.get("children") or [], clean_text(node.get("code")) or None))
+        rows.extend(flatten(node.get("children") or [], node.get("code") or None))
     return rows
 
 
@@ -480,7 +490,9 @@ def replace_scheme(component: Component, rows: list[Mapping], *, actor: User | N
         if not isinstance(row, Mapping):
             problems.add(f"{prefix}code", _("Each node must be an object."))
             continue
-        parent_code = clean_text(row.get("parent")) or None
+        parent_code = checked_text(row, "parent", (refused := Problems())) or None
+        for message in refused.errors.values():
+            problems.add(f"{prefix}parent", message)
         if parent_code is not None and parent_code not in kinds:
             problems.add(f"{prefix}parent", _("The parent %(code)s must come before this node.",
                                               code=parent_code))

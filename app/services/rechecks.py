@@ -28,6 +28,7 @@ from flask_babel import gettext as _
 
 import scoring as sc
 from app.extensions import db
+from app.inputs import text_or_problem
 from app.models import (
     Component,
     RecheckItem,
@@ -175,7 +176,8 @@ def record(item: RecheckItem, *, outcome: str, note: str | None, actor: User) ->
         value = RecheckOutcome(outcome)
     except ValueError:
         value = None
-    note = (note or "").strip() or None
+    note, refused = text_or_problem(note, multiline=True)
+    note = note or None
     problems = {}
     if value not in (RecheckOutcome.CORRECT, RecheckOutcome.CORRECTED):
         problems["outcome"] = _("Choose correct or corrected.")
@@ -183,6 +185,8 @@ def record(item: RecheckItem, *, outcome: str, note: str | None, actor: User) ->
         problems["note"] = _("Say what was wrong with the score.")
     if note and len(note) > NOTE_MAX:
         problems["note"] = _("At most %(n)d characters.", n=NOTE_MAX)
+    if refused:
+        problems["note"] = refused
     if problems:
         raise FieldErrors(problems)
     before = audit.snapshot(item, ("outcome", "note"))

@@ -5,7 +5,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -13,6 +13,7 @@ from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
 from app.extensions import db
+from app.inputs import clean_text, parse_number
 from app.models import Enterprise, Entry, EntryStatus, EntryStatusChange, Gender, Track, User
 from app.services import ServiceError, audit
 
@@ -85,24 +86,6 @@ def change_status(entry: Entry, to_status: EntryStatus, *, reason: str | None = 
 # Each returns the clean value or raises ServiceError naming the field and the reason in words
 # an enterprise clerk understands.
 
-# Chinese text convention: letters and digits half-width, brackets full-width.
-_WIDTHS = {**{0xFF10 + i: 0x30 + i for i in range(10)},
-           **{0xFF21 + i: 0x41 + i for i in range(26)},
-           **{0xFF41 + i: 0x61 + i for i in range(26)},
-           ord("("): "（", ord(")"): "）", 0x3000: " "}
-
-
-def clean_text(raw) -> str:
-    """A cell or form value as text: full-width letters and digits made half-width, brackets
-    made full-width (as Chinese names are published), spaces at the ends removed and runs of
-    spaces made one. Numbers Excel stored as numbers come back without a trailing .0."""
-    if raw is None:
-        return ""
-    if isinstance(raw, float) and raw.is_integer():
-        raw = int(raw)
-    return _SPACES.sub(" ", str(raw).translate(_WIDTHS)).strip()
-
-
 def check_id_number(raw, gender: Gender | None = None) -> tuple[str, date, Gender]:
     """A resident ID number (GB 11643): 18 characters, a real birth date, the check digit;
     the 17th digit's parity must match ``gender`` when given. Returns (number, birth, gender)."""
@@ -174,16 +157,10 @@ def check_phone(raw) -> str:
 
 
 def check_years(raw, rules: EligibilityRules) -> Decimal:
-    """Years as team leader: a non-negative number (at most one decimal) meeting the minimum."""
-    text = clean_text(raw).removesuffix("年")
-    try:
-        years = Decimal(text)
-    except InvalidOperation:
-        raise ServiceError(_("Years as team leader must be a number."),
-                           field="years_as_leader") from None
-    if not years.is_finite() or years < 0 or years != years.quantize(Decimal("0.1")):
-        raise ServiceError(_("Years as team leader must be a number of at least 0, with at most "
-                             "one decimal."), field="years_as_leader")
+    """Years as team leader: a number from 0 to 80 (at most one decimal, 年 allowed after it)
+    meeting the minimum; read by ``parse_number`` like every number that comes in."""
+    years = parse_number(raw, places=1, minimum=0, maximum=80, unit="年",
+                         label=_("Years as team leader"), field="years_as_leader")
     if rules.min_years is not None and years < rules.min_years:
         raise ServiceError(_("At least %(min)s years as team leader are required.",
                              min=format(rules.min_years.normalize(), "f")),

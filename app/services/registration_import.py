@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from app.extensions import db
+from app.inputs import clean_text
 from app.models import (
     Contest,
     Contestant,
@@ -40,6 +41,7 @@ from app.services.imports import (
     Importer,
     Progress,
     Report,
+    Row,
     Table,
     fetch_matching,
     insert_rows,
@@ -52,10 +54,19 @@ from app.services.registration import (
     check_id_number,
     check_phone,
     check_years,
-    clean_text,
     enterprise_match_key,
     find_or_create_enterprise,
 )
+
+
+def _stored_name(name: str) -> str:
+    """A stored name as a new row's name is cleaned (one stored before names were checked may
+    hold a refused character: it then matches no new row)."""
+    try:
+        return clean_text(name)
+    except ServiceError:
+        return name
+
 
 COLUMNS = (
     Column("name", "姓名", ("选手姓名", "参赛选手姓名", "参赛者姓名"), required=True),
@@ -147,7 +158,7 @@ class RegistrationImporter(Importer):
         total = len(table.rows)
         good: list[GoodRow] = []
         first_row_of: dict[str, int] = {}
-        texts: dict[Any, str] = {}
+        texts: dict[Any, str | ServiceError] = {}
         keys: dict[str, str] = {}
         years_seen: dict[Any, Decimal | ServiceError] = {}
         genders_seen: dict[Any, Gender | ServiceError] = {}
@@ -156,12 +167,21 @@ class RegistrationImporter(Importer):
         p_enterprise, p_years = at("enterprise"), at("years_as_leader")
         optional = [(key, at(key), TEXT_LIMITS.get(key)) for key in OPTIONAL_FIELDS]
 
-        def text(raw: Any) -> str:
+        def text(row: Row, key: str, raw: Any) -> str | None:
+            """The cell cleaned (remembered per distinct value); a refused one (a control or
+            format character) is the row's error and None."""
             try:
-                return texts[raw]
+                value = texts[raw]
             except KeyError:
-                value = texts[raw] = clean_text(raw)
-                return value
+                try:
+                    value = clean_text(raw)
+                except ServiceError as error:
+                    value = error
+                texts[raw] = value
+            if isinstance(value, ServiceError):
+                report.error(row, key, value.message)
+                return None
+            return value
 
         def cached(seen: dict, check, raw: Any) -> Any:
             """check(raw), or the ServiceError it raised, remembered per distinct value."""
@@ -180,8 +200,10 @@ class RegistrationImporter(Importer):
                 progress("check", index, total)
             cells = row.cells
             ok = True
-            name = text(cells[p_name])
-            if not name:
+            name = text(row, "name", cells[p_name])
+            if name is None:
+                ok = False
+            elif not name:
                 report.error(row, "name", required)
                 ok = False
             elif len(name) > TEXT_LIMITS["name"]:
@@ -230,8 +252,10 @@ class RegistrationImporter(Importer):
                     report.error(row, "phone", error.message)
                     ok = False
 
-            enterprise = text(cells[p_enterprise])
-            if not enterprise:
+            enterprise = text(row, "enterprise", cells[p_enterprise])
+            if enterprise is None:
+                ok = False
+            elif not enterprise:
                 report.error(row, "enterprise", required)
                 ok = False
             elif len(enterprise) > TEXT_LIMITS["enterprise"]:
@@ -250,8 +274,10 @@ class RegistrationImporter(Importer):
 
             values = []
             for key, position, limit in optional:
-                value = text(cells[position]) if position is not None else ""
-                if limit is not None and len(value) > limit:
+                value = text(row, key, cells[position]) if position is not None else ""
+                if value is None:
+                    ok = False
+                elif limit is not None and len(value) > limit:
                     report.error(row, key, too_long % {"n": limit})
                     ok = False
                 values.append(value or None)
@@ -286,7 +312,7 @@ class RegistrationImporter(Importer):
                     track=entered[g.id_number]))
                 continue
             person = people.get(g.id_number)
-            if person is not None and clean_text(person[1]) != g.name:
+            if person is not None and _stored_name(person[1]) != g.name:
                 report.error(row, "name", _(
                     "This ID number is already registered under another name (%(name)s).",
                     name=person[1]))

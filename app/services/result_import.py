@@ -30,7 +30,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -38,6 +38,7 @@ from flask_babel import gettext as _
 
 import scoring as sc
 from app.extensions import db
+from app.inputs import ID_MAX, hostile_json, parse_number, text_problem, visible_text
 from app.models import (
     Component,
     ComponentKind,
@@ -150,35 +151,16 @@ def number_text(value: Decimal | None) -> str | None:
 
 def _cell_text(raw: Any) -> str:
     """An identifying cell as text: an Excel number 2025010001.0 is 2025010001."""
-    if isinstance(raw, float) and raw.is_integer():
+    if isinstance(raw, float) and raw.is_integer() and abs(raw) < 1e15:
         raw = int(raw)
     return unicodedata.normalize("NFKC", str(raw)).strip()
 
 
 def read_points(raw: Any) -> Decimal:
-    """A score cell as an exact Decimal: Excel numbers by their 15 significant digits (what
-    Excel shows), text as written (with or without 分)."""
-    if isinstance(raw, bool):
-        raise ServiceError(_("%(value)s is not a number.", value=raw))
-    if isinstance(raw, Decimal):
-        value = raw
-    elif isinstance(raw, int):
-        value = Decimal(raw)
-    elif isinstance(raw, float):
-        if raw != raw or raw in (float("inf"), float("-inf")):
-            raise ServiceError(_("%(value)s is not a number.", value=raw))
-        value = Decimal(repr(raw))
-        if len(value.as_tuple().digits) > 15:
-            value = Decimal(format(raw, ".15g"))
-    else:
-        text = unicodedata.normalize("NFKC", str(raw)).strip().removesuffix("分").strip()
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            raise ServiceError(_("%(value)s is not a number.", value=str(raw)[:40])) from None
-    if not value.is_finite():
-        raise ServiceError(_("%(value)s is not a number.", value=str(raw)[:40]))
-    return value
+    """A score cell as an exact Decimal, read by ``parse_number``: Excel numbers by their 15
+    significant digits (what Excel shows), text as written in plain digits (with or without
+    分); scientific notation, NaN, infinities and huge values are refused."""
+    return parse_number(raw, unit="分")
 
 
 _CLOCK = re.compile(r"^(\d+):(\d{1,2})(?::(\d{1,2}))?$")
@@ -230,6 +212,8 @@ def read_seconds(raw: Any, *, minutes: bool = False) -> int:
             seconds = -seconds
     if seconds < 0:
         raise ServiceError(_("The time used cannot be negative."))
+    if seconds > ID_MAX:
+        raise ServiceError(_("This number is too large."))
     if seconds != seconds.to_integral_value():
         raise ServiceError(_("The time used must be whole seconds (%(value)s).", value=raw))
     return int(seconds)
@@ -242,7 +226,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value.strip() if isinstance(value, str) else value
+        return visible_text(value.strip()) if isinstance(value, str) else value
     if isinstance(value, (int, float, Decimal)):
         try:
             return number_text(read_points(value))
@@ -365,6 +349,10 @@ class ResultImporter(Importer):
             return None
         if not isinstance(raw, dict):
             report.error(row, "details", _("Details must be an object of named values."))
+            return None
+        hostile = hostile_json(raw)
+        if hostile:
+            report.error(row, "details", hostile[0]["reason"])
             return None
         return _plain(raw)
 
@@ -661,6 +649,9 @@ class SimulatorImporter(ResultImporter):
         for position, header in self.step_columns:
             raw = row.cells[position] if position < len(row.cells) else None
             if raw is None or raw == "":
+                continue
+            if isinstance(raw, str) and text_problem(raw):
+                report.error(row, header, text_problem(raw))
                 continue
             steps[header] = _plain(raw)
         if steps:

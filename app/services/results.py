@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 import scoring as sc
 from app.display import display_datetime
 from app.extensions import db
+from app.inputs import clean_text, text_or_problem
 from app.models import (
     AdvancementEntry,
     AdvancementEntryStatus,
@@ -415,7 +416,7 @@ def create_version(stage: Stage, *, actor: User, reason: str | None = None,
                                 .where(ResultsVersion.stage_id == stage.id)) or 0) + 1
     previous = latest_published(stage)
     version = ResultsVersion(stage_id=stage.id, number=number, status=VersionStatus.DRAFT,
-                             reason=(reason or "").strip() or None,
+                             reason=clean_text(reason, multiline=True, field="reason") or None,
                              previous_id=previous.id if previous else None,
                              fingerprint=inputs.fingerprint, settings=settings_snapshot(stage),
                              created_by_id=actor.id)
@@ -819,20 +820,27 @@ def record_objection(listing: AdvancementList, target: AdvancementEntry, *, file
     if listing.status != ListStatus.NOTICE:
         raise ServiceError(_("Objections are taken only during public notice."), code="conflict")
     errors = {}
-    if not filed_by.strip():
+    filed_by, refused_by = text_or_problem(filed_by)
+    contact, refused_contact = text_or_problem(contact)
+    text, refused_text = text_or_problem(text, multiline=True)
+    for field, refused in (("filed_by_name", refused_by), ("contact", refused_contact),
+                           ("text", refused_text)):
+        if refused:
+            errors[field] = refused
+    if not filed_by and not refused_by:
         errors["filed_by_name"] = _("Who raised the objection?")
-    if not text.strip():
+    if not text and not refused_text:
         errors["text"] = _("What is the objection?")
     if target.list_id != listing.id or target.status != AdvancementEntryStatus.ADVANCING:
         errors["advancement_entry_id"] = _("Objections concern a contestant on the list.")
     if errors:
         raise FieldErrors(errors)
     objection = Objection(list_id=listing.id, advancement_entry_id=target.id,
-                          filed_by_name=filed_by.strip(), contact=(contact or "").strip() or None,
-                          text=text.strip(), recorded_by_id=actor.id)
+                          filed_by_name=filed_by, contact=contact or None,
+                          text=text, recorded_by_id=actor.id)
     db.session.add(objection)
     db.session.flush()
-    audit.record("objection.record", objection, f"公示异议：{filed_by.strip()}", after={"text": text},
+    audit.record("objection.record", objection, f"公示异议：{filed_by}", after={"text": text},
                  actor=actor, stage_id=listing.stage_id)
     return objection
 
@@ -843,23 +851,24 @@ def rule_on_objection(objection: Objection, *, upheld: bool, ruling: str,
     takes the place (递补), within the per-enterprise cap. Returns the replacement, if any."""
     if objection.status != RulingStatus.OPEN:
         raise ServiceError(_("This objection has already been ruled on."), code="conflict")
-    if not ruling.strip():
+    ruling = clean_text(ruling, multiline=True, field="ruling")
+    if not ruling:
         raise FieldErrors({"ruling": _("A ruling needs its reason.")})
     listing = db.session.get(AdvancementList, objection.list_id)
     objection.status = RulingStatus.UPHELD if upheld else RulingStatus.DISMISSED
-    objection.ruling, objection.ruled_by_id, objection.ruled_at = ruling.strip(), actor.id, utcnow()
+    objection.ruling, objection.ruled_by_id, objection.ruled_at = ruling, actor.id, utcnow()
     replacement = None
     if upheld:
         target = db.session.get(AdvancementEntry, objection.advancement_entry_id)
         target.status = AdvancementEntryStatus.REMOVED
         target.removed_at = utcnow()
-        target.reason = ruling.strip()
+        target.reason = ruling
         replacement = _replace(listing, target)
     db.session.flush()
     audit.record("objection.rule", objection,
                  f"异议{'成立' if upheld else '不成立'}" + (
                      f"，递补 {replacement.stage_entry_id}" if replacement else ""),
-                 reason=ruling.strip(), actor=actor, stage_id=listing.stage_id)
+                 reason=ruling, actor=actor, stage_id=listing.stage_id)
     return replacement
 
 

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from app.extensions import db
+from app.inputs import text_or_problem
 from app.models import (
     Appeal,
     Component,
@@ -189,8 +190,10 @@ def correct(component: Component, place: StageEntry, ground: Ground | None,
     problem = _ground_problem(component, place, ground)
     if problem:
         problems["ground"] = problem
-    reason = (reason or "").strip()
-    if not reason:
+    reason, refused = text_or_problem(reason, multiline=True)
+    if refused:
+        problems["reason"] = refused
+    elif not reason:
         problems["reason"] = _("A correction needs a reason.")
     elif len(reason) > REASON_MAX:
         problems["reason"] = _("At most %(n)d characters.", n=REASON_MAX)

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
+from app.inputs import text_problem
 from app.models import (
     Draw,
     Entry,
@@ -272,6 +273,8 @@ def assign_automatically(stage: Stage, *, only_unassigned: bool = False,
 
 
 def find_by_exam_number(stage: Stage, exam_number: str) -> StageEntry | None:
+    if text_problem(exam_number):  # no exam number has a control character (nor may a query)
+        return None
     return db.session.scalar(
         sa.select(StageEntry).join(Entry, StageEntry.entry_id == Entry.id)
         .where(StageEntry.stage_id == stage.id, Entry.exam_number == exam_number.strip()))

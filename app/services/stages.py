@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 import scoring as sc
 from app.extensions import db
+from app.inputs import clean_text
 from app.models import (
     AggregationMethod,
     Component,
@@ -35,7 +36,7 @@ from app.services.contests import (
     Problems,
     a_date,
     a_datetime,
-    clean_text,
+    checked_text,
     component_subtree,
     decimal,
     integer,
@@ -99,10 +100,15 @@ def _tie_breaks(raw: Any, valid: dict, problems: Problems) -> list[dict[str, str
         if not isinstance(link, Mapping):
             problems.add(field, _("Each tie-break needs a key and a direction."))
             continue
-        key = clean_text(link.get("key"))
+        try:
+            key = clean_text(link.get("key"))
+            direction = clean_text(link.get("direction"))
+        except ServiceError as error:
+            problems.add(field, error.message)
+            continue
         if not key:
             continue  # an empty row of the form
-        direction = clean_text(link.get("direction")) or ("asc" if key == TIME_KEY else "desc")
+        direction = direction or ("asc" if key == TIME_KEY else "desc")
         if key not in valid:
             problems.add(field, _("%(key)s is not a component of this stage, time or a known "
                                   "column (%(valid)s).", key=key, valid="、".join(valid)))
@@ -126,7 +132,11 @@ def _awards(raw: Any, problems: Problems) -> list[dict[str, Any]]:
         if not isinstance(award, Mapping):
             problems.add(f"awards-{index}-name", _("Each award needs a name and a count."))
             continue
-        name = clean_text(award.get("name"))
+        try:
+            name = clean_text(award.get("name"))
+        except ServiceError as error:
+            problems.add(f"awards-{index}-name", error.message)
+            continue
         count_raw = award.get("count")
         if not name and count_raw in (None, ""):
             continue
@@ -436,7 +446,8 @@ def _component_values(component: Component) -> dict[str, Any]:
 
 def _row_is_blank(row: Mapping) -> bool:
     return not row.get("id") and not any(
-        clean_text(row.get(name)) for name in ("code", "name", "weight", "maximum"))
+        str(row.get(name) if row.get(name) is not None else "").strip()
+        for name in ("code", "name", "weight", "maximum"))
 
 
 def _check_component(row: Mapping, prefix: str, problems: Problems, stage: Stage) -> dict:
@@ -468,8 +479,10 @@ def _check_component(row: Mapping, prefix: str, problems: Problems, stage: Stage
             label=_("The overrun limit")),
         "ends_at": a_datetime(row, "ends_at", sub),
     }
-    raw_code = clean_text(row.get("code"))
-    if not raw_code:
+    raw_code = checked_text(row, "code", sub)
+    if raw_code is None:
+        pass  # refused: a control or format character
+    elif not raw_code:
         sub.add("code", _("This field is required."))
     elif not CODE_PATTERN.match(raw_code):
         sub.add("code", _("A code is 1 to 40 letters, digits, - or _, starting with a "

@@ -55,8 +55,8 @@ def test_contestant_registers_and_the_entry_is_submitted_with_history():
     ({"id_number": valid_id_number(date(1960, 1, 1))}, "id_number", "超过最高年龄60岁"),
     ({"phone": "1390000000"}, "phone", "11位"),
     ({"years_as_leader": "1.5"}, "years_as_leader", "不少于2年"),
-    ({"years_as_leader": "-1"}, "years_as_leader", "不小于0"),
-    ({"years_as_leader": "五年"}, "years_as_leader", "应为数字"),
+    ({"years_as_leader": "-1"}, "years_as_leader", "不能小于0"),
+    ({"years_as_leader": "五年"}, "years_as_leader", "请输入数字"),
     ({"front_line": False}, "front_line", "一线岗位"),
 ])
 def test_each_bad_field_is_named_with_its_reason_in_chinese(overrides, field, words):
