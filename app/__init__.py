@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, has_request_context, request, session
+from flask import Flask, g, has_request_context, request, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import from_environment
@@ -105,15 +105,22 @@ def _tune_sqlite(app: Flask) -> None:
             cursor.close()
 
 
+def commit_despite_refusal() -> None:
+    """Keep this request's writes although its answer is a refusal: a failed sign-in is
+    answered 401 and still counted against the account. Declared by the view that needs it."""
+    g.commit_despite_refusal = True
+
+
 def _init_request_transaction(app: Flask) -> None:
-    """One transaction per request: commit when the answer is a success, otherwise roll back.
+    """One transaction per request: commit when the answer is a success, otherwise roll back
+    (unless the view declared ``commit_despite_refusal``).
 
     Services only flush; this is the one place that commits for the web layer.
     """
 
     @app.after_request
     def commit_or_roll_back(response):
-        if response.status_code < 400:
+        if response.status_code < 400 or g.get("commit_despite_refusal"):
             db.session.commit()
         else:
             db.session.rollback()
