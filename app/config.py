@@ -41,11 +41,13 @@ def from_environment(instance_path: Path) -> dict:
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        # Rate-limit counters: memory:// is per process; give several workers one store,
-        # e.g. redis://127.0.0.1:6379/0.
+        # The sign-up limit's counters (Flask-Limiter): memory:// is per process; give several
+        # workers one store, e.g. redis://127.0.0.1:6379/0. Sign-in failures are counted in the
+        # database instead (app/services/sign_in.py), shared by every worker and machine.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
-        # Sign-in attempts per account name from one address, and in all from one address
-        # (a venue's judges may share one NAT address, so the second is generous).
+        # Failed sign-ins per account name (then it is locked), and per address (past it, each
+        # failure locks the account it named; a right password of an unlocked account always
+        # passes, since a venue's judges may share one NAT address). The second caps sign-ups.
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "LOGIN_RATE_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_RATE_LIMIT_PER_ADDRESS",
                                                        "100 per minute"),

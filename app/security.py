@@ -4,12 +4,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Flask, g, request, url_for
+from flask import Flask, g, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app.extensions import db, login_manager
+from app.extensions import login_manager
 from app.models import Role, User
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -24,6 +24,10 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "form-action 'self'",
     "frame-ancestors 'none'",
 ])
+
+
+#: The session cookie's key for the secret of the server-side session (accounts.start_session).
+SESSION_KEY = "sid"
 
 
 def is_api_request() -> bool:
@@ -131,10 +135,19 @@ def init_security(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
+        """The session's user if the server still holds the session (not signed out, not
+        ended by a password change or an organiser) and the account is active."""
+        from app.services import accounts
+
+        secret = session.get(SESSION_KEY)
         try:
-            return db.session.get(User, int(user_id))
+            user_id_number = int(user_id)
         except (TypeError, ValueError):
             return None
+        if not isinstance(secret, str) or not -2**31 <= user_id_number < 2**31:
+            return None
+        return accounts.user_for_session(user_id_number, secret,
+                                         lifetime=app.permanent_session_lifetime)
 
     @app.after_request
     def security_headers(response):

@@ -27,6 +27,12 @@ def refuse(status: int) -> None:
     g.refused_status = status
 
 
+def commit_despite_refusal() -> None:
+    """Keep this request's writes although its answer is a refusal: a failed sign-in is
+    answered 401 and still counted against the account. Declared by the view that needs it."""
+    g.commit_despite_refusal = True
+
+
 def transaction_mode(prepare: Callable[[], None]) -> Callable:
     """Declare on a route that it sets up its own database session: ``prepare()`` runs first in
     the request, before anything (the signed-in user included) has touched the database -- e.g.
@@ -56,7 +62,8 @@ def init_request_transaction(app: Flask) -> None:
     @app.after_request
     def commit_or_roll_back(response):
         refused = g.get("refused_status")
-        if refused is not None or response.status_code >= 400:
+        if (refused is not None or response.status_code >= 400) \
+                and not g.get("commit_despite_refusal"):
             db.session.rollback()
             if refused is not None and response.status_code < 300:
                 response.status_code = refused  # a page shown after a refusal is not a 200

@@ -3,6 +3,9 @@ transaction that is rolled back, and helpers to sign in and post forms with thei
 
 SQLite by default; PostgreSQL when TEST_DATABASE_URL is set. On PostgreSQL each database a test
 run needs is a schema of its own in that database, so the test role needs no CREATEDB right.
+With TEST_DATABASE_OWNER_URL too (as CI runs), the two roles of a deployment (docs/deploy.md):
+the owner creates each schema and runs the migrations, the app connects as the role of
+TEST_DATABASE_URL, which owns nothing and may only read and write rows.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_DATABASE_OWNER_URL = os.environ.get("TEST_DATABASE_OWNER_URL")
 OUTPUT_DIR = Path(os.environ.get("TEST_OUTPUT_DIR", ROOT / "test-output"))
 
 
@@ -34,17 +38,37 @@ def fresh_database_url(name: str, tmp_dir: Path) -> str:
         path.unlink(missing_ok=True)
         return f"sqlite:///{path}"
     base = _normalise(TEST_DATABASE_URL)
-    engine = sa.create_engine(base)
+    engine = sa.create_engine(_normalise(TEST_DATABASE_OWNER_URL or base))
+    app_role = sa.engine.make_url(base).username
     with engine.begin() as conn:
         conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
         conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
+        if TEST_DATABASE_OWNER_URL:  # the grants docs/deploy.md gives the app's role
+            conn.execute(sa.text(f'GRANT USAGE ON SCHEMA "{name}" TO "{app_role}"'))
+            conn.execute(sa.text(
+                f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{name}" '
+                f'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "{app_role}"'))
+            conn.execute(sa.text(f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{name}" '
+                                 f'GRANT USAGE, SELECT ON SEQUENCES TO "{app_role}"'))
     engine.dispose()
     separator = "&" if "?" in base else "?"
     return f"{base}{separator}options={quote(f'-csearch_path={name}')}"
 
 
+def owner_url(database_url: str) -> str:
+    """The same database as the owner role sees it: migrations run as the owner."""
+    if not TEST_DATABASE_OWNER_URL or not database_url.startswith("postgresql"):
+        return database_url
+    owner = sa.engine.make_url(_normalise(TEST_DATABASE_OWNER_URL))
+    return sa.engine.make_url(database_url).set(
+        username=owner.username, password=owner.password).render_as_string(hide_password=False)
+
+
 def flask_cli(database_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run `flask ARGS` in a child process against ``database_url``, as an operator would."""
+    """Run `flask ARGS` in a child process against ``database_url``, as an operator would:
+    `flask db …` (migrations) as the owner role, everything else as the app's role."""
+    if args and args[0] == "db":
+        database_url = owner_url(database_url)
     env = {**os.environ, "DATABASE_URL": database_url, "FLASK_APP": "wsgi.py",
            "SECRET_KEY": "test-secret"}
     result = subprocess.run([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -12,7 +12,7 @@ from app.errors import Refusal, abort_with
 from app.extensions import db
 from app.inputs import parse_id
 from app.models import AuditLog, Contest, Enterprise, Role, User
-from app.security import roles_required
+from app.security import SESSION_KEY, roles_required
 from app.services import accounts
 from app.services import dashboard as dashboard_service
 
@@ -45,7 +45,22 @@ def users():
     if role in {r.value for r in Role}:
         query = query.where(User.role == Role(role))
     page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
-    return render_template("admin/users.html", page=page, role=role, role_labels=ROLE_LABELS)
+    sessions = accounts.open_sessions([user.id for user in page.items])
+    return render_template("admin/users.html", page=page, role=role, role_labels=ROLE_LABELS,
+                           sessions=sessions)
+
+
+@bp.route("/users/<int:user_id>/sign-out", methods=["POST"])
+@roles_required(Role.ORGANISER)
+def sign_out_user(user_id: int):
+    """Sign an account out on every device: each of its sessions ends at its next request."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort_with(404, _("No such account."))
+    ended = accounts.sign_out_everywhere(user, actor=current_user)
+    flash(_("%(name)s has been signed out on every device (%(n)d sessions ended).",
+            name=user.username, n=ended), "success")
+    return redirect(url_for("admin.users", role=request.args.get("role") or None))
 
 
 def _enterprise(value: str | None) -> Enterprise | None:
@@ -88,8 +103,10 @@ def edit_user(user_id: int):
                 user, display_name=form.display_name.data, role=Role(form.role.data),
                 active=form.active.data, enterprise=_enterprise(form.enterprise_id.data),
                 phone=form.phone.data or None, actor=current_user)
-            if form.password.data:
-                accounts.set_password(user, form.password.data, actor=current_user)
+            if form.password.data:  # a reset: every session of the account ends
+                accounts.set_password(user, form.password.data, actor=current_user,
+                                      keep_session=session.get(SESSION_KEY)
+                                      if user.id == current_user.id else None)
             flash(_("Account %(name)s saved.", name=user.username), "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=user)

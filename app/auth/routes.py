@@ -14,16 +14,17 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
 from app.auth import bp
 from app.auth.forms import LoginForm, PasswordForm, SignUpForm, TokenForm
+from app.display import display_datetime
 from app.errors import Refusal, abort_with
 from app.extensions import db, limiter
-from app.models import ApiToken, Role
-from app.security import home_for, roles_required
-from app.services import accounts, audit
+from app.models import ApiToken, Role, User
+from app.security import SESSION_KEY, home_for, roles_required
+from app.services import accounts, audit, sign_in
+from app.transaction import commit_despite_refusal
 
 
 def safe_next(target: str | None) -> str | None:
@@ -36,33 +37,44 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 def _address_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT_PER_ADDRESS"]
 
 
-def _address_and_username() -> str:
-    username = (request.form.get("username") or "").strip().lower()
-    return f"{get_remote_address()}|{username}"
+def _sign_in_limits() -> sign_in.SignInLimits:
+    return sign_in.SignInLimits.parse(current_app.config["LOGIN_RATE_LIMIT"],
+                                      current_app.config["LOGIN_RATE_LIMIT_PER_ADDRESS"])
+
+
+def _start_session(user: User) -> None:
+    """Sign ``user`` in on this browser: a session the server knows, ended by sign-out."""
+    session.permanent = True  # the session then expires after PERMANENT_SESSION_LIFETIME
+    accounts.prune_sessions(current_app.permanent_session_lifetime)
+    secret = accounts.start_session(user, ip=request.remote_addr)
+    login_user(user)
+    session[SESSION_KEY] = secret
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_address_and_username)
-@limiter.limit(_address_limit, methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.username.data, form.password.data)
-        if user is None:
+        outcome = sign_in.attempt(form.username.data, form.password.data,
+                                  address=request.remote_addr or "-", rules=_sign_in_limits())
+        if outcome.locked_until is not None:
+            form.password.errors.append(_(
+                "Too many failed sign-ins for this account: it is locked until %(time)s "
+                "(Beijing time). Try again after that.",
+                time=display_datetime(outcome.locked_until, "yyyy-MM-dd HH:mm:ss")))
+            return render_template("auth/login.html", form=form), 429
+        if outcome.user is None:
+            commit_despite_refusal()  # the failure counts against the account
             form.password.errors.append(_("Wrong username or password."))
             return render_template("auth/login.html", form=form), 401
-        session.permanent = True  # the session then expires after PERMANENT_SESSION_LIFETIME
-        login_user(user)
+        user = outcome.user
+        _start_session(user)
         audit.record("user.login", user, f"{user.username} 登录", actor=user)
         return redirect(safe_next(request.args.get("next")) or home_for(user))
     return render_template("auth/login.html", form=form)
@@ -80,8 +92,7 @@ def register():
             user = accounts.create_user(form.username.data, form.display_name.data,
                                         Role.CONTESTANT, form.password.data,
                                         phone=form.phone.data)
-            session.permanent = True
-            login_user(user)
+            _start_session(user)
             flash(_("Your account has been created. Now fill in your entry."), "success")
             return redirect(url_for("portal.new_entry"))
     return render_template("auth/register.html", form=form)
@@ -89,6 +100,10 @@ def register():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    """Sign-out ends the session on the server: a copy of its cookie opens nothing after."""
+    secret = session.pop(SESSION_KEY, None)
+    if secret:
+        accounts.end_session(secret)
     logout_user()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
@@ -103,8 +118,10 @@ def change_password():
             form.current_password.errors.append(_("The current password is wrong."))
         else:
             with Refusal(form, default="password"):
-                accounts.set_password(current_user, form.password.data, actor=current_user)
-                flash(_("Your password has been changed."), "success")
+                accounts.set_password(current_user, form.password.data, actor=current_user,
+                                      keep_session=session.get(SESSION_KEY))
+                flash(_("Your password has been changed. Your other sessions have been "
+                        "signed out."), "success")
                 return redirect(home_for(current_user))
     return render_template("auth/password.html", form=form)
 

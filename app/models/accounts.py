@@ -65,6 +65,43 @@ class User(UserMixin, db.Model):
         return f"<User {self.username} {self.role}>"
 
 
+class UserSession(db.Model):
+    """One signed-in browser session. The cookie carries a random secret; only its SHA-256 is
+    stored. Signing out deletes the row, so a copy of the cookie taken earlier opens nothing;
+    ending a user's rows signs the user out on every device at the next request."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Renewed at most every few minutes (not on every request): idle rows are pruned.
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+
+    @staticmethod
+    def hash_secret(secret: str) -> str:
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class SignInFailure(db.Model):
+    """A failed sign-in, counted in the database so that every worker and every machine of
+    one system sees the same count: an account name with too many recent failures is locked,
+    whichever worker answers. ``account`` is the name as typed (lower case), known or not."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (sa.Index("ix_sign_in_failures_account_at", "account", "at"),
+                      sa.Index("ix_sign_in_failures_address_at", "address", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    account: Mapped[str] = mapped_column(sa.String(64))
+    address: Mapped[str] = mapped_column(sa.String(45))
+    # Made from an address over its own limit: this failure alone locks the account.
+    locks: Mapped[bool] = mapped_column(default=False)
+
+
 class ApiToken(db.Model):
     """A bearer token for /api/v1. Only its SHA-256 is stored; the secret is shown once.
 

@@ -1,15 +1,20 @@
-"""Accounts and API tokens: create, change, deactivate, authenticate."""
+"""Accounts, their signed-in sessions and API tokens: create, change, deactivate, sign out."""
 from __future__ import annotations
 
-from datetime import datetime
+import secrets
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from app.extensions import db
 from app.inputs import clean_text, text_problem
-from app.models import ApiToken, Enterprise, Role, User, utcnow
+from app.models import ApiToken, Enterprise, Role, User, UserSession, utcnow
 from app.services import ServiceError, audit
+
+#: A session's last-seen time is written at most this often (not on every request: a judge's
+#: autosave stays one read); the server ends a session idle for its lifetime plus this.
+SESSION_SEEN_EVERY = timedelta(minutes=5)
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -61,6 +66,8 @@ def update_user(user: User, *, display_name: str, role: Role, active: bool,
     user.display_name, user.role, user.active = display_name, role, active
     user.enterprise, user.phone = enterprise, phone
     db.session.flush()
+    if before["active"] and not active:
+        end_sessions(user)  # refused at its next request; enabling it again revives none
     after = {"display_name": user.display_name, "role": user.role.value, "active": user.active,
              "enterprise_id": user.enterprise_id, "phone": user.phone}
     if before != after:
@@ -68,20 +75,91 @@ def update_user(user: User, *, display_name: str, role: Role, active: bool,
                      actor=actor)
 
 
-def set_password(user: User, password: str, *, actor: User | None = None) -> None:
+def set_password(user: User, password: str, *, actor: User | None = None,
+                 keep_session: str | None = None) -> None:
+    """A new password ends every signed-in session of the account but ``keep_session`` (the
+    secret of the session that changed its own password): whoever knew the old one is out."""
     check_password_strength(password)
     user.set_password(password)
     db.session.flush()
-    audit.record("user.password", user, f"设置账号 {user.username} 的密码", actor=actor)
+    ended = end_sessions(user, keep=keep_session)
+    audit.record("user.password", user, f"设置账号 {user.username} 的密码",
+                 after={"sessions_ended": ended} if ended else None, actor=actor)
 
 
-def authenticate(username: str, password: str) -> User | None:
-    """The active user with these credentials, or None (the same answer for every failure)."""
-    user = get_by_username(username)
-    if user is None or not user.active or not user.check_password(password):
+def start_session(user: User, *, ip: str | None) -> str:
+    """A new signed-in session of ``user``: its secret, for the session cookie only."""
+    secret = secrets.token_urlsafe(32)
+    db.session.add(UserSession(user_id=user.id, token_hash=UserSession.hash_secret(secret),
+                               ip=ip))
+    db.session.flush()
+    return secret
+
+
+def user_for_session(user_id: int, secret: str, *, lifetime: timedelta,
+                     now: datetime | None = None) -> User | None:
+    """The active user of a signed-in session still open on the server, or None: signed out,
+    ended by a password change or "sign out everywhere", idle too long, or the account
+    disabled. One query (the judges' autosave runs it on every save); the last-seen time is
+    written only when it is older than SESSION_SEEN_EVERY."""
+    now = now or utcnow()
+    row = db.session.execute(
+        sa.select(User, UserSession.id, UserSession.last_seen_at)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.token_hash == UserSession.hash_secret(secret), User.id == user_id)
+    ).first()
+    if row is None:
         return None
-    user.last_login_at = utcnow()
+    user, session_id, last_seen = row
+    if not user.active or last_seen < now - lifetime - SESSION_SEEN_EVERY:
+        return None
+    if now - last_seen > SESSION_SEEN_EVERY:
+        sessions = UserSession.__table__
+        db.session.execute(sa.update(sessions).where(sessions.c.id == session_id)
+                           .values(last_seen_at=now))
     return user
+
+
+def end_session(secret: str) -> None:
+    """Sign-out: the session is gone from the server, whoever holds a copy of its cookie."""
+    sessions = UserSession.__table__
+    db.session.execute(sa.delete(sessions).where(
+        sessions.c.token_hash == UserSession.hash_secret(secret)))
+
+
+def end_sessions(user: User, *, keep: str | None = None) -> int:
+    """End every signed-in session of ``user`` (but ``keep``'s); how many were open."""
+    sessions = UserSession.__table__
+    query = sa.delete(sessions).where(sessions.c.user_id == user.id)
+    if keep:
+        query = query.where(sessions.c.token_hash != UserSession.hash_secret(keep))
+    return db.session.execute(query).rowcount
+
+
+def prune_sessions(lifetime: timedelta, now: datetime | None = None) -> None:
+    """Forget sessions idle for longer than the lifetime (their cookies have expired too)."""
+    sessions = UserSession.__table__
+    db.session.execute(sa.delete(sessions).where(
+        sessions.c.last_seen_at < (now or utcnow()) - lifetime - SESSION_SEEN_EVERY))
+
+
+def open_sessions(user_ids: list[int]) -> dict[int, int]:
+    """How many signed-in sessions each of these accounts has open on the server."""
+    if not user_ids:
+        return {}
+    return dict(db.session.execute(
+        sa.select(UserSession.user_id, sa.func.count()).where(UserSession.user_id.in_(user_ids))
+        .group_by(UserSession.user_id)).all())
+
+
+def sign_out_everywhere(user: User, *, actor: User) -> int:
+    """An organiser signs ``user`` out on every device (a lost tablet, a shared password):
+    each of the user's sessions ends at its next request. Audited; how many ended."""
+    ended = end_sessions(user)
+    audit.record("user.sign_out_everywhere", user,
+                 f"将账号 {user.username} 在所有设备上登出（结束 {ended} 个会话）",
+                 after={"sessions_ended": ended}, actor=actor)
+    return ended
 
 
 def issue_token(user: User, name: str, *, scope: str | None = None,

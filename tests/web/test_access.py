@@ -28,6 +28,7 @@ ACCESS = {
     "admin.users": ORG,
     "admin.new_user": ORG,
     "admin.edit_user": ORG,
+    "admin.sign_out_user": ORG,
     "admin.audit_log": ORG,
     "judge.workspace": JUDGING,
     "portal.home": PORTAL,
@@ -168,8 +169,9 @@ def test_each_role_reaches_only_its_pages(app, signed_in, visitor, role):
             assert response.status_code == 403, f"{role} must not reach {endpoint}"
             page = response.get_data(as_text=True)
             assert '<span class="error-code">403</span>' in page and 'lang="zh-CN"' in page
-        if endpoint == "auth.logout" and role is not None:
-            visitor = signed_in(ACCOUNTS[role])  # signing out ended the session; sign in again
+        if endpoint in ("auth.logout", "admin.sign_out_user") and role is not None:
+            # signing out (user 1, the organiser, everywhere) ended the session; sign in again
+            visitor = signed_in(ACCOUNTS[role])
 
 
 @pytest.mark.parametrize(("role", "shown", "hidden"), [
