@@ -63,3 +63,25 @@ def test_error_answers_match_the_documented_error_schema(client):
     document = _document(client)
     response = client.get("/api/v1/users")
     jsonschema.validate(response.get_json(), document["components"]["schemas"]["Error"])
+
+
+def test_every_operation_documents_the_errors_the_framework_answers(client):
+    """400 (query or body), 401 and 403 (tokens and roles), 404 (paths naming nothing), 413 and
+    422 (bodies) are in the document wherever the API can answer them."""
+    document = _document(client)
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            documented = set(operation["responses"])
+            assert "400" in documented, (method, path)
+            if operation["security"]:
+                assert {"401", "403"} <= documented, (method, path)
+            if "{" in path:
+                assert "404" in documented, (method, path)
+            if "requestBody" in operation:
+                assert {"413", "422"} <= documented, (method, path)
+            for parameter in operation["parameters"]:
+                schema = parameter["schema"]
+                if schema.get("type") == "integer":
+                    assert schema["maximum"] <= 2147483647, (method, path, parameter["name"])
+                if parameter["in"] == "path" and schema["type"] == "integer":
+                    assert schema["minimum"] == 1, (method, path)
