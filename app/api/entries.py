@@ -51,7 +51,8 @@ ENTRY_FIELDS_SCHEMA = {
         "city": {"type": "string", "maxLength": 40},
         "post": {"type": "string", "maxLength": 100},
         "team_name": {"type": "string", "maxLength": 100},
-        "years_as_leader": {"type": ["string", "number"]},
+        # A JSON number is bounded here (1e239 once answered 500); text goes to the number parser.
+        "years_as_leader": {"type": ["string", "number"], "minimum": 0, "maximum": 100},
         "skill_level": {"type": "string", "maxLength": 40},
         "honours": {"type": "string", "maxLength": 1000},
         "front_line": {"type": "boolean"},

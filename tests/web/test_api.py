@@ -214,3 +214,12 @@ def test_a_rejection_without_a_reason_is_outside_the_schema(client, api_token):
 def test_the_public_document_ignores_a_bad_token(client):
     response = client.get("/api/v1/openapi.json", headers={"Authorization": "Bearer nonsense"})
     assert response.status_code == 200 and response.get_json()["openapi"].startswith("3.1")
+
+
+def test_years_as_leader_as_a_huge_json_number_is_422_not_a_server_error(client, api_token):
+    response = client.post("/api/v1/entries", headers=bearer(api_token("contestant")), json={
+        "contest": "jstl-2025", "track": "chem", "name": "张三", "gender": "男",
+        "id_number": "320102199001011234", "phone": "13800000000", "post": "班长",
+        "years_as_leader": 1.1e239, "city": "南京市"})
+    error = assert_error(response, 422, "invalid_body")
+    assert error["details"][0]["field"] == "years_as_leader"
