@@ -200,7 +200,11 @@ def init_errors(app: Flask) -> None:
         status = error.code or 500
         refuse(status)
         # Only messages written for users (abort_with) are shown; werkzeug's English ones are not.
-        return _answer(status, getattr(error, "user_message", None))
+        body, status = _answer(status, getattr(error, "user_message", None))
+        # Headers the status needs keep their place, e.g. the methods a 405 allows (RFC 9110).
+        headers = {name: value for name, value in error.get_headers()
+                   if name.lower() not in ("content-type", "content-length")}
+        return body, status, headers
 
     @app.errorhandler(Exception)
     def server_error(error: Exception):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 import jsonschema
@@ -14,8 +15,19 @@ from app.errors import api_error
 from app.inputs import ID_MAX, hostile_json
 from app.models import Role
 from app.security import roles_required
+from app.services.contests import CODE_PATTERN
 
 bp = Blueprint("api", __name__)
+
+# Every id, and every whole number a request may store, lives in a PostgreSQL ``integer``
+# column: a value beyond it can name nothing and is refused before it reaches the database.
+INT_MIN, INT_MAX = -2_147_483_648, 2_147_483_647
+ID = {"type": "integer", "minimum": 1, "maximum": INT_MAX}
+# Contests, tracks and components are named in paths by codes, which are made by this pattern.
+CODE = {"type": "string", "pattern": CODE_PATTERN.pattern}
+PAGE = {"type": "integer", "minimum": 1, "maximum": 100_000}
+# Searched text: no control characters (PostgreSQL's text cannot even hold NUL).
+NO_CONTROLS = r"^[^\x00-\x1f\x7f]*$"
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -27,10 +39,6 @@ ERROR_SCHEMA = {
                        "details": {"type": "array", "items": {"type": "object"}}},
     }},
 }
-
-
-#: A record id inside a request body: the database's integer range, as in every URL.
-ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": ID_MAX}
 
 
 class Operation:
@@ -47,9 +55,80 @@ class Operation:
         self.status, self.query, self.errors = status, query or {}, errors
         self.form_schema = form_schema
         self.content_type = content_type
+        self.path = {name: ID if converter == "int" else CODE
+                     for converter, name in _CONVERTER.findall(rule)}
+
+    @property
+    def has_body(self) -> bool:
+        return self.request_schema is not None or self.form_schema is not None
+
+    def error_statuses(self) -> list[int]:
+        """Every error status the operation can answer, as the document lists them.
+
+        400: a query parameter not in the document or a value outside its schema, a body that
+        is not JSON (or a form without its file); 401: no valid token; 403: a role or token scope that may not call it; 404: a path
+        naming nothing; 413: a body over the upload limit; 422: a body outside its schema or
+        refused by a rule; and whatever the view declares (e.g. 409 for the state of things)."""
+        statuses = {400, *self.errors}
+        if self.has_body:
+            statuses |= {413, 422}
+        if not self.public:
+            statuses |= {401, 403}
+        if self.path:
+            statuses.add(404)
+        return sorted(statuses)
+
+    def refuse_parameters(self, values: dict[str, Any]):
+        """The error answer for path or query values outside the document, else None: a path
+        value names nothing (404); a query parameter is not in the document, or its value is not of its schema, or
+        it is sent twice (400)."""
+        for name, schema in self.path.items():
+            if not _SCHEMA_CHECKERS(schema).is_valid(values.get(name)):
+                return api_error(404, "not_found", _("The page you asked for does not exist."))
+        unknown = sorted(set(request.args) - set(self.query))
+        if unknown:
+            return api_error(400, "bad_query", _(
+                "The query parameter %(name)s is not valid: see the API document.",
+                name=unknown[0]))
+        for name, schema in self.query.items():
+            sent = request.args.getlist(name)
+            if not sent:
+                continue
+            if len(sent) > 1 or not _SCHEMA_CHECKERS(schema).is_valid(_typed(sent[0], schema)):
+                return api_error(400, "bad_query", _(
+                    "The query parameter %(name)s is not valid: see the API document.",
+                    name=name))
+        return None
 
 
 OPERATIONS: list[Operation] = []
+PUBLIC_ENDPOINTS: set[str] = set()  # open to anyone: an Authorization header is not even read
+_SCHEMA_CHECKERS = jsonschema.Draft202012Validator
+_WHOLE_NUMBER = re.compile(r"^-?[0-9]+$")
+
+
+def _typed(text: str, schema: dict) -> Any:
+    """A query value as its schema's type: digits for an integer, else the text as sent."""
+    if schema.get("type") == "integer" and _WHOLE_NUMBER.match(text):
+        return int(text)
+    return text
+
+
+def storable(schema: Any) -> Any:
+    """A request schema in which every integer without bounds of its own is bounded to what a
+    PostgreSQL ``integer`` column holds, so that no value the document accepts overflows."""
+    if isinstance(schema, list):
+        return [storable(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: storable(value) if key not in ("enum", "const", "required") else value
+           for key, value in schema.items()}
+    kinds = out.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    if "integer" in kinds:
+        out.setdefault("minimum", INT_MIN)
+        out.setdefault("maximum", INT_MAX)
+    return out
 
 
 def json_body() -> dict[str, Any]:
@@ -72,13 +151,19 @@ def endpoint(rule: str, *, method: str = "GET", summary: str, tag: str,
     ``content_type`` is the media type of a successful answer (a file download, e.g. .xlsx).
     """
 
+    request_schema = storable(request_schema)
+    query = {name: storable(schema) for name, schema in (query or {}).items()}
+
     def decorator(view: Callable) -> Callable:
         def run(*args, **kwargs):
             token = g.get("api_token")
-            if token is not None and token.scope and (
+            if not public and token is not None and token.scope and (
                     scope is None or not token.scope.startswith(scope + ":")):
                 return api_error(403, "token_scope",
                                  _("This token is limited to %(scope)s.", scope=token.scope))
+            refused = operation.refuse_parameters(kwargs)
+            if refused is not None:
+                return refused
             if request_schema is not None:
                 body = request.get_json(silent=True)
                 if not isinstance(body, dict):
@@ -101,9 +186,12 @@ def endpoint(rule: str, *, method: str = "GET", summary: str, tag: str,
         run.__doc__ = view.__doc__
         guarded = run if public else roles_required(*roles)(run)
         bp.add_url_rule(rule, endpoint=view.__name__, view_func=guarded, methods=[method])
-        OPERATIONS.append(Operation(rule, method, guarded, summary, tag, roles, public, scope,
-                                    request_schema, response_schema, status, query, errors,
-                                    form_schema, content_type))
+        operation = Operation(rule, method, guarded, summary, tag, roles, public, scope,
+                              request_schema, response_schema, status, query, errors,
+                              form_schema, content_type)
+        OPERATIONS.append(operation)
+        if public:
+            PUBLIC_ENDPOINTS.add(f"{bp.name}.{view.__name__}")
         return guarded
 
     return decorator
@@ -117,7 +205,7 @@ def authenticate_bearer():
     g.api_user = None
     g.api_token = None
     header = request.headers.get("Authorization", "")
-    if not header:
+    if not header or request.endpoint in PUBLIC_ENDPOINTS:
         return None
     scheme, _sep, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
@@ -136,10 +224,8 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
     """The OpenAPI 3.1 description of every registered operation."""
     paths: dict[str, dict] = {}
     for op in OPERATIONS:
-        params = []
-        for converter, name in _CONVERTER.findall(op.rule):
-            schema = ID_SCHEMA if converter == "int" else {"type": "string", "maxLength": 200}
-            params.append({"name": name, "in": "path", "required": True, "schema": schema})
+        params = [{"name": name, "in": "path", "required": True, "schema": schema}
+                  for name, schema in op.path.items()]
         for name, schema in op.query.items():
             params.append({"name": name, "in": "query", "required": False, "schema": schema})
         path = _CONVERTER.sub(lambda m: "{" + m.group(2) + "}", op.rule)
@@ -147,14 +233,8 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
             str(op.status): {"description": "OK", "content": {
                 op.content_type: {"schema": op.response_schema or {"type": "object"}}}},
         }
-        error_codes = ["400", "422"] if op.request_schema or op.form_schema else []
-        if not op.public:
-            error_codes += ["401", "403"]
-        if params:
-            error_codes.append("404")
-        error_codes += [str(code) for code in op.errors if str(code) not in error_codes]
-        for code in error_codes:
-            responses[code] = {"description": "Error", "content": {
+        for code in op.error_statuses():
+            responses[str(code)] = {"description": HTTPStatus(code).phrase, "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         operation: dict[str, Any] = {
             "operationId": op.view.__name__, "summary": op.summary, "tags": [op.tag],

@@ -13,7 +13,7 @@ from flask import jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
-from app.api import ID_SCHEMA, endpoint, json_body
+from app.api import ID, endpoint, json_body
 from app.api.contests import STAGE_PATH, NotFound
 from app.api.contests import _stage as stage_by_keys
 from app.api.results import (
@@ -137,8 +137,8 @@ FILE_REQUEST = {
     "type": "object", "required": ["entry_id", "stage", "component", "text"],
     "additionalProperties": False,
     "properties": {
-        "entry_id": {**ID_SCHEMA, "description": "the caller's registration"},
-        "stage": {**ID_SCHEMA, "description": "the stage's order in the entry's track"},
+        "entry_id": {**ID, "description": "the caller's registration"},
+        "stage": {**ID, "description": "the stage's order in the entry's track"},
         "component": {"type": "string", "description": "the component's code"},
         "text": {"type": "string", "description": "what the appeal is about"},
     },
@@ -236,7 +236,7 @@ def my_appeals():
 @endpoint("/me/appeals", method="POST", summary="File an appeal on a component of a stage the "
           "caller's entry is in, within its window (from the component's end for the stage's "
           "appeal window); one open appeal per component", tag="appeals",
-          roles=(Role.CONTESTANT,), status=201, request_schema=FILE_REQUEST,
+          roles=(Role.CONTESTANT,), status=201, errors=(404,), request_schema=FILE_REQUEST,
           response_schema=MY_APPEAL_SCHEMA)
 def file_my_appeal():
     def run():

@@ -45,6 +45,7 @@ DECIMAL = {"type": "string", "description": "exact decimal"}
 OPTIONAL_DECIMAL = {"type": ["string", "null"], "description": "exact decimal"}
 DECIMAL_IN = {"type": ["string", "number", "null"],
               "description": "exact decimal; send a string to keep every digit"}
+REQUIRED_DECIMAL_IN = {**DECIMAL_IN, "type": ["string", "number"]}
 OPTIONAL_INT = {"type": ["integer", "null"]}
 OPTIONAL_TEXT = {"type": ["string", "null"]}
 DATE = {"type": ["string", "null"], "format": "date"}
@@ -417,10 +418,10 @@ COMPONENT_REQUEST_SCHEMA = {
     "properties": {
         "code": {"type": "string"}, "name": {"type": "string"}, "kind": {"type": "string"},
         "source": {"type": "string", "enum": ["judges", "import"]},
-        "weight": {**DECIMAL_IN, "description": "percent of the stage total; the weights must "
+        "weight": {**REQUIRED_DECIMAL_IN, "description": "percent of the stage total; the weights must "
                                                 "still add up to 100 (PUT /weights changes "
                                                 "several at once)"},
-        "maximum": DECIMAL_IN, "aggregation": {"type": "string"}, "trim": OPTIONAL_INT,
+        "maximum": REQUIRED_DECIMAL_IN, "aggregation": {"type": "string"}, "trim": OPTIONAL_INT,
         "min_judges": OPTIONAL_INT, "disagreement_threshold": DECIMAL_IN,
         "min_percent": DECIMAL_IN, "time_limit_minutes": OPTIONAL_INT,
         "overrun_deduction_per_minute": DECIMAL_IN,

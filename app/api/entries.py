@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from flask import jsonify, request
 from flask_babel import gettext as _
 
-from app.api import ID_SCHEMA, endpoint, json_body
+from app.api import CODE, ID, NO_CONTROLS, PAGE, endpoint, json_body
 from app.errors import api_error
 from app.extensions import db
 from app.models import Entry, EntryStatus, Role, Track
@@ -50,7 +50,8 @@ ENTRY_FIELDS_SCHEMA = {
         "city": {"type": "string", "maxLength": 40},
         "post": {"type": "string", "maxLength": 100},
         "team_name": {"type": "string", "maxLength": 100},
-        "years_as_leader": {"type": ["string", "number"]},
+        # A JSON number is bounded here (1e239 once answered 500); text goes to the number parser.
+        "years_as_leader": {"type": ["string", "number"], "minimum": 0, "maximum": 100},
         "skill_level": {"type": "string", "maxLength": 40},
         "honours": {"type": "string", "maxLength": 1000},
         "front_line": {"type": "boolean"},
@@ -60,7 +61,11 @@ ENTRY_FIELDS_SCHEMA = {
 REVIEW_SCHEMA = {
     "type": "object", "required": ["action"], "additionalProperties": False,
     "properties": {"action": {"type": "string", "enum": list(entry_service.Review.ALL)},
-                   "reason": {"type": "string", "maxLength": 1000}},
+                   "reason": {"type": "string", "maxLength": 1000,
+                              "description": "required to reject: what the contestant reads"}},
+    # A rejection carries a reason with something in it besides spaces.
+    "if": {"properties": {"action": {"const": entry_service.Review.REJECT}}},
+    "then": {"required": ["reason"], "properties": {"reason": {"pattern": r"\S"}}},
 }
 
 
@@ -84,9 +89,12 @@ def _visible(entry_id: int) -> Entry | None:
 @endpoint("/entries", summary="Registrations the caller may see (organisers: all; enterprise "
           "contacts: their enterprise's; contestants: their own)", tag="registrations",
           roles=(Role.ORGANISER, Role.ENTERPRISE_CONTACT, Role.CONTESTANT),
-          query={"contest": {"type": "string"}, "track": {"type": "string"},
+          query={"contest": CODE, "track": CODE,
                  "status": {"type": "string", "enum": [s.value for s in EntryStatus]},
-                 "q": {"type": "string"}, "page": {"type": "integer", "minimum": 1}},
+                 "q": {"type": "string", "maxLength": 100, "pattern": NO_CONTROLS,
+                       "description": "part of a name, ID number, phone or exam number"},
+                 "page": PAGE},
+          errors=(404,),
           response_schema={"type": "object", "required": ["entries", "page", "pages", "total"],
                            "properties": {"entries": {"type": "array", "items": ENTRY_SCHEMA},
                                           "page": {"type": "integer"},
@@ -127,7 +135,7 @@ def get_entry(entry_id: int):
 
 @endpoint("/entries", method="POST", summary="Register (contestants for themselves, enterprise "
           "contacts for their people)", tag="registrations",
-          roles=(Role.CONTESTANT, Role.ENTERPRISE_CONTACT), status=201,
+          roles=(Role.CONTESTANT, Role.ENTERPRISE_CONTACT), status=201, errors=(404, 409),
           request_schema=ENTRY_FIELDS_SCHEMA, response_schema=ENTRY_SCHEMA)
 def create_entry():
     body = json_body()
@@ -144,7 +152,7 @@ def create_entry():
 @endpoint("/entries/<int:entry_id>/review", method="POST", summary="One step of the review "
           "chain: endorse, approve or reject (with a reason)", tag="registrations",
           roles=(Role.ORGANISER, Role.ENTERPRISE_CONTACT), request_schema=REVIEW_SCHEMA,
-          response_schema=ENTRY_SCHEMA)
+          errors=(409,), response_schema=ENTRY_SCHEMA)
 def review_entry(entry_id: int):
     entry = _visible(entry_id)
     if entry is None:
@@ -160,8 +168,7 @@ def review_entry(entry_id: int):
           request_schema={**REVIEW_SCHEMA, "required": ["action", "entry_ids"],
                           "properties": {**REVIEW_SCHEMA["properties"],
                                          "entry_ids": {"type": "array", "minItems": 1,
-                                                       "maxItems": 10000,
-                                                       "items": ID_SCHEMA}}},
+                                                       "maxItems": 10000, "items": ID}}},
           response_schema={"type": "object", "required": ["done", "skipped"], "properties": {
               "done": {"type": "array", "items": {"type": "integer"}},
               "skipped": {"type": "array", "items": {

@@ -13,7 +13,7 @@ from flask import jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
-from app.api import ID_SCHEMA, endpoint, json_body
+from app.api import ID, PAGE, endpoint, json_body
 from app.api.contests import NotFound
 from app.api.results import (
     DECIMAL,
@@ -235,7 +235,7 @@ def open_recheck_round(version_id: int):
           "number and workstation (the name once revealed), the outcome and note",
           tag="re-check", roles=WRITERS, response_schema=ROUND_PAGE_SCHEMA, errors=(400,),
           query={"show": {"type": "string", "enum": list(SHOW)},
-                 "page": {"type": "integer", "minimum": 1},
+                 "page": PAGE,
                  "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}})
 def get_recheck_round(round_id: int):
     def run():
@@ -244,7 +244,7 @@ def get_recheck_round(round_id: int):
         show = request.args.get("show", "all")
         if show not in SHOW:
             raise BadQuery(_("show must be one of %(values)s.", values=", ".join(SHOW)))
-        page = _positive("page", 1, 10**6)
+        page = _positive("page", 1, PAGE["maximum"])
         per_page = _positive("per_page", PER_PAGE, MAX_PER_PAGE)
         query = sa.select(RecheckItem).where(RecheckItem.round_id == round_.id)
         if show != "all":
@@ -287,7 +287,7 @@ def record_recheck_item(round_id: int, item_id: int):
           request_schema={"type": "object", "required": ["item_ids"],
                           "additionalProperties": False,
                           "properties": {"item_ids": {"type": "array", "minItems": 1,
-                                                      "items": ID_SCHEMA}}},
+                                                      "maxItems": 10000, "items": ID}}},
           response_schema={"type": "object", "required": ["marked", "round"],
                            "properties": {"marked": {"type": "integer"},
                                           "round": ROUND_SCHEMA}})

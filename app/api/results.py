@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import to_user_timezone
 from sqlalchemy.orm import joinedload
 
-from app.api import endpoint, json_body
+from app.api import PAGE, endpoint, json_body
 from app.api.contests import DECIMAL_IN, STAGE_PATH, NotFound
 from app.api.contests import _stage as stage_by_keys
 from app.errors import api_error
@@ -382,13 +382,13 @@ def compute_results_version(code: str, track: str, seq: int):
 @endpoint("/results/<int:version_id>", summary="One results version with its rows in rank "
           "order, paginated: each component's points and percentage, total, rank, tie-break, "
           "status", tag="results", roles=READERS, response_schema=VERSION_SCHEMA,
-          query={"page": {"type": "integer", "minimum": 1},
+          query={"page": PAGE,
                  "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}},
           errors=(400,))
 def get_results_version(version_id: int):
     def run():
         version = _version(version_id)
-        page = _positive("page", 1, 10**6)
+        page = _positive("page", 1, PAGE["maximum"])
         per_page = _positive("per_page", PER_PAGE, MAX_PER_PAGE)
         rows, total = results.version_page(version, page, per_page)
         who = people(version.stage, [int(i) for i in rows["entry_id"]])

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from flask import jsonify, request
 from flask_babel import gettext as _
 
-from app.api import endpoint, json_body, openapi_document
+from app.api import PAGE, endpoint, json_body, openapi_document
 from app.errors import api_error
 from app.extensions import db
 from app.models import Contest, EntryStatus, Role, User
@@ -125,7 +125,7 @@ def contest_tracks(code: str):
 
 @endpoint("/users", summary="Accounts (organisers)", tag="accounts", roles=(Role.ORGANISER,),
           query={"role": {"type": "string", "enum": [r.value for r in Role]},
-                 "page": {"type": "integer", "minimum": 1}},
+                 "page": PAGE},
           response_schema={"type": "object", "required": ["users", "page", "pages", "total"],
                            "properties": {"users": {"type": "array", "items": USER_SCHEMA},
                                           "page": {"type": "integer"},
@@ -144,7 +144,7 @@ def list_users():
 
 
 @endpoint("/users", method="POST", summary="Create an account (organisers)", tag="accounts",
-          roles=(Role.ORGANISER,), status=201, response_schema=USER_SCHEMA,
+          roles=(Role.ORGANISER,), status=201, errors=(409,), response_schema=USER_SCHEMA,
           request_schema={
               "type": "object", "required": ["username", "display_name", "role", "password"],
               "additionalProperties": False,

@@ -579,7 +579,9 @@ def _checked_rows(stage: Stage, rows: list[Mapping], field_prefix: Callable[[int
         if clean["code"] and codes.count(clean["code"]) > 1:
             problems.add(f"{field_prefix(index)}code",
                          _("Two components cannot share the code %(code)s.", code=clean["code"]))
-    if kept and not any(f.endswith("-weight") or f.endswith(".weight") for f in problems.errors):
+    # The total only once every weight is readable (a missing one is already a field error).
+    if kept and all(clean["weight"] is not None for _i, _c, clean in kept) and not any(
+            f.endswith("-weight") or f.endswith(".weight") for f in problems.errors):
         total = sum((clean["weight"] for _i, _c, clean in kept), Decimal(0))
         if total != 100:
             parts = "＋".join(f"{clean['name'] or clean['code']}{_plain(clean['weight'])}%"

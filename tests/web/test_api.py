@@ -149,3 +149,77 @@ def test_users_listing_filters_by_role_and_rejects_unknown_roles(client, api_tok
     judges = client.get("/api/v1/users?role=judge", headers=bearer(secret)).get_json()
     assert judges["total"] == 5 and {u["role"] for u in judges["users"]} == {"judge"}
     assert_error(client.get("/api/v1/users?role=emperor", headers=bearer(secret)), 400)
+
+
+def test_a_method_a_path_does_not_have_is_405_naming_the_allowed_ones(client, api_token):
+    response = client.delete("/api/v1/me", headers=bearer(api_token("organiser")))
+    assert_error(response, 405)
+    assert {m.strip() for m in response.headers["Allow"].split(",")} >= {"GET"}
+    assert "DELETE" not in response.headers["Allow"]
+
+
+def test_an_empty_or_unknown_status_filter_is_refused_with_400(client, api_token):
+    headers = bearer(api_token("organiser"))
+    for query in ("status=", "status=nonsense", "page=null", "page=0", "page=1.5",
+                  "page=1&page=2", "page=100001", "colour=red"):
+        error = assert_error(client.get(f"/api/v1/entries?{query}", headers=headers), 400,
+                             "bad_query")
+        assert "API" in error["message"], query
+
+
+def test_a_valid_query_still_filters(client, api_token):
+    response = client.get("/api/v1/entries?status=approved&page=1",
+                          headers=bearer(api_token("organiser")))
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["entries"] and {e["status"] for e in body["entries"]} == {"approved"}
+
+
+def test_an_id_beyond_the_database_integer_is_404_not_a_server_error(client, api_token):
+    headers = bearer(api_token("organiser"))
+    for url in ("/api/v1/entries/2147483648", "/api/v1/entries/9223372036854775808",
+                "/api/v1/results/18446744073709551615", "/api/v1/advancement-lists/10" + "0" * 30):
+        assert_error(client.get(url, headers=headers), 404, "not_found")
+    response = client.post("/api/v1/results/2147483648/publish", headers=headers)
+    assert_error(response, 404, "not_found")
+
+
+def test_a_code_that_no_contest_can_have_is_404(client, api_token):
+    for code in ("%00", "a%20b", "x" * 41):
+        assert_error(client.get(f"/api/v1/contests/{code}/tracks",
+                                headers=bearer(api_token("organiser"))), 404, "not_found")
+
+
+def test_ids_beyond_the_database_integer_in_a_body_are_422_and_change_nothing(
+        client, api_token, db_session):
+    from app.models import Entry, EntryStatus
+
+    before = db_session.scalar(sa.select(sa.func.count()).select_from(Entry).where(
+        Entry.status == EntryStatus.ENDORSED))
+    response = client.post("/api/v1/entries/review", headers=bearer(api_token("organiser")),
+                           json={"action": "endorse", "entry_ids": [1, 2, 2147483648]})
+    error = assert_error(response, 422, "invalid_body")
+    assert error["details"][0]["field"] == "entry_ids.2"
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(Entry).where(
+        Entry.status == EntryStatus.ENDORSED)) == before
+
+
+def test_a_rejection_without_a_reason_is_outside_the_schema(client, api_token):
+    headers = bearer(api_token("organiser"))
+    for body in ({"action": "reject"}, {"action": "reject", "reason": "   "}):
+        response = client.post("/api/v1/entries/1/review", headers=headers, json=body)
+        assert_error(response, 422, "invalid_body")
+
+
+def test_the_public_document_ignores_a_bad_token(client):
+    response = client.get("/api/v1/openapi.json", headers={"Authorization": "Bearer nonsense"})
+    assert response.status_code == 200 and response.get_json()["openapi"].startswith("3.1")
+
+
+def test_years_as_leader_as_a_huge_json_number_is_422_not_a_server_error(client, api_token):
+    response = client.post("/api/v1/entries", headers=bearer(api_token("contestant")), json={
+        "contest": "jstl-2025", "track": "chem", "name": "张三", "gender": "男",
+        "id_number": "320102199001011234", "phone": "13800000000", "post": "班长",
+        "years_as_leader": 1.1e239, "city": "南京市"})
+    error = assert_error(response, 422, "invalid_body")
+    assert error["details"][0]["field"] == "years_as_leader"

@@ -2,7 +2,6 @@
 import re
 
 import jsonschema
-import pytest
 from openapi_spec_validator import validate
 
 from app.api import OPERATIONS
@@ -36,26 +35,6 @@ PATH_VALUES = {"code": "jstl-2025", "entry_id": "1", "track": "chem", "seq": "2"
 _ARG = re.compile(r"<(?:\w+:)?(\w+)>")
 
 
-@pytest.fixture
-def published_results(app, db_session):
-    """The preliminary's results published and its advancement list drawn up: the ids of the
-    version, its re-check round and the list, for the endpoints that name them."""
-    from app.extensions import db
-    from app.services import accounts, rechecks, results
-    from tests.results_setup import recheck_and_publish
-    from tests.whatif_setup import build_ladder
-
-    with app.app_context():
-        organiser = accounts.get_by_username("organiser")
-        version = results.create_version(build_ladder().stage, actor=organiser)
-        recheck_and_publish(version, organiser)
-        listing = results.generate_list(version, actor=organiser)
-        round_id = rechecks.rounds(version)[0].id
-        db.session.commit()
-        return {"version_id": str(version.id), "list_id": str(listing.id),
-                "round_id": str(round_id)}
-
-
 def test_every_read_endpoint_answers_with_its_documented_schema(client, api_token,
                                                                 published_results):
     secret = api_token("organiser")
@@ -84,3 +63,25 @@ def test_error_answers_match_the_documented_error_schema(client):
     document = _document(client)
     response = client.get("/api/v1/users")
     jsonschema.validate(response.get_json(), document["components"]["schemas"]["Error"])
+
+
+def test_every_operation_documents_the_errors_the_framework_answers(client):
+    """400 (query or body), 401 and 403 (tokens and roles), 404 (paths naming nothing), 413 and
+    422 (bodies) are in the document wherever the API can answer them."""
+    document = _document(client)
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            documented = set(operation["responses"])
+            assert "400" in documented, (method, path)
+            if operation["security"]:
+                assert {"401", "403"} <= documented, (method, path)
+            if "{" in path:
+                assert "404" in documented, (method, path)
+            if "requestBody" in operation:
+                assert {"413", "422"} <= documented, (method, path)
+            for parameter in operation["parameters"]:
+                schema = parameter["schema"]
+                if schema.get("type") == "integer":
+                    assert schema["maximum"] <= 2147483647, (method, path, parameter["name"])
+                if parameter["in"] == "path" and schema["type"] == "integer":
+                    assert schema["minimum"] == 1, (method, path)
