@@ -566,6 +566,52 @@ def _score_sheet_via_frame(
     )
 
 
+@dataclass(frozen=True)
+class RunningTotal:
+    """The points of a sheet still being marked: ``item_points`` of the items counted so far
+    and their sum ``points`` (scheme decimals)."""
+
+    points: Decimal
+    item_points: Mapping[str, Decimal]
+
+
+def running_total(
+    scheme: MarkingScheme,
+    marks: Mapping[str, object],
+    *,
+    reasons: Mapping[str, str] | None = None,
+) -> RunningTotal:
+    """The running total of an incomplete sheet, as its judge sees it while marking: every item
+    marked so far scored exactly as :func:`score_sheet` will score it, plus the full maximum of
+    each deduction item with no occurrence recorded yet; unmarked measurement and judgement
+    items count nothing, and neither a disqualification nor a time overrun is applied until the
+    sheet is complete (then :func:`score_sheet` gives its points).
+
+    ``marks`` as for :func:`score_sheet`, any subset of the items; a bad mark raises
+    :class:`InvalidMark` as it would there.
+    """
+    if not isinstance(marks, Mapping):
+        raise InvalidInput("评分必须是“评分项编号→分值”的映射")
+    reasons = reasons or {}
+    item_points: dict[str, Decimal] = {}
+    for item in scheme.items:
+        value = marks.get(item.code)
+        if value is None:
+            continue
+        # One item at a time through the same rules as a whole sheet (its own scheme, kept).
+        item_points[item.code] = score_sheet(
+            scheme.single(item.code), {item.code: value}, reasons={item.code: reasons.get(item.code) or "-"}
+        ).item_points[item.code]
+    unit = Decimal(1).scaleb(-scheme.decimals)
+    for item in scheme.items:
+        if item.kind is ItemKind.DEDUCTION and item.code not in item_points:
+            item_points[item.code] = item.maximum.quantize(unit)  # no occurrence recorded yet
+    unknown = [str(code) for code, value in marks.items() if value is not None and code not in scheme._index]
+    if unknown:
+        raise InvalidMark(f"评分项{'、'.join(unknown)}不在评分标准中")
+    return RunningTotal(sum(item_points.values(), Decimal(0)).quantize(unit), item_points)
+
+
 def score_sheets(scheme: MarkingScheme, marks: pd.DataFrame, times: pd.DataFrame | None = None) -> pd.DataFrame:
     """Score every judge's sheet in ``marks`` by ``scheme`` in one vectorised pass.
 
@@ -857,8 +903,10 @@ __all__ = [
     "ItemKind",
     "MarkingItem",
     "MarkingScheme",
+    "RunningTotal",
     "SheetResult",
     "TimeOverrunRule",
+    "running_total",
     "score_sheet",
     "score_sheets",
 ]

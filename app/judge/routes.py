@@ -15,7 +15,7 @@ from app.extensions import db
 from app.judge.forms import ReturnSheetForm, SignOffForm, SubmitSheetForm
 from app.models import Component, JudgeAssignment, PanelRole, Role, ScoreSheet, SheetStatus
 from app.security import roles_required
-from app.services import FieldErrors, ServiceError, judging
+from app.services import FieldErrors, ServiceError, judging, score_sheets
 
 bp = Blueprint("judge", __name__)
 
@@ -23,7 +23,7 @@ bp = Blueprint("judge", __name__)
 @bp.before_request
 def _autosave_outside_a_transaction():
     if request.endpoint == "judge.save_sheet" and request.method == "POST":
-        judging.autosave_outside_a_transaction()
+        score_sheets.autosave_outside_a_transaction()
 
 JUDGES = (Role.JUDGE, Role.CHIEF_JUDGE)
 
@@ -62,7 +62,7 @@ def _component(component_id: int) -> Component:
 
 def _sheet_or_404(component: Component, workstation: str, create: bool = False) -> ScoreSheet:
     try:
-        return judging.sheet_for(component, current_user, workstation, create=create)
+        return score_sheets.sheet_for(component, current_user, workstation, create=create)
     except ServiceError as error:
         abort_with(404, error.message)  # not on the judge's list: as if it did not exist
 
@@ -72,11 +72,11 @@ def _sheet_or_404(component: Component, workstation: str, create: bool = False) 
 def sheet(component_id: int, workstation: str):
     component = _component(component_id)
     sheet = _sheet_or_404(component, workstation)
-    current = judging.state(sheet, component)
+    current = score_sheets.state(sheet, component)
     return render_template("judge/sheet.html", component=component, workstation=workstation,
-                           sheet=sheet, state=current, items=judging.marking_items(component),
+                           sheet=sheet, state=current, items=score_sheets.marking_items(component),
                            submit_form=SubmitSheetForm(version=sheet.version if sheet else 0),
-                           history=judging.sheet_history(sheet) if sheet else [])
+                           history=score_sheets.sheet_history(sheet) if sheet else [])
 
 
 def _json_error(error: ServiceError, status: int | None = None):
@@ -102,8 +102,9 @@ def save_sheet(component_id: int, workstation: str):
         return api_error(400, "malformed_body", _("The request body must be a JSON object."))
     values, reasons = body.get("values", {}), body.get("reasons", {})
     try:
-        saved = judging.autosave(component_id, current_user, workstation, values, reasons,
-                                 body.get("overrun_minutes"), version=int(body.get("version") or 0))
+        saved = score_sheets.autosave(component_id, current_user, workstation, values, reasons,
+                                      body.get("overrun_minutes"),
+                                      version=int(body.get("version") or 0))
     except ServiceError as error:
         return _json_error(error)
     except (TypeError, ValueError, OverflowError):
@@ -124,7 +125,8 @@ def submit_sheet(component_id: int, workstation: str):
         flash(_("Mark the sheet before submitting it."), "warning")
         return redirect(url_for("judge.sheet", component_id=component.id, workstation=workstation))
     try:
-        current = judging.submit(sheet, version=int(form.version.data or 0), actor=current_user)
+        current = score_sheets.submit(sheet, version=int(form.version.data or 0),
+                                      actor=current_user)
     except FieldErrors as error:
         db.session.rollback()
         flash(_("The sheet is not complete: %(items)s.", items="、".join(error.errors)), "danger")
@@ -173,13 +175,13 @@ def correct_sheet(component_id: int, sheet_id: int):
     sheet = _panel_sheet(component, sheet_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        items = judging.marking_items(component)
+        items = score_sheets.marking_items(component)
         values = {i.code: request.form.get(f"value-{i.code}", "") for i in items}
         reasons = {i.code: request.form.get(f"reason-{i.code}", "") for i in items}
         try:
-            judging.save(sheet, values, reasons, request.form.get("overrun_minutes"),
-                         version=int(request.form.get("version") or 0), actor=current_user,
-                         reason=request.form.get("reason", ""))
+            score_sheets.save(sheet, values, reasons, request.form.get("overrun_minutes"),
+                              version=int(request.form.get("version") or 0), actor=current_user,
+                              reason=request.form.get("reason", ""))
         except FieldErrors as error:
             db.session.rollback()
             errors = error.errors
@@ -190,9 +192,9 @@ def correct_sheet(component_id: int, sheet_id: int):
             flash(_("The correction has been saved and recorded."), "success")
             return redirect(url_for("judge.panel", component_id=component.id))
     return render_template("judge/correct.html", component=component, sheet=sheet,
-                           state=judging.state(sheet, component),
-                           items=judging.marking_items(component), errors=errors,
-                           history=judging.sheet_history(sheet)), (422 if errors else 200)
+                           state=score_sheets.state(sheet, component),
+                           items=score_sheets.marking_items(component), errors=errors,
+                           history=score_sheets.sheet_history(sheet)), (422 if errors else 200)
 
 
 @bp.route("/components/<int:component_id>/panel/sheets/<int:sheet_id>/return", methods=["POST"])
@@ -202,7 +204,7 @@ def return_sheet(component_id: int, sheet_id: int):
     sheet = _panel_sheet(component, sheet_id)
     form = ReturnSheetForm()
     try:
-        judging.return_sheet(sheet, form.comment.data or "", actor=current_user)
+        score_sheets.return_sheet(sheet, form.comment.data or "", actor=current_user)
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "danger")
@@ -242,7 +244,7 @@ def print_sheets(component_id: int):
     from app.labels import ITEM_KIND
 
     return render_template("judge/print.html", component=component, stations=stations,
-                           items=judging.marking_items(component), item_kind_labels=ITEM_KIND)
+                           items=score_sheets.marking_items(component), item_kind_labels=ITEM_KIND)
 
 
 from app.judge import appeals as appeal_pages  # noqa: E402,F401  (registers its pages on bp)
