@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 import sqlalchemy as sa
@@ -25,7 +25,12 @@ from app.models import (
     Decryption,
     Draw,
     Entry,
+    ItemKind,
     JudgeAssignment,
+    JudgementOrder,
+    Mark,
+    MarkingItem,
+    MarkingNode,
     PanelRole,
     Role,
     ScoreSheet,
@@ -259,6 +264,9 @@ class PanelReview:
     sensitivity: sc.AggregationSensitivity | None
     effects: pd.DataFrame | None
     problem: str | None = None
+    # Each workstation's judgement items with the judges' grades (in the order of ``judges``)
+    # and, when the component combines them per item, the panel's points.
+    judgement: list[dict] = field(default_factory=list)
 
 
 def _judge_points(component: Component, place: StageEntry | None = None) -> pd.DataFrame:
@@ -272,6 +280,92 @@ def _judge_points(component: Component, place: StageEntry | None = None) -> pd.D
         query = query.where(StageEntry.id == place.id)
     rows = db.session.execute(query).all()
     return pd.DataFrame(rows, columns=["entry_id", "judge_id", "points", "disqualified"])
+
+
+def _submitted_marks(component: Component, place: StageEntry | None = None) -> list[tuple]:
+    """Submitted sheets' marks: (workstation, judge id, overrun minutes, item code, item kind,
+    value, reason) per mark (one workstation with ``place``)."""
+    query = (sa.select(StageEntry.workstation_number, ScoreSheet.judge_id,
+                       ScoreSheet.overrun_minutes, MarkingItem.code, MarkingItem.kind, Mark.value,
+                       Mark.reason)
+             .join(ScoreSheet, ScoreSheet.stage_entry_id == StageEntry.id)
+             .join(Mark, Mark.sheet_id == ScoreSheet.id)
+             .join(MarkingItem, MarkingItem.id == Mark.item_id)
+             .where(ScoreSheet.component_id == component.id,
+                    ScoreSheet.status == SheetStatus.SUBMITTED, Mark.value.is_not(None)))
+    if place is not None:
+        query = query.where(StageEntry.id == place.id)
+    return list(db.session.execute(query))
+
+
+def counted_points(component: Component, points: pd.DataFrame,
+                   place: StageEntry | None = None) -> pd.DataFrame:
+    """The submitted sheets' points as they enter the judges' aggregation (``points`` as
+    ``_judge_points`` gives them): each judge's own sheet points, or -- a component combining
+    judgement items per item (WorldSkills) -- every sheet totalled with the panel's points for
+    its judgement items (scoring.score_panel). Raises scoring.ScoringError when a sheet's marks
+    no longer fit the scheme."""
+    if component.judgement_order != JudgementOrder.PER_ITEM or points.empty:
+        return points
+    from app.services.marking_schemes import scoring_scheme
+
+    sheets: dict[tuple, dict] = {}
+    for number, judge_id, overrun, code, kind, value, reason in _submitted_marks(component,
+                                                                                  place):
+        sheet = sheets.setdefault((number, judge_id), {"overrun": overrun, "marks": {},
+                                                       "reasons": {}})
+        sheet["marks"][code] = bool(value) if kind == ItemKind.DISQUALIFYING else value
+        if reason:
+            sheet["reasons"][code] = reason
+    limit = component.time_limit_minutes
+    panel = sc.score_panel(scoring_scheme(component), [
+        sc.PanelSheet(number, judge_id, sheet["marks"],
+                      (limit + (sheet["overrun"] or 0)) * 60 if limit else None,
+                      reasons=sheet["reasons"])
+        for (number, judge_id), sheet in sorted(sheets.items())], sc.JudgementOrder.PER_ITEM)
+    counted = panel.sheets[["entry_id", "judge_id", "points", "disqualified"]]
+    # a submitted sheet with no marks at all cannot be complete; keep the stored rows' order
+    keyed = counted.set_index(["entry_id", "judge_id"])
+    missing = [key for key in zip(points["entry_id"], points["judge_id"], strict=True)
+               if key not in keyed.index]
+    if missing:
+        raise sc.InvalidInput(f"赛位{missing[0][0]}的评分表没有评分")
+    rows = keyed.loc[list(zip(points["entry_id"], points["judge_id"], strict=True))]
+    return rows.reset_index()
+
+
+def judgement_grades(component: Component, judges: list[User]) -> list[dict]:
+    """Per workstation, each judgement item's grades on the submitted sheets of ``judges`` (in
+    that order; None: no submitted sheet) and, when the component combines judgement items per
+    item, the panel's points for it (the chief judge's panel shows both)."""
+    from app.services.marking_schemes import scoring_scheme
+
+    items = [i for i in db.session.scalars(sa.select(MarkingItem).where(
+        MarkingItem.component_id == component.id, MarkingItem.node == MarkingNode.ITEM,
+        MarkingItem.kind == ItemKind.JUDGEMENT).order_by(MarkingItem.sort_order, MarkingItem.id))]
+    if not items:
+        return []
+    grades: dict[str, dict[str, dict[int, int]]] = {}
+    for number, judge_id, _overrun, code, kind, value, _reason in _submitted_marks(component):
+        if kind == ItemKind.JUDGEMENT:
+            grades.setdefault(number, {}).setdefault(code, {})[judge_id] = int(value)
+    per_item = component.judgement_order == JudgementOrder.PER_ITEM
+    scheme = scoring_scheme(component) if per_item else None
+    out = []
+    for number in sorted(grades):
+        given = grades[number]
+        pooled = {}
+        if per_item:
+            try:
+                pooled = sc.judgement_item_points(scheme, {code: list(by_judge.values())
+                                                           for code, by_judge in given.items()})
+            except sc.ScoringError:
+                pooled = {}
+        out.append({"workstation": number, "items": [
+            {"code": item.code, "title": item.title,
+             "grades": [given.get(item.code, {}).get(judge.id) for judge in judges],
+             "points": pooled.get(item.code)} for item in items]})
+    return out
 
 
 def aggregation_rule(component: Component) -> sc.AggregationRule:
@@ -316,7 +410,7 @@ def rescore(component: Component, place: StageEntry) -> tuple[ComponentScore, di
         raise ServiceError(_("Workstation %(n)s has no submitted sheets.",
                              n=place.workstation_number), code="conflict")
     try:
-        row = aggregate(component, points).iloc[0]
+        row = aggregate(component, counted_points(component, points, place)).iloc[0]
     except sc.ScoringError as error:
         raise ServiceError(str(error)) from None
     score = db.session.scalar(sa.select(ComponentScore).where(
@@ -351,6 +445,7 @@ def review(component: Component) -> PanelReview:
     problem = None
     if not points.empty:
         try:
+            points = counted_points(component, points)
             aggregated = aggregate(component, points)
         except sc.ScoringError as error:
             problem = str(error)
@@ -376,7 +471,7 @@ def review(component: Component) -> PanelReview:
     if not points.empty and problem is None:
         sensitivity, effects = _sensitivity(component, points, places)
     return PanelReview(rows, judges, aggregated, flagged, incomplete, open_sheets, sensitivity,
-                       effects, problem)
+                       effects, problem, judgement_grades(component, judges))
 
 
 def _sensitivity(component: Component, points: pd.DataFrame, places: list[StageEntry]):

@@ -7,10 +7,12 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import (
+    AggregationMethod,
     AuditLog,
     Component,
     ComponentScore,
     Entry,
+    JudgementOrder,
     ScoreSheet,
     SheetStatus,
     StageEntry,
@@ -386,3 +388,52 @@ def test_sign_off_waits_for_every_assigned_judge_or_their_removal_from_the_panel
         judging.remove_judge(judging.assignment_for(practical, user(judge)),
                              actor=user("organiser"))
     assert judging.sign_off(practical, actor=user("chief")) == 8
+
+
+def _two_judges_grade(practical, grades: dict[str, str]) -> str:
+    """judge2 and judge3 submit full marks at a workstation both mark, except every judgement
+    item (A3 of 15, B1 and B2 of 20 points) graded as ``grades`` says."""
+    station = sorted(set(stations(practical, "judge2")) & set(stations(practical, "judge3")))[0]
+    for judge, grade in grades.items():
+        fill(practical, judge, station, {**FULL_MARKS, "A3": grade, "B1": grade, "B2": grade})
+    return station
+
+
+def test_judgement_per_sheet_rounds_each_judges_grades_then_averages_the_sheet_totals(practical):
+    practical.aggregation, practical.min_judges = AggregationMethod.MEAN, 2
+    station = _two_judges_grade(practical, {"judge2": "0", "judge3": "1"})
+    # other items 10 + 15 + 10 + 10 = 45 on both sheets; judge3: 15/3 = 5.00, 20/3 = 6.67 twice
+    # -> 63.34; judge2 45.00; mean 108.34 / 2 = 54.17
+    assert judging.review(practical).aggregated.loc[station, "points"] == Decimal("54.17")
+
+
+def test_judgement_per_item_averages_the_judges_grades_and_rounds_once_worldskills(practical):
+    practical.aggregation, practical.min_judges = AggregationMethod.MEAN, 2
+    practical.judgement_order = JudgementOrder.PER_ITEM
+    station = _two_judges_grade(practical, {"judge2": "0", "judge3": "1"})
+    # A3: grades 0 and 1 -> 1/6 x 15 = 2.50; B1 and B2: 1/6 x 20 = 3.333 -> 3.33 each;
+    # every sheet 45 + 9.16 = 54.16 (per sheet it was 54.17)
+    review = judging.review(practical)
+    assert review.aggregated.loc[station, "points"] == Decimal("54.16")
+    shown = next(s for s in review.judgement if s["workstation"] == station)
+    judges = [j.username for j in review.judges]
+    b1 = next(i for i in shown["items"] if i["code"] == "B1")
+    assert b1["points"] == Decimal("3.33")
+    assert b1["grades"][judges.index("judge2")] == 0 and b1["grades"][judges.index("judge3")] == 1
+    # sign-off stores the same number, and the stored sheets keep each judge's own points
+    for judge in ("judge1", "judge4", "judge5"):  # a panel of two
+        judging.remove_judge(judging.assignment_for(practical, user(judge)))
+    for judge in ("judge2", "judge3"):
+        for other in stations(practical, judge):
+            fill(practical, judge, other)
+    judging.sign_off(practical, actor=user("chief"), acknowledged_flags=True)
+    place = db.session.scalar(sa.select(StageEntry).where(
+        StageEntry.stage_id == practical.stage_id, StageEntry.workstation_number == station))
+    stored = db.session.scalar(sa.select(ComponentScore).where(
+        ComponentScore.component_id == practical.id, ComponentScore.stage_entry_id == place.id))
+    assert stored.points == Decimal("54.16")
+    own = db.session.scalars(sa.select(ScoreSheet.points).where(
+        ScoreSheet.component_id == practical.id, ScoreSheet.stage_entry_id == place.id)).all()
+    assert sorted(own) == [Decimal("45.00"), Decimal("63.34")]
+    _score, before, after = judging.rescore(practical, place)  # a correction's recompute agrees
+    assert before["points"] == after["points"] == "54.16"
