@@ -9,6 +9,7 @@ from app.models import (
     DisqualifyScope,
     EntryStatus,
     ItemKind,
+    JudgementOrder,
     ListStatus,
     MarkingNode,
     ScoreSource,
@@ -62,6 +63,12 @@ AGGREGATION = {
     AggregationMethod.TRIMMED_MEAN: _l("Trimmed mean"),
     AggregationMethod.MEDIAN: _l("Median"),
     AggregationMethod.SINGLE: _l("Single judge or system"),
+}
+
+JUDGEMENT_ORDER = {
+    JudgementOrder.PER_SHEET: _l("Each judge's sheet totalled, then the sheets combined"),
+    JudgementOrder.PER_ITEM: _l("Per judgement item: judges' grades averaged, rounded once "
+                                "(WorldSkills)"),
 }
 
 CUTOFF_TIE_POLICY = {

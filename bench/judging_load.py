@@ -399,7 +399,7 @@ def prepare(url: str, n_workstations: int, n_judges: int) -> dict:
     from app import create_app
     from app.extensions import db
     from app.models import Component, PanelRole, Role
-    from app.services import accounts, judging
+    from app.services import accounts, judging, score_sheets
     from tests.judging_setup import prepare_practical
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET})
@@ -418,7 +418,7 @@ def prepare(url: str, n_workstations: int, n_judges: int) -> dict:
                   for a in judging.panel(component) if a.panel_role == PanelRole.JUDGE]
         items = [{"code": i.code, "kind": i.kind.value, "maximum": str(i.maximum),
                   "all_or_nothing": bool(i.all_or_nothing)}
-                 for i in judging.marking_items(component)]
+                 for i in score_sheets.marking_items(component)]
         db.session.remove()
         db.engine.dispose()
     return {"component": component_id, "judges": judges[:n_judges], "items": items}

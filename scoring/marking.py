@@ -566,6 +566,166 @@ def _score_sheet_via_frame(
     )
 
 
+@dataclass(frozen=True)
+class RunningTotal:
+    """The points of a sheet still being marked: ``item_points`` of the items counted so far
+    and their sum ``points`` (scheme decimals)."""
+
+    points: Decimal
+    item_points: Mapping[str, Decimal]
+
+
+def running_total(
+    scheme: MarkingScheme,
+    marks: Mapping[str, object],
+    *,
+    reasons: Mapping[str, str] | None = None,
+) -> RunningTotal:
+    """The running total of an incomplete sheet, as its judge sees it while marking: every item
+    marked so far scored exactly as :func:`score_sheet` will score it, plus the full maximum of
+    each deduction item with no occurrence recorded yet; unmarked measurement and judgement
+    items count nothing, and neither a disqualification nor a time overrun is applied until the
+    sheet is complete (then :func:`score_sheet` gives its points).
+
+    ``marks`` as for :func:`score_sheet`, any subset of the items; a bad mark raises
+    :class:`InvalidMark` as it would there.
+    """
+    if not isinstance(marks, Mapping):
+        raise InvalidInput("评分必须是“评分项编号→分值”的映射")
+    reasons = reasons or {}
+    item_points: dict[str, Decimal] = {}
+    for item in scheme.items:
+        value = marks.get(item.code)
+        if value is None:
+            continue
+        # One item at a time through the same rules as a whole sheet (its own scheme, kept).
+        item_points[item.code] = score_sheet(
+            scheme.single(item.code), {item.code: value}, reasons={item.code: reasons.get(item.code) or "-"}
+        ).item_points[item.code]
+    unit = Decimal(1).scaleb(-scheme.decimals)
+    for item in scheme.items:
+        if item.kind is ItemKind.DEDUCTION and item.code not in item_points:
+            item_points[item.code] = item.maximum.quantize(unit)  # no occurrence recorded yet
+    unknown = [str(code) for code, value in marks.items() if value is not None and code not in scheme._index]
+    if unknown:
+        raise InvalidMark(f"评分项{'、'.join(unknown)}不在评分标准中")
+    return RunningTotal(sum(item_points.values(), Decimal(0)).quantize(unit), item_points)
+
+
+class JudgementOrder(StrEnum):
+    """In which order a panel's judgement grades become points (a component setting).
+
+    ``per_sheet``: each judge's grade becomes points on that judge's sheet (grade / 3 x maximum,
+    rounded per item), and the judges are then combined on their sheet totals -- the way many
+    Chinese contests total each judge's sheet.  ``per_item`` (WorldSkills): each judgement item's
+    grades are averaged over the judges first, then / 3 x maximum, rounded once; every judge's
+    sheet counts the panel's points for the judgement items, and the sheets are combined as
+    before (measurement, deduction, time and disqualification stay each judge's own).
+    """
+
+    PER_SHEET = "per_sheet"
+    PER_ITEM = "per_item"
+
+
+@dataclass(frozen=True)
+class PanelSheet:
+    """One judge's complete sheet on one entry, as :func:`score_panel` takes it (``marks`` and
+    ``reasons`` as for :func:`score_sheet`)."""
+
+    entry_id: object
+    judge_id: object
+    marks: Mapping[str, object]
+    time_used_seconds: object = None
+    reasons: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class PanelScores:
+    """What :func:`score_panel` gives: ``sheets``, one row per sheet with the columns of
+    :func:`score_sheets` (the points that enter the judges' aggregation); ``judgement_points``,
+    per entry, each judgement item's panel points (``per_item`` order only, else empty)."""
+
+    sheets: pd.DataFrame
+    judgement_points: Mapping[object, Mapping[str, Decimal]]
+
+
+def judgement_item_points(scheme: MarkingScheme, grades: Mapping[str, list]) -> dict[str, Decimal]:
+    """Each judgement item's points from its judges' grades the WorldSkills way: the grades'
+    mean / 3 x the item's maximum, rounded half-up once to the scheme's decimals (exact: the sum
+    of the grades x maximum / (3 x judges), never a rounded mean)."""
+    d = scheme.decimals
+    out: dict[str, Decimal] = {}
+    for code, given in grades.items():
+        item = scheme.item(code)
+        if item.kind is not ItemKind.JUDGEMENT:
+            raise InvalidInput(f"评分项{code}不是评价项")
+        if not given:
+            raise InvalidInput(f"评价项{code}没有裁判等级")
+        total = 0
+        for grade in given:
+            units = _plain_units(grade, 0, {}) if _plain_number(grade) else None
+            if units is None or not 0 <= units <= JUDGEMENT_SCALE:
+                raise InvalidMark(f"评价项{code}的等级应为0、1、2、3中的整数，当前为{grade}")
+            total += units
+        max_units = to_units(item.maximum, d, f"评分项{code}的满分", InvalidRule)
+        out[code] = _units_decimal(half_up_div_int(total * max_units, JUDGEMENT_SCALE * len(given)), d)
+    return out
+
+
+def score_panel(
+    scheme: MarkingScheme, sheets, order: JudgementOrder | str = JudgementOrder.PER_SHEET
+) -> PanelScores:
+    """Score a panel's complete sheets for the judges' aggregation, judgement items in the
+    component's ``order`` (:class:`JudgementOrder`).
+
+    ``per_sheet``: each sheet as :func:`score_sheet` scores it.  ``per_item``: each entry's
+    judgement items get the panel's points (:func:`judgement_item_points` over the grades of all
+    that entry's sheets); each sheet is then totalled with those points in place of its judge's
+    own -- its other items, its time deduction (per started minute, never below 0) and a
+    disqualification as :func:`score_sheet` gives them.  Exact throughout: every item's points
+    are at the scheme's decimals, and so is every total.
+    """
+    order = _coerce_enum(JudgementOrder, order, "评价项汇总顺序")
+    sheets = list(sheets)
+    results = [
+        score_sheet(scheme, s.marks, s.time_used_seconds, reasons=s.reasons, entry_id=s.entry_id, judge_id=s.judge_id)
+        for s in sheets
+    ]
+    panel: dict[object, dict[str, Decimal]] = {}
+    points = [r.points for r in results]
+    judged = [i.code for i in scheme.items if i.kind is ItemKind.JUDGEMENT]
+    if order is JudgementOrder.PER_ITEM and judged:
+        grades: dict[object, dict[str, list]] = {}
+        for sheet in sheets:
+            by_item = grades.setdefault(sheet.entry_id, {code: [] for code in judged})
+            for code in judged:
+                by_item[code].append(sheet.marks[code])
+        panel = {entry: judgement_item_points(scheme, given) for entry, given in grades.items()}
+        rule = scheme.time_overrun
+        unit = Decimal(1).scaleb(-scheme.decimals)
+        for k, (sheet, result) in enumerate(zip(sheets, results, strict=True)):
+            if result.disqualified:
+                continue  # 0 whichever the order
+            items = {**result.item_points, **panel[sheet.entry_id]}
+            total = sum(items.values(), Decimal(0))
+            if rule is not None:
+                total -= min(result.overrun_minutes * rule.deduction_per_started_minute, total)
+            points[k] = total.quantize(unit)
+    frame = pd.DataFrame(
+        {
+            "entry_id": pd.Series([s.entry_id for s in sheets], dtype=object),
+            "judge_id": pd.Series([s.judge_id for s in sheets], dtype=object),
+            "points": pd.Series(points, dtype=object),
+            "time_deduction": pd.Series([r.time_deduction for r in results], dtype=object),
+            "overrun_minutes": pd.Series([r.overrun_minutes for r in results], dtype="int64"),
+            "disqualified": pd.Series([r.disqualified for r in results], dtype=bool),
+            "dq_scope": pd.Series([r.dq_scope.value if r.dq_scope else None for r in results], dtype=object),
+            "dq_reason": pd.Series([r.dq_reason for r in results], dtype=object),
+        }
+    )
+    return PanelScores(frame, panel)
+
+
 def score_sheets(scheme: MarkingScheme, marks: pd.DataFrame, times: pd.DataFrame | None = None) -> pd.DataFrame:
     """Score every judge's sheet in ``marks`` by ``scheme`` in one vectorised pass.
 
@@ -855,10 +1015,17 @@ __all__ = [
     "TEN_ABILITIES",
     "DisqualifyScope",
     "ItemKind",
+    "JudgementOrder",
     "MarkingItem",
     "MarkingScheme",
+    "PanelScores",
+    "PanelSheet",
+    "RunningTotal",
     "SheetResult",
     "TimeOverrunRule",
+    "judgement_item_points",
+    "running_total",
+    "score_panel",
     "score_sheet",
     "score_sheets",
 ]

@@ -13,7 +13,7 @@ from app.models import (
     QuestionKind,
     StageEntry,
 )
-from app.services import accounts, judging, results
+from app.services import accounts, judging, results, score_sheets
 
 # Every judge gives the same marks to a work, so each work's ability shares are its sheet's.
 FULL_MARKS = {"A1": "10", "A2": "15", "A3": "3", "B1": "3", "B2": "3", "B3": "10", "C1": "0",
@@ -57,10 +57,10 @@ def judged_and_published(*, contestant_entry_id: int = 1, publish: bool = True) 
     for name in ("judge1", "judge2", "judge3", "judge4", "judge5"):
         judge = accounts.get_by_username(name)
         for place in judging.judge_places(judging.assignment_for(practical, judge)):
-            sheet = judging.sheet_for(practical, judge, place.workstation_number, create=True)
+            sheet = score_sheets.sheet_for(practical, judge, place.workstation_number, create=True)
             marks = CONTESTANT_MARKS if place.entry_id == contestant_entry_id else FULL_MARKS
-            judging.save(sheet, marks, {}, 0, version=sheet.version, actor=judge)
-            judging.submit(sheet, version=sheet.version, actor=judge)
+            score_sheets.save(sheet, marks, {}, 0, version=sheet.version, actor=judge)
+            score_sheets.submit(sheet, version=sheet.version, actor=judge)
     judging.sign_off(practical, actor=chief)
     judging.decrypt(practical, witness="监督员甲", actor=organiser)
     theory = next(c for c in stage.components if c.code == "theory")

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Component, ComponentScore, PanelRole, StageEntry
-from app.services import accounts, judging
+from app.services import accounts, judging, score_sheets
 from tests.judging_setup import prepare_practical
 
 MARKS = {"A1": "10", "A2": "10", "A3": "3", "B1": "3", "B2": "3", "B3": "10", "C1": "0",
@@ -36,10 +36,10 @@ def signed_off_stage(n: int = 8) -> dict:
             continue
         judge = assignment.user
         for place in judging.judge_places(assignment):
-            sheet = judging.sheet_for(practical, judge, place.workstation_number, create=True)
-            judging.save(sheet, marks_for(order[place.id]), {}, "0", version=sheet.version,
-                         actor=judge)
-            judging.submit(sheet, version=sheet.version, actor=judge)
+            sheet = score_sheets.sheet_for(practical, judge, place.workstation_number, create=True)
+            score_sheets.save(sheet, marks_for(order[place.id]), {}, "0", version=sheet.version,
+                              actor=judge)
+            score_sheets.submit(sheet, version=sheet.version, actor=judge)
     judging.sign_off(practical, actor=accounts.get_by_username("chief"))
     for component in stage.components:
         if component.id == practical.id:

@@ -26,6 +26,7 @@ from wtforms.validators import Length, Optional
 
 from app import labels
 from app.inputs import CheckedForm, CheckedMeta, number_formdata
+from app.models import JudgementOrder
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -191,6 +192,9 @@ class ComponentRowForm(RowForm):
                     description=_l("Trimmed mean only; empty: 1 from 5 judges up."))
     min_judges = _integer(_l("Minimum judges"))
     disagreement_threshold = ExactDecimalField(_l("Flag a spread of judges' points above"))
+    judgement_order = SelectField(_l("Judgement items combined"),
+                                  choices=choices(labels.JUDGEMENT_ORDER),
+                                  default=JudgementOrder.PER_SHEET.value)
     min_percent = ExactDecimalField(_l("Minimum percentage to advance"))
     time_limit_minutes = _integer(_l("Time limit (minutes)"))
     overrun_deduction_per_minute = ExactDecimalField(_l("Deduction per started minute over"))

@@ -12,7 +12,7 @@ from flask import Blueprint, g, request
 from flask_babel import gettext as _
 
 from app.errors import api_error
-from app.inputs import ID_MAX, hostile_json
+from app.inputs import hostile_json
 from app.models import Role
 from app.security import roles_required
 from app.services.contests import CODE_PATTERN

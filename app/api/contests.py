@@ -88,16 +88,24 @@ def _node_schema(depth: int, *, request: bool) -> dict:
 NODE_SCHEMA = _node_schema(3, request=False)
 NODE_REQUEST_SCHEMA = _node_schema(3, request=True)
 
+JUDGEMENT_ORDER = {
+    "type": "string", "enum": ["per_sheet", "per_item"],
+    "description": "in which order judges' judgement grades (0-3) become points: per_sheet, "
+                   "each judge's sheet totalled (grades rounded per item on the sheet), then "
+                   "the sheets combined; per_item (WorldSkills), each item's grades averaged "
+                   "over the judges, / 3 x the maximum, rounded once"}
+
 COMPONENT_SCHEMA = {
     "type": "object",
     "required": ["code", "name", "kind", "source", "weight", "maximum", "aggregation",
-                 "min_judges", "ends_at", "items_total", "has_scores", "scheme"],
+                 "min_judges", "judgement_order", "ends_at", "items_total", "has_scores", "scheme"],
     "properties": {
         "code": {"type": "string"}, "name": {"type": "string"}, "kind": {"type": "string"},
         "source": {"type": "string", "enum": ["judges", "import"]},
         "weight": {**DECIMAL, "description": "percent of the stage total"},
         "maximum": DECIMAL, "aggregation": {"type": "string"}, "trim": OPTIONAL_INT,
         "min_judges": {"type": "integer"}, "disagreement_threshold": OPTIONAL_DECIMAL,
+        "judgement_order": JUDGEMENT_ORDER,
         "min_percent": OPTIONAL_DECIMAL, "time_limit_minutes": OPTIONAL_INT,
         "overrun_deduction_per_minute": OPTIONAL_DECIMAL,
         "overrun_disqualify_after_minutes": OPTIONAL_INT,
@@ -423,6 +431,7 @@ COMPONENT_REQUEST_SCHEMA = {
                                                 "several at once)"},
         "maximum": REQUIRED_DECIMAL_IN, "aggregation": {"type": "string"}, "trim": OPTIONAL_INT,
         "min_judges": OPTIONAL_INT, "disagreement_threshold": DECIMAL_IN,
+        "judgement_order": JUDGEMENT_ORDER,
         "min_percent": DECIMAL_IN, "time_limit_minutes": OPTIONAL_INT,
         "overrun_deduction_per_minute": DECIMAL_IN,
         "overrun_disqualify_after_minutes": OPTIONAL_INT,

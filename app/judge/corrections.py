@@ -15,7 +15,7 @@ from app.inputs import parse_version
 from app.judge import bp
 from app.models import Component, ComponentScore, Role, ScoreSource, StageEntry, User
 from app.security import roles_required
-from app.services import judging, score_corrections
+from app.services import judging, score_corrections, score_sheets
 
 VIEWERS = (Role.CHIEF_JUDGE, Role.ORGANISER, Role.ARBITRATOR)
 
@@ -46,14 +46,14 @@ def _page(component: Component, place: StageEntry, *, errors: dict | None = None
     is_chief = judging.is_chief(component, current_user)
     return render_template(
         "judge/score_correction.html", component=component, place=place,
-        sheets=[(s, judges.get(s.judge_id), judging.state(s, component)) for s in sheets],
-        items=judging.marking_items(component), score=score, grounds=grounds,
+        sheets=[(s, judges.get(s.judge_id), score_sheets.state(s, component)) for s in sheets],
+        items=score_sheets.marking_items(component), score=score, grounds=grounds,
         chosen=chosen if chosen is not None else request.args.get("ground", ""),
         corrections=corrections, awaiting=any(version is None for _c, version, _by in corrections),
         can_correct=is_chief and component.signed_off_at is not None,
         reveal=current_user.role != Role.CHIEF_JUDGE and judging.is_decrypted(component),
         errors=errors or {}, typed=typed or {}, reason=reason,
-        history=[row for s in sheets for row in judging.sheet_history(s)
+        history=[row for s in sheets for row in score_sheets.sheet_history(s)
                  if row.action == "mark.correct_after_signoff"])
 
 
@@ -70,7 +70,7 @@ def score_correction(component_id: int, workstation: str):
 @roles_required(Role.CHIEF_JUDGE)
 def save_score_correction(component_id: int, workstation: str):
     component, place = _component_and_place(component_id, workstation)
-    items = judging.marking_items(component)
+    items = score_sheets.marking_items(component)
     changes, typed = {}, {}
     shown = {"ground", "reason", "marks"}  # where the page shows a message; others are flashed
     for sheet in score_corrections.sheets_of(component, place):

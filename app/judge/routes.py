@@ -17,7 +17,7 @@ from app.judge import bp
 from app.judge.forms import ReturnSheetForm, SignOffForm, SubmitSheetForm
 from app.models import Component, JudgeAssignment, PanelRole, Role, ScoreSheet, SheetStatus
 from app.security import roles_required
-from app.services import ServiceError, judging
+from app.services import ServiceError, judging, score_sheets
 from app.transaction import transaction_mode
 
 JUDGES = (Role.JUDGE, Role.CHIEF_JUDGE)
@@ -57,7 +57,7 @@ def _component(component_id: int) -> Component:
 
 def _sheet_or_404(component: Component, workstation: str, create: bool = False) -> ScoreSheet:
     try:
-        return judging.sheet_for(component, current_user, workstation, create=create)
+        return score_sheets.sheet_for(component, current_user, workstation, create=create)
     except ServiceError as error:
         abort_with(404, error.message)  # not on the judge's list: as if it did not exist
 
@@ -67,22 +67,22 @@ def _sheet_or_404(component: Component, workstation: str, create: bool = False) 
 def sheet(component_id: int, workstation: str):
     component = _component(component_id)
     sheet = _sheet_or_404(component, workstation)
-    current = judging.state(sheet, component)
+    current = score_sheets.state(sheet, component)
     return render_template("judge/sheet.html", component=component, workstation=workstation,
-                           sheet=sheet, state=current, items=judging.marking_items(component),
+                           sheet=sheet, state=current, items=score_sheets.marking_items(component),
                            submit_form=SubmitSheetForm(version=sheet.version if sheet else 0),
-                           history=judging.sheet_history(sheet) if sheet else [])
+                           history=score_sheets.sheet_history(sheet) if sheet else [])
 
 
 @bp.route("/components/<int:component_id>/sheets/<workstation>/save", methods=["POST"])
 @roles_required(*JUDGES)
-@transaction_mode(judging.autosave_outside_a_transaction)
+@transaction_mode(score_sheets.autosave_outside_a_transaction)
 def save_sheet(component_id: int, workstation: str):
     """Autosave from the sheet page (JSON). A stale version answers 409; bad marks 422 with
     each item's reason (error.details); otherwise the new version and the points as they will
     be computed. Not on the panel: 404; a workstation not on the judge's list: 403. Refusals
     are answered by the one handler (app/errors.py); on PostgreSQL the save's statements commit
-    by themselves (see judging.autosave_outside_a_transaction)."""
+    by themselves (see score_sheets.autosave_outside_a_transaction)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("values", {}), dict) \
             or not isinstance(body.get("reasons", {}), dict):
@@ -92,8 +92,8 @@ def save_sheet(component_id: int, workstation: str):
     if version < 0:
         return api_error(400, "malformed_body", _("The request could not be understood."))
     try:
-        saved = judging.autosave(component_id, current_user, workstation, values, reasons,
-                                 body.get("overrun_minutes"), version=version)
+        saved = score_sheets.autosave(component_id, current_user, workstation, values, reasons,
+                                      body.get("overrun_minutes"), version=version)
     except (TypeError, ValueError, OverflowError):
         return api_error(400, "malformed_body", _("The request body is not valid."))
     current = saved.state
@@ -111,10 +111,10 @@ def submit_sheet(component_id: int, workstation: str):
     if sheet is None or not form.validate_on_submit():
         flash(_("Mark the sheet before submitting it."), "warning")
         return redirect(url_for("judge.sheet", component_id=component.id, workstation=workstation))
-    refusal = Refusal(fields=[i.code for i in judging.marking_items(component)])
+    refusal = Refusal(fields=[i.code for i in score_sheets.marking_items(component)])
     with refusal:
-        current = judging.submit(sheet, version=parse_version(form.version.data),
-                                 actor=current_user)
+        current = score_sheets.submit(sheet, version=parse_version(form.version.data),
+                                      actor=current_user)
         flash(_("Workstation %(n)s submitted: %(points)s points.", n=workstation,
                 points=current.points), "success")
         return redirect(url_for("judge.workspace"))
@@ -157,20 +157,20 @@ def correct_sheet(component_id: int, sheet_id: int):
     """The chief judge looks at one judge's sheet and corrects marks with a required reason."""
     component = _chief_component(component_id)
     sheet = _panel_sheet(component, sheet_id)
-    items = judging.marking_items(component)
+    items = score_sheets.marking_items(component)
     refusal = Refusal(fields=[*(i.code for i in items), "reason"])  # shown on the page
     if request.method == "POST":
         values = {i.code: request.form.get(f"value-{i.code}", "") for i in items}
         reasons = {i.code: request.form.get(f"reason-{i.code}", "") for i in items}
         with refusal:
-            judging.save(sheet, values, reasons, request.form.get("overrun_minutes"),
-                         version=parse_version(request.form.get("version")), actor=current_user,
-                         reason=request.form.get("reason", ""))
+            score_sheets.save(sheet, values, reasons, request.form.get("overrun_minutes"),
+                              version=parse_version(request.form.get("version")),
+                              actor=current_user, reason=request.form.get("reason", ""))
             flash(_("The correction has been saved and recorded."), "success")
             return redirect(url_for("judge.panel", component_id=component.id))
     return render_template("judge/correct.html", component=component, sheet=sheet,
-                           state=judging.state(sheet, component), items=items,
-                           errors=refusal.errors, history=judging.sheet_history(sheet))
+                           state=score_sheets.state(sheet, component), items=items,
+                           errors=refusal.errors, history=score_sheets.sheet_history(sheet))
 
 
 @bp.route("/components/<int:component_id>/panel/sheets/<int:sheet_id>/return", methods=["POST"])
@@ -180,7 +180,7 @@ def return_sheet(component_id: int, sheet_id: int):
     sheet = _panel_sheet(component, sheet_id)
     form = ReturnSheetForm()
     with Refusal():
-        judging.return_sheet(sheet, form.comment.data or "", actor=current_user)
+        score_sheets.return_sheet(sheet, form.comment.data or "", actor=current_user)
         flash(_("The sheet has been returned to %(judge)s.", judge=sheet.judge.display_name),
               "success")
     return redirect(url_for("judge.panel", component_id=component.id))
@@ -212,4 +212,4 @@ def print_sheets(component_id: int):
     from app.labels import ITEM_KIND
 
     return render_template("judge/print.html", component=component, stations=stations,
-                           items=judging.marking_items(component), item_kind_labels=ITEM_KIND)
+                           items=score_sheets.marking_items(component), item_kind_labels=ITEM_KIND)

@@ -12,6 +12,7 @@ from app.models.contest import (
     DisqualifyScope,
     ExamQuestion,
     ItemKind,
+    JudgementOrder,
     MarkingItem,
     MarkingNode,
     QuestionKind,

@@ -178,6 +178,11 @@ class AggregationMethod(enum.StrEnum):
     MEDIAN = "median"
 
 
+class JudgementOrder(enum.StrEnum):
+    PER_SHEET = "per_sheet"  # each judge's sheet totalled, then the sheets combined
+    PER_ITEM = "per_item"  # WorldSkills: the judges' grades per item averaged, rounded once
+
+
 class ScoreSource(enum.StrEnum):
     JUDGES = "judges"  # judges mark score sheets
     IMPORT = "import"  # an exam system or simulator supplies the score
@@ -207,6 +212,10 @@ class Component(db.Model):
     trim: Mapped[int | None]  # judges dropped at each end; null = rule default
     min_judges: Mapped[int] = mapped_column(default=1)
     disagreement_threshold: Mapped[Decimal | None] = mapped_column(ScaledDecimal(POINTS))
+    # In which order the judges' judgement grades become points (scoring.JudgementOrder)
+    judgement_order: Mapped[JudgementOrder] = mapped_column(
+        str_enum(JudgementOrder), default=JudgementOrder.PER_SHEET,
+        server_default=JudgementOrder.PER_SHEET.value)
     min_percent: Mapped[Decimal | None] = mapped_column(ScaledDecimal(2))
     time_limit_minutes: Mapped[int | None]
     overrun_deduction_per_minute: Mapped[Decimal | None] = mapped_column(ScaledDecimal(POINTS))

@@ -216,18 +216,18 @@ def ability_tally(stage: Stage) -> AbilityTally:
     """Add up, for every contestant of the stage, the points of each ability.
 
     Judged components: every submitted sheet's item points as the scoring rules compute them
-    (judging.state), against the item's maximum, summed over the judges who marked the work
+    (score_sheets.state), against the item's maximum, summed over the judges who marked the work
     (so the share is the judges' mean). Disqualifying items carry no points and are left out.
     Imported components with an answer key: each question's points from the imported answers
     (details["question_points"]) against the question's points.
     """
-    from app.services import judging
+    from app.services import score_sheets
 
     achieved: dict[int, dict[int, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     available: dict[int, dict[int, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for component in stage.components:
         if component.source == ScoreSource.JUDGES:
-            tagged = {i.code: i for i in judging.marking_items(component)
+            tagged = {i.code: i for i in score_sheets.marking_items(component)
                       if i.ability_id is not None and i.kind != ItemKind.DISQUALIFYING}
             if not tagged:
                 continue
@@ -237,7 +237,7 @@ def ability_tally(stage: Stage) -> AbilityTally:
                 .options(selectinload(ScoreSheet.marks)).execution_options(yield_per=500))
             for sheet in sheets:
                 try:
-                    state = judging.state(sheet, component)
+                    state = score_sheets.state(sheet, component)
                 except sc.ScoringError:  # marks the scheme no longer takes: not counted
                     continue
                 if not state.complete:

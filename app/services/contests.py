@@ -509,8 +509,8 @@ STAGE_COPY_FIELDS = (
     "min_years_as_leader")
 COMPONENT_COPY_FIELDS = (
     "code", "name", "kind", "source", "weight", "maximum", "aggregation", "trim", "min_judges",
-    "disagreement_threshold", "min_percent", "time_limit_minutes", "overrun_deduction_per_minute",
-    "overrun_disqualify_after_minutes", "sort_order")
+    "disagreement_threshold", "judgement_order", "min_percent", "time_limit_minutes",
+    "overrun_deduction_per_minute", "overrun_disqualify_after_minutes", "sort_order")
 ITEM_COPY_FIELDS = ("node", "code", "title", "kind", "maximum", "all_or_nothing",
                     "deduction_per_occurrence", "disqualify_scope", "sort_order")
 

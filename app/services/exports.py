@@ -374,12 +374,12 @@ def judge_sheets(component, *, reveal_names: bool, actor: User) -> Path:
     from sqlalchemy.orm import selectinload
 
     from app.models import JudgeAssignment, PanelRole, ScoreSheet, SheetStatus, StageEntry
-    from app.services import judging
+    from app.services import score_sheets
 
     stage = component.stage
     decimals = int(stage.decimals)
     published = number_format(decimals)
-    items = judging.marking_items(component)
+    items = score_sheets.marking_items(component)
     judges = [a.user for a in db.session.scalars(
         sa.select(JudgeAssignment).where(JudgeAssignment.component_id == component.id)
         .options(joinedload(JudgeAssignment.user))
@@ -403,7 +403,7 @@ def judge_sheets(component, *, reveal_names: bool, actor: User) -> Path:
                  .order_by(StageEntry.workstation_number, ScoreSheet.id)
                  .execution_options(yield_per=200))
         for sheet in db.session.scalars(query):
-            yield sheet, judging.state(sheet, component)
+            yield sheet, score_sheets.state(sheet, component)
 
     def item_points(code):
         return lambda r: r[1].item_points.get(code)

@@ -9,7 +9,7 @@ judge, who corrects judges' sheets before sign-off too:
 * the ground is an upheld appeal on this component by this contestant that no results version
   carries yet, or a re-check item marked "corrected" for this contestant in a closed round of a
   version of this stage; without one, or for another contestant or component, it is refused;
-* the marks change on the judges' sheets of that workstation through ``judging.save`` (each
+* the marks change on the judges' sheets of that workstation through ``score_sheets.save`` (each
   change audited with the old and new value and the reason);
 * the contestant's stored points are recomputed with ``judging.rescore`` — the aggregation that
   sign-off uses — and the change is audited (old and new points);
@@ -45,7 +45,7 @@ from app.models import (
     StageEntryStatus,
     User,
 )
-from app.services import FieldErrors, ServiceError, audit, judging
+from app.services import FieldErrors, ServiceError, audit, judging, score_sheets
 
 REASON_MAX = 2000
 
@@ -185,7 +185,7 @@ def correct(component: Component, place: StageEntry, ground: Ground | None,
     if place.stage_id != component.stage_id:
         raise ServiceError(_("This contestant is not in the component's stage."),
                            code="conflict")
-    judging._check_conflict_of_interest(actor, place)
+    judging.check_conflict_of_interest(actor, place)
     problems: dict[str, str] = {}
     problem = _ground_problem(component, place, ground)
     if problem:
@@ -209,9 +209,9 @@ def correct(component: Component, place: StageEntry, ground: Ground | None,
         sheet = sheets[sheet_id]
         before = sheet.version
         try:
-            judging.save(sheet, change.values, change.reasons, change.overrun,
-                         version=change.version, actor=actor, reason=reason,
-                         ground=ground.label)
+            score_sheets.save(sheet, change.values, change.reasons, change.overrun,
+                              version=change.version, actor=actor, reason=reason,
+                              ground=ground.label)
         except FieldErrors as error:
             problems.update({f"{sheet_id}:{code}": message
                              for code, message in error.errors.items()})
@@ -222,7 +222,7 @@ def correct(component: Component, place: StageEntry, ground: Ground | None,
     if not changed:
         raise FieldErrors({"marks": _("No mark was changed.")})
     for sheet in sheets.values():  # a complete sheet again, as it was when submitted
-        current = judging.state(sheet, component)
+        current = score_sheets.state(sheet, component)
         if not current.complete:
             raise FieldErrors({f"{sheet.id}:{code}": message
                                for code, message in current.problems.items()})

@@ -21,6 +21,7 @@ from app.models import (
     ComponentKind,
     ComponentScore,
     CutoffTiePolicy,
+    JudgementOrder,
     ScoreSheet,
     ScoreSource,
     Stage,
@@ -58,11 +59,11 @@ STAGE_FIELDS = (
 
 COMPONENT_FIELDS = (
     "code", "name", "kind", "source", "weight", "maximum", "aggregation", "trim", "min_judges",
-    "disagreement_threshold", "min_percent", "time_limit_minutes", "overrun_deduction_per_minute",
-    "overrun_disqualify_after_minutes", "ends_at")
+    "disagreement_threshold", "judgement_order", "min_percent", "time_limit_minutes",
+    "overrun_deduction_per_minute", "overrun_disqualify_after_minutes", "ends_at")
 # Fields that change what a component's existing scores mean: frozen once scores exist.
 SCORE_BEARING_FIELDS = ("code", "weight", "maximum", "aggregation", "trim", "min_judges",
-                        "time_limit_minutes", "overrun_deduction_per_minute",
+                        "judgement_order", "time_limit_minutes", "overrun_deduction_per_minute",
                         "overrun_disqualify_after_minutes")
 
 TIME_KEY = "time"
@@ -469,6 +470,9 @@ def _check_component(row: Mapping, prefix: str, problems: Problems, stage: Stage
                               minimum=1, maximum=50, label=_("The minimum number of judges")),
         "disagreement_threshold": decimal(row, "disagreement_threshold", sub, places=3,
                                           label=_("The disagreement threshold")),
+        "judgement_order": one_of(
+            {"judgement_order": row.get("judgement_order") or JudgementOrder.PER_SHEET},
+            "judgement_order", sub, JudgementOrder),
         "min_percent": decimal(row, "min_percent", sub, places=2, label=_("The minimum percent")),
         "time_limit_minutes": integer(row, "time_limit_minutes", sub, minimum=1,
                                       maximum=24 * 60, label=_("The time limit")),

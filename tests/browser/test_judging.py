@@ -14,7 +14,7 @@ TABLET = {"width": 820, "height": 1180}
 def practical(live_app):
     from app.extensions import db
     from app.models import Component
-    from app.services import accounts, judging
+    from app.services import accounts, judging, score_sheets
     from tests.judging_setup import prepare_practical
 
     with live_app.app_context():
@@ -26,9 +26,9 @@ def practical(live_app):
         for name in ("judge1", "judge2"):
             judge = accounts.get_by_username(name)
             for place in judging.judge_places(judging.assignment_for(component, judge)):
-                sheet = judging.sheet_for(component, judge, place.workstation_number, create=True)
-                judging.save(sheet, marks, {}, 0, version=sheet.version, actor=judge)
-                judging.submit(sheet, version=sheet.version, actor=judge)
+                sheet = score_sheets.sheet_for(component, judge, place.workstation_number, create=True)
+                score_sheets.save(sheet, marks, {}, 0, version=sheet.version, actor=judge)
+                score_sheets.submit(sheet, version=sheet.version, actor=judge)
         db.session.commit()
         return component_id
 

@@ -13,6 +13,7 @@ from scoring import (
     MarkingItem,
     MarkingScheme,
     TimeOverrunRule,
+    running_total,
     score_sheet,
     score_sheets,
 )
@@ -244,3 +245,40 @@ def test_bulk_time_overrun_uses_each_entrys_time():
     assert out["points"].tolist() == [D("14.00"), D("12.50")]
     with pytest.raises(InvalidInput, match="缺少选手用时：E2"):
         score_sheets(scheme(time_overrun=TIMED), df, times.iloc[:1])
+
+
+# --- the running total of a sheet still being marked ------------------------------------------
+
+
+def test_running_total_counts_marked_items_and_every_deduction_item_not_yet_recorded_at_its_maximum():
+    # J1 grade 2 of 3 on 2 points: 1.333 -> 1.33; D1 unrecorded counts its 4; M1, M2 unmarked: 0
+    running = running_total(scheme(), {"J1": 2})
+    assert running.item_points == {"J1": D("1.33"), "D1": D("4.00")}
+    assert running.points == D("5.33")
+    # a recorded deduction counts what is left of it: 4 - 2 x 1.5 = 1
+    running = running_total(scheme(), {"M1": D("4.5"), "J1": 2, "D1": 2})
+    assert running.item_points == {"M1": D("4.50"), "J1": D("1.33"), "D1": D("1.00")}
+    assert running.points == D("6.83")
+
+
+def test_running_total_applies_neither_a_disqualification_nor_a_time_overrun_until_complete():
+    running = running_total(scheme(time_overrun=TIMED), {"M1": 5, "X1": True}, reasons={"X1": "动火未检测"})
+    assert running.item_points == {"M1": D("5.00"), "D1": D("4.00"), "X1": D("0.00")}
+    assert running.points == D("9.00")  # not 0: the sheet is not complete yet
+
+
+def test_running_total_of_a_sheet_marked_in_full_is_what_the_sheet_scores():
+    for marks in (BASE, {**BASE, "J1": 1, "D1": 1}, {"M1": 0, "M2": 0, "J1": 0, "D1": 3}):
+        assert running_total(scheme(), marks).points == score_sheet(scheme(), marks).points
+        assert dict(running_total(scheme(), marks).item_points) == {
+            code: points for code, points in score_sheet(scheme(), marks).item_points.items()
+            if code in marks or code == "D1"}
+
+
+def test_running_total_refuses_a_bad_or_unknown_mark_as_a_whole_sheet_would():
+    with pytest.raises(InvalidMark, match="0至5"):
+        running_total(scheme(), {"M1": 6})
+    with pytest.raises(InvalidMark, match="等级"):
+        running_total(scheme(), {"J1": "2.5"})
+    with pytest.raises(InvalidMark, match="Z9不在评分标准中"):
+        running_total(scheme(), {"Z9": 1})

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Component, Entry, Stage, StageEntry
-from app.services import accounts, charts, judging, results
+from app.services import accounts, charts, judging, results, score_sheets
 from tests.charts_setup import EXPECTED_AVERAGE, EXPECTED_MINE, FULL_MARKS, judged_and_published
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
@@ -88,10 +88,10 @@ def test_judge_severity_is_each_judges_mean_deviation_from_the_panel_median():
     for name, value in a2.items():
         judge = accounts.get_by_username(name)
         for place in judging.judge_places(judging.assignment_for(practical, judge)):
-            sheet = judging.sheet_for(practical, judge, place.workstation_number, create=True)
-            judging.save(sheet, {**FULL_MARKS, "A2": value}, {}, 0, version=sheet.version,
-                         actor=judge)
-            judging.submit(sheet, version=sheet.version, actor=judge)
+            sheet = score_sheets.sheet_for(practical, judge, place.workstation_number, create=True)
+            score_sheets.save(sheet, {**FULL_MARKS, "A2": value}, {}, 0, version=sheet.version,
+                              actor=judge)
+            score_sheets.submit(sheet, version=sheet.version, actor=judge)
     # Sheets: 100, 99, 98, 97, 90. Two works with all five judges (median 98) and one without
     # judge1, whose enterprise it is (median of 99, 98, 97, 90 = 97.5).
     spec = charts.judge_severity(practical)
@@ -134,9 +134,9 @@ def test_a_sheet_the_changed_scheme_no_longer_takes_is_left_out_of_the_abilities
     judge = accounts.get_by_username("judge3")
     places = judging.judge_places(judging.assignment_for(practical, judge))
     for place, a2 in zip(places, ("12", "6"), strict=False):
-        sheet = judging.sheet_for(practical, judge, place.workstation_number, create=True)
-        judging.save(sheet, {**FULL_MARKS, "A2": a2}, {}, 0, version=sheet.version, actor=judge)
-        judging.submit(sheet, version=sheet.version, actor=judge)
+        sheet = score_sheets.sheet_for(practical, judge, place.workstation_number, create=True)
+        score_sheets.save(sheet, {**FULL_MARKS, "A2": a2}, {}, 0, version=sheet.version, actor=judge)
+        score_sheets.submit(sheet, version=sheet.version, actor=judge)
     item = db.session.scalar(sa.select(MarkingItem).where(
         MarkingItem.component_id == practical.id, MarkingItem.code == "A2"))
     item.maximum = Decimal("10")  # 12 is now out of range; 6 still fits

@@ -21,7 +21,7 @@ from app.models import (
     StageEntry,
     Track,
 )
-from app.services import accounts, judging, results
+from app.services import accounts, judging, results, score_sheets
 from app.services.exports import EXPORTERS
 from tests.charts_setup import judged_and_published
 from tests.results_setup import recheck_and_publish
@@ -149,8 +149,8 @@ def test_judge_sheets_before_decryption_show_workstation_numbers_only():
     practical = db.session.get(Component, prepare_practical(n=3, seed="blind"))
     judge = accounts.get_by_username("judge3")
     for place in judging.judge_places(judging.assignment_for(practical, judge)):
-        sheet = judging.sheet_for(practical, judge, place.workstation_number, create=True)
-        judging.save(sheet, FULL_MARKS, {}, 0, version=sheet.version, actor=judge)
+        sheet = score_sheets.sheet_for(practical, judge, place.workstation_number, create=True)
+        score_sheets.save(sheet, FULL_MARKS, {}, 0, version=sheet.version, actor=judge)
     book = opened(EXPORTERS["judge_sheets"](practical, reveal_names=False, actor=judge))
     assert len(book.worksheets) == 1
     sheet = book.active

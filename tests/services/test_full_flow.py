@@ -23,7 +23,7 @@ from app.models import (
     ScoreSheet,
     StageEntry,
 )
-from app.services import accounts, imports, judging, results
+from app.services import accounts, imports, judging, results, score_sheets
 from app.services.result_import import import_results, result_importer
 from tests.result_sheets import component, places, xlsx
 from tests.results_setup import recheck_and_publish
@@ -98,9 +98,9 @@ def mark_the_practical(rng: random.Random) -> None:
             marks = {"A1": "10" if base > 0.25 else "0", "A2": score(15), "A3": score(3),
                      "B1": score(3), "B2": score(3), "B3": score(10),
                      "C1": str(rng.choice((0, 0, 1, 2))), "C2": "0"}
-            sheet = judging.sheet_for(practical, judge, place.workstation_number, create=True)
-            judging.save(sheet, marks, {}, "0", version=sheet.version, actor=judge)
-            judging.submit(sheet, version=sheet.version, actor=judge)
+            sheet = score_sheets.sheet_for(practical, judge, place.workstation_number, create=True)
+            score_sheets.save(sheet, marks, {}, "0", version=sheet.version, actor=judge)
+            score_sheets.submit(sheet, version=sheet.version, actor=judge)
     chief = accounts.get_by_username("chief")
     assert judging.sign_off(practical, actor=chief, acknowledged_flags=True) == len(level)
     judging.decrypt(practical, witness="监督组 王某", actor=organiser())

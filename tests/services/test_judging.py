@@ -7,16 +7,18 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import (
+    AggregationMethod,
     AuditLog,
     Component,
     ComponentScore,
     Entry,
+    JudgementOrder,
     ScoreSheet,
     SheetStatus,
     StageEntry,
     User,
 )
-from app.services import FieldErrors, ServiceError, accounts, judging
+from app.services import FieldErrors, ServiceError, accounts, judging, score_sheets
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 
@@ -43,12 +45,13 @@ def stations(component: Component, judge: str = "judge3") -> list[str]:
 
 
 def fill(component, judge, station, marks=None, overrun=0, submit=True):
-    sheet = judging.sheet_for(component, user(judge), station, create=True)
+    sheet = score_sheets.sheet_for(component, user(judge), station, create=True)
     if sheet.status == SheetStatus.SUBMITTED:
         return sheet
-    judging.save(sheet, marks or FULL_MARKS, {}, overrun, version=sheet.version, actor=user(judge))
+    score_sheets.save(sheet, marks or FULL_MARKS, {}, overrun, version=sheet.version,
+                      actor=user(judge))
     if submit:
-        judging.submit(sheet, version=sheet.version, actor=user(judge))
+        score_sheets.submit(sheet, version=sheet.version, actor=user(judge))
     return sheet
 
 
@@ -99,7 +102,7 @@ def test_judge_never_gets_a_contestant_from_their_own_enterprise(practical):
     assert judging.conflict_exclusions(judging.assignment_for(practical, judge1)) == [
         own.workstation_number]
     with pytest.raises(ServiceError, match="不在您的评分列表中"):
-        judging.sheet_for(practical, judge1, own.workstation_number, create=True)
+        score_sheets.sheet_for(practical, judge1, own.workstation_number, create=True)
 
 
 def test_assigning_a_judge_to_own_enterprise_workstations_is_refused_with_the_reason(practical):
@@ -115,9 +118,9 @@ def test_assigning_a_judge_to_own_enterprise_workstations_is_refused_with_the_re
 
 def test_draft_shows_the_running_total_as_scoring_computes_it(practical):
     station = stations(practical)[0]
-    sheet = judging.sheet_for(practical, user("judge3"), station, create=True)
-    result = judging.save(sheet, {"A1": "10", "A3": "2", "C1": "2"}, {}, None,
-                          version=sheet.version, actor=user("judge3"))
+    sheet = score_sheets.sheet_for(practical, user("judge3"), station, create=True)
+    result = score_sheets.save(sheet, {"A1": "10", "A3": "2", "C1": "2"}, {}, None,
+                               version=sheet.version, actor=user("judge3"))
     # A1 10 + A3 2/3 × 15 = 10 + C1 10 − 2 × 2 = 6  → 26
     assert result.item_points["A3"] == Decimal("10.00")
     assert result.points == Decimal("26.00") and not result.complete
@@ -171,23 +174,23 @@ def test_a_changed_scheme_or_setting_is_never_scored_from_the_kept_rules(practic
     a new time limit or other decimals are scored at once, and unchanged inputs reuse them."""
     from app.models import MarkingItem
 
-    scheme, rules = judging.marking_rules(practical)
+    scheme, rules = score_sheets.marking_rules(practical)
     assert [r.code for r in rules] == list(FULL_MARKS)
-    assert judging.marking_rules(practical)[0] is scheme  # same inputs: kept
+    assert score_sheets.marking_rules(practical)[0] is scheme  # same inputs: kept
     item = db.session.scalar(sa.select(MarkingItem).where(
         MarkingItem.component_id == practical.id, MarkingItem.code == "A2"))
     item.maximum = Decimal("20")
     db.session.flush()
-    changed = judging.marking_rules(practical)[0]
+    changed = score_sheets.marking_rules(practical)[0]
     assert changed is not scheme
     assert next(i for i in changed.items if i.code == "A2").maximum == Decimal("20")
     practical.time_limit_minutes = 90
     db.session.flush()
-    assert judging.marking_rules(practical)[0].time_overrun.allowed_minutes == 90
+    assert score_sheets.marking_rules(practical)[0].time_overrun.allowed_minutes == 90
     station = stations(practical)[0]
-    sheet = judging.sheet_for(practical, user("judge3"), station, create=True)
-    result = judging.save(sheet, {"A2": "18"}, {}, None, version=sheet.version,
-                          actor=user("judge3"))
+    sheet = score_sheets.sheet_for(practical, user("judge3"), station, create=True)
+    result = score_sheets.save(sheet, {"A2": "18"}, {}, None, version=sheet.version,
+                               actor=user("judge3"))
     assert result.item_points["A2"] == Decimal("18.00")
 
 
@@ -202,9 +205,10 @@ def test_a_changed_scheme_or_setting_is_never_scored_from_the_kept_rules(practic
 ])
 def test_marks_out_of_range_are_refused_naming_the_item(practical, code, value, words):
     station = stations(practical)[0]
-    sheet = judging.sheet_for(practical, user("judge3"), station, create=True)
+    sheet = score_sheets.sheet_for(practical, user("judge3"), station, create=True)
     with pytest.raises(FieldErrors) as caught:
-        judging.save(sheet, {code: value}, {}, None, version=sheet.version, actor=user("judge3"))
+        score_sheets.save(sheet, {code: value}, {}, None, version=sheet.version,
+                          actor=user("judge3"))
     assert code in caught.value.errors and words in caught.value.errors[code]
     assert sheet.marks == []
 
@@ -213,11 +217,11 @@ def test_submitting_needs_every_item_and_a_reason_for_a_disqualification(practic
     station = stations(practical)[0]
     sheet = fill(practical, "judge3", station, {**FULL_MARKS, "C2": "1"}, submit=False)
     with pytest.raises(FieldErrors) as caught:
-        judging.submit(sheet, version=sheet.version, actor=user("judge3"))
+        score_sheets.submit(sheet, version=sheet.version, actor=user("judge3"))
     assert "C2" in caught.value.errors
-    judging.save(sheet, {"C2": "1"}, {"C2": "未检测可燃气体即动火"}, 0, version=sheet.version,
-                 actor=user("judge3"))
-    result = judging.submit(sheet, version=sheet.version, actor=user("judge3"))
+    score_sheets.save(sheet, {"C2": "1"}, {"C2": "未检测可燃气体即动火"}, 0, version=sheet.version,
+                      actor=user("judge3"))
+    result = score_sheets.submit(sheet, version=sheet.version, actor=user("judge3"))
     assert result.points == Decimal("0.00") and sheet.disqualified
 
 
@@ -225,16 +229,16 @@ def test_submitted_sheet_is_locked_for_its_judge(practical):
     sheet = fill(practical, "judge3", stations(practical)[0])
     assert sheet.status == SheetStatus.SUBMITTED and sheet.points == Decimal("100.00")
     with pytest.raises(ServiceError, match="已提交并锁定"):
-        judging.save(sheet, {"A2": "14"}, {}, 0, version=sheet.version, actor=user("judge3"))
+        score_sheets.save(sheet, {"A2": "14"}, {}, 0, version=sheet.version, actor=user("judge3"))
 
 
 def test_a_stale_save_is_refused(practical):
     station = stations(practical)[0]
-    sheet = judging.sheet_for(practical, user("judge3"), station, create=True)
+    sheet = score_sheets.sheet_for(practical, user("judge3"), station, create=True)
     opened_at = sheet.version
-    judging.save(sheet, {"A1": "10"}, {}, None, version=opened_at, actor=user("judge3"))
-    with pytest.raises(judging.Conflict):
-        judging.save(sheet, {"A1": "0"}, {}, None, version=opened_at, actor=user("judge3"))
+    score_sheets.save(sheet, {"A1": "10"}, {}, None, version=opened_at, actor=user("judge3"))
+    with pytest.raises(score_sheets.Conflict):
+        score_sheets.save(sheet, {"A1": "0"}, {}, None, version=opened_at, actor=user("judge3"))
     assert sheet.marks[0].value == Decimal("10")
 
 
@@ -242,16 +246,16 @@ def test_a_save_racing_another_is_refused_by_the_database_and_writes_nothing(pra
     """Two workers load the same version at the same moment: the second UPDATE finds the
     version moved on (the row's optimistic lock) and its marks are not written."""
     station = stations(practical)[0]
-    sheet = judging.sheet_for(practical, user("judge3"), station, create=True)
-    judging.save(sheet, {"A1": "10", "A2": "5"}, {}, None, version=sheet.version,
-                 actor=user("judge3"))
+    sheet = score_sheets.sheet_for(practical, user("judge3"), station, create=True)
+    score_sheets.save(sheet, {"A1": "10", "A2": "5"}, {}, None, version=sheet.version,
+                      actor=user("judge3"))
     loaded = sheet.version
     db.session.execute(sa.update(ScoreSheet.__table__).where(ScoreSheet.__table__.c.id == sheet.id)
                        .values(version=loaded + 1))  # the other worker's save, committed first
     audits = db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog))
-    with pytest.raises(judging.Conflict):
-        judging.save(sheet, {"A2": "7", "A3": "2"}, {}, None, version=loaded,
-                     actor=user("judge3"))
+    with pytest.raises(score_sheets.Conflict):
+        score_sheets.save(sheet, {"A2": "7", "A3": "2"}, {}, None, version=loaded,
+                          actor=user("judge3"))
     db.session.expire_all()
     stored = {m.item.code: m.value for m in db.session.get(ScoreSheet, sheet.id).marks}
     assert stored == {"A1": Decimal("10"), "A2": Decimal("5")}
@@ -262,11 +266,11 @@ def test_saved_marks_and_version_are_what_the_database_holds(practical):
     """The save writes with statements of its own; the loaded sheet must agree with a fresh
     read, for changed, new and unchanged marks alike."""
     station = stations(practical)[0]
-    sheet = judging.sheet_for(practical, user("judge3"), station, create=True)
-    first = judging.save(sheet, {"A1": "10", "A2": "5"}, {}, None, version=sheet.version,
-                         actor=user("judge3"))
-    second = judging.save(sheet, {"A1": "10", "A2": "6", "C1": "1"}, {}, "3",
-                          version=sheet.version, actor=user("judge3"))
+    sheet = score_sheets.sheet_for(practical, user("judge3"), station, create=True)
+    first = score_sheets.save(sheet, {"A1": "10", "A2": "5"}, {}, None, version=sheet.version,
+                              actor=user("judge3"))
+    second = score_sheets.save(sheet, {"A1": "10", "A2": "6", "C1": "1"}, {}, "3",
+                               version=sheet.version, actor=user("judge3"))
     in_memory = ({m.item_id: m.value for m in sheet.marks}, sheet.version, sheet.overrun_minutes,
                  sheet.points)
     db.session.expire_all()
@@ -290,12 +294,12 @@ def test_chief_judge_corrects_a_mark_with_a_reason_and_it_is_in_the_history(prac
     sheet = fill(practical, "judge3", stations(practical)[0])
     chief = user("chief")
     with pytest.raises(FieldErrors) as caught:
-        judging.save(sheet, {"A2": "12"}, {}, None, version=sheet.version, actor=chief)
+        score_sheets.save(sheet, {"A2": "12"}, {}, None, version=sheet.version, actor=chief)
     assert "reason" in caught.value.errors
-    judging.save(sheet, {"A2": "12"}, {}, None, version=sheet.version, actor=chief,
-                 reason="复核录像：采样间隔不符合要求")
+    score_sheets.save(sheet, {"A2": "12"}, {}, None, version=sheet.version, actor=chief,
+                      reason="复核录像：采样间隔不符合要求")
     assert sheet.points == Decimal("97.00")
-    history = judging.sheet_history(sheet)
+    history = score_sheets.sheet_history(sheet)
     correction = history[-1]
     assert correction.action == "mark.correct" and correction.actor_name == "chief"
     assert correction.before == {"A2": "15"} and correction.after == {"A2": "12"}
@@ -305,16 +309,16 @@ def test_chief_judge_corrects_a_mark_with_a_reason_and_it_is_in_the_history(prac
 def test_other_judges_cannot_touch_a_sheet(practical):
     sheet = fill(practical, "judge3", stations(practical)[0], submit=False)
     with pytest.raises(ServiceError):
-        judging.save(sheet, {"A2": "1"}, {}, None, version=sheet.version, actor=user("judge4"),
-                     reason="x")
+        score_sheets.save(sheet, {"A2": "1"}, {}, None, version=sheet.version, actor=user("judge4"),
+                          reason="x")
 
 
 def test_returned_sheet_can_be_changed_and_submitted_again(practical):
     sheet = fill(practical, "judge3", stations(practical)[0])
-    judging.return_sheet(sheet, "B2 的评价请再核对", actor=user("chief"))
+    score_sheets.return_sheet(sheet, "B2 的评价请再核对", actor=user("chief"))
     assert sheet.status == SheetStatus.RETURNED and sheet.return_comment
-    judging.save(sheet, {"B2": "2"}, {}, None, version=sheet.version, actor=user("judge3"))
-    judging.submit(sheet, version=sheet.version, actor=user("judge3"))
+    score_sheets.save(sheet, {"B2": "2"}, {}, None, version=sheet.version, actor=user("judge3"))
+    score_sheets.submit(sheet, version=sheet.version, actor=user("judge3"))
     assert sheet.points == Decimal("93.33")  # B2 2/3 × 20 = 13.33
 
 
@@ -351,9 +355,10 @@ def test_sign_off_needs_every_sheet_then_stores_points_once_and_freezes(practica
     assert len(scores) == 8 and all(s.complete for s in scores)
     sheet = db.session.scalar(sa.select(ScoreSheet).where(ScoreSheet.component_id == practical.id))
     with pytest.raises(ServiceError, match="成绩已冻结"):
-        judging.save(sheet, {"A2": "1"}, {}, None, version=sheet.version, actor=chief, reason="x")
+        score_sheets.save(sheet, {"A2": "1"}, {}, None, version=sheet.version, actor=chief,
+                          reason="x")
     with pytest.raises(ServiceError):
-        judging.return_sheet(sheet, "again", actor=chief)
+        score_sheets.return_sheet(sheet, "again", actor=chief)
 
 
 def test_names_appear_only_after_sign_off_and_decryption_with_a_witness(practical):
@@ -383,3 +388,52 @@ def test_sign_off_waits_for_every_assigned_judge_or_their_removal_from_the_panel
         judging.remove_judge(judging.assignment_for(practical, user(judge)),
                              actor=user("organiser"))
     assert judging.sign_off(practical, actor=user("chief")) == 8
+
+
+def _two_judges_grade(practical, grades: dict[str, str]) -> str:
+    """judge2 and judge3 submit full marks at a workstation both mark, except every judgement
+    item (A3 of 15, B1 and B2 of 20 points) graded as ``grades`` says."""
+    station = sorted(set(stations(practical, "judge2")) & set(stations(practical, "judge3")))[0]
+    for judge, grade in grades.items():
+        fill(practical, judge, station, {**FULL_MARKS, "A3": grade, "B1": grade, "B2": grade})
+    return station
+
+
+def test_judgement_per_sheet_rounds_each_judges_grades_then_averages_the_sheet_totals(practical):
+    practical.aggregation, practical.min_judges = AggregationMethod.MEAN, 2
+    station = _two_judges_grade(practical, {"judge2": "0", "judge3": "1"})
+    # other items 10 + 15 + 10 + 10 = 45 on both sheets; judge3: 15/3 = 5.00, 20/3 = 6.67 twice
+    # -> 63.34; judge2 45.00; mean 108.34 / 2 = 54.17
+    assert judging.review(practical).aggregated.loc[station, "points"] == Decimal("54.17")
+
+
+def test_judgement_per_item_averages_the_judges_grades_and_rounds_once_worldskills(practical):
+    practical.aggregation, practical.min_judges = AggregationMethod.MEAN, 2
+    practical.judgement_order = JudgementOrder.PER_ITEM
+    station = _two_judges_grade(practical, {"judge2": "0", "judge3": "1"})
+    # A3: grades 0 and 1 -> 1/6 x 15 = 2.50; B1 and B2: 1/6 x 20 = 3.333 -> 3.33 each;
+    # every sheet 45 + 9.16 = 54.16 (per sheet it was 54.17)
+    review = judging.review(practical)
+    assert review.aggregated.loc[station, "points"] == Decimal("54.16")
+    shown = next(s for s in review.judgement if s["workstation"] == station)
+    judges = [j.username for j in review.judges]
+    b1 = next(i for i in shown["items"] if i["code"] == "B1")
+    assert b1["points"] == Decimal("3.33")
+    assert b1["grades"][judges.index("judge2")] == 0 and b1["grades"][judges.index("judge3")] == 1
+    # sign-off stores the same number, and the stored sheets keep each judge's own points
+    for judge in ("judge1", "judge4", "judge5"):  # a panel of two
+        judging.remove_judge(judging.assignment_for(practical, user(judge)))
+    for judge in ("judge2", "judge3"):
+        for other in stations(practical, judge):
+            fill(practical, judge, other)
+    judging.sign_off(practical, actor=user("chief"), acknowledged_flags=True)
+    place = db.session.scalar(sa.select(StageEntry).where(
+        StageEntry.stage_id == practical.stage_id, StageEntry.workstation_number == station))
+    stored = db.session.scalar(sa.select(ComponentScore).where(
+        ComponentScore.component_id == practical.id, ComponentScore.stage_entry_id == place.id))
+    assert stored.points == Decimal("54.16")
+    own = db.session.scalars(sa.select(ScoreSheet.points).where(
+        ScoreSheet.component_id == practical.id, ScoreSheet.stage_entry_id == place.id)).all()
+    assert sorted(own) == [Decimal("45.00"), Decimal("63.34")]
+    _score, before, after = judging.rescore(practical, place)  # a correction's recompute agrees
+    assert before["points"] == after["points"] == "54.16"

@@ -30,6 +30,7 @@ from app.services import (
     rechecks,
     results,
     score_corrections,
+    score_sheets,
 )
 from app.services.score_corrections import Ground, SheetChange
 from tests.corrections_setup import signed_off_stage
@@ -101,8 +102,8 @@ def test_without_a_ground_a_signed_off_score_is_refused(stage_ids, practical):
     assert refused.value.errors["ground"].startswith("签字确认后的更正必须有依据")
     sheet = score_corrections.sheets_of(practical, p)[0]
     with pytest.raises(ServiceError, match="成绩已冻结"):  # the ordinary path stays frozen
-        judging.save(sheet, {"A2": "11"}, {}, None, version=sheet.version, actor=user("chief"),
-                     reason="x")
+        score_sheets.save(sheet, {"A2": "11"}, {}, None, version=sheet.version, actor=user("chief"),
+                          reason="x")
     assert stored(practical, p).points == Decimal(95)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ScoreCorrection)) == 0
 

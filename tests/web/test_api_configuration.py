@@ -179,3 +179,14 @@ def test_assignment_without_sittings_is_refused(client, api_token):
     error = error_of(client.post(f"{STAGE}/2/sittings/assign",
                                  headers=bearer(api_token("organiser")), json={}), 422)
     assert error["message"] == "请先添加本赛段的场次。"
+
+
+def test_a_components_judgement_order_is_patched_and_a_value_outside_the_two_is_refused(
+        client, api_token):
+    headers = bearer(api_token("organiser"))
+    url = f"{STAGE}/2/components/practical"
+    response = client.patch(url, headers=headers, json={"judgement_order": "per_item"})
+    assert response.status_code == 200 and response.get_json()["judgement_order"] == "per_item"
+    error_of(client.patch(url, headers=headers, json={"judgement_order": "sideways"}), 422)
+    response = client.patch(url, headers=headers, json={"name": "实操考试"})
+    assert response.get_json()["judgement_order"] == "per_item"  # kept when not sent

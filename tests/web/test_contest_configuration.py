@@ -454,3 +454,16 @@ def test_the_new_contest_page_offers_the_templates(signed_in, db_session):
     assert template.is_template
     page = organiser.get("/admin/contests/new").get_data(as_text=True)
     assert "从模板开始：" in page and f'href="/admin/contests/{template.id}/copy"' in page
+
+
+def test_a_component_chooses_how_judgement_items_are_combined_in_chinese(signed_in, db_session):
+    stage = chem_stage(db_session, 2)
+    organiser = signed_in("organiser")
+    page = organiser.get(f"/admin/stages/{stage.id}/components").get_data(as_text=True)
+    assert "评价项汇总方式" in page and "先合计每位裁判的评分表，再汇总各裁判总分" in page
+    assert "按评价项：各裁判等级取平均后折算，只舍入一次（世界技能大赛方式）" in page
+    practical = next(i for i, c in enumerate(stage.components) if c.code == "practical")
+    organiser.post(f"/admin/stages/{stage.id}/components", components_form(
+        stage, **{f"components-{practical}-judgement_order": "per_item"}))
+    db_session.expire_all()
+    assert chem_stage(db_session, 2).components[practical].judgement_order.value == "per_item"

@@ -242,7 +242,7 @@ def busy_contest(app, signed_in, db_session):
         StageEntry,
         Track,
     )
-    from app.services import judging
+    from app.services import judging, score_sheets
     from tests.judging_setup import prepare_practical
     from tests.results_setup import pass_recheck_on_the_web
 
@@ -261,9 +261,9 @@ def busy_contest(app, signed_in, db_session):
         for assignment in judging.panel(practical):  # a started sheet per judge
             place = next(iter(judging.judge_places(assignment)), None)
             if assignment.panel_role == PanelRole.JUDGE and place is not None:
-                sheet = judging.sheet_for(practical, assignment.user, place.workstation_number,
+                sheet = score_sheets.sheet_for(practical, assignment.user, place.workstation_number,
                                           create=True)
-                judging.save(sheet, {"A1": "10"}, {}, None, version=sheet.version,
+                score_sheets.save(sheet, {"A1": "10"}, {}, None, version=sheet.version,
                              actor=assignment.user)
         db.session.commit()
     organiser = signed_in("organiser")

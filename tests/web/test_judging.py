@@ -319,3 +319,20 @@ def test_autosave_scores_by_the_scheme_as_changed_not_as_kept(signed_in, practic
     assert db_session.get(Component, practical).scheme_stamp != stamp
     answer = autosave(visitor, practical, station, {"A2": "18"}, version)
     assert answer.status_code == 200 and answer.get_json()["item_points"]["A2"] == "18.00"
+
+
+def test_the_chief_judges_panel_shows_each_judges_grade_per_judgement_item_and_the_pooled_points(
+        signed_in, practical, db_session):
+    from app.models import Component, JudgementOrder
+
+    component = db_session.get(Component, practical)
+    component.judgement_order = JudgementOrder.PER_ITEM
+    db_session.flush()
+    _all_judges_mark(signed_in, practical, db_session)
+    page = signed_in("chief").get(f"/judge/components/{practical}/panel").get_data(as_text=True)
+    assert "评价项汇总方式" in page and "按评价项：各裁判等级取平均后折算" in page
+    assert "各评价项的裁判等级" in page
+    table = page[page.index('id="grades-table"'):page.index("</table>", page.index('id="grades-table"'))]
+    # every judge graded B1 (20 points) a 3: the item counts 3/3 x 20 = 20.00
+    assert "B1 受限空间进入程序" in table and "<td>3</td>" in table and "<td>20.00</td>" in table
+    assert table.count("A3 班组安全交底与分工") == len(stations(db_session, practical))
