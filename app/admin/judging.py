@@ -11,6 +11,7 @@ from wtforms import SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.admin.confirm import ask, confirmed
 from app.admin.routes import bp
 from app.errors import abort_with
 from app.extensions import db
@@ -29,7 +30,7 @@ from app.models import (
     User,
 )
 from app.security import roles_required
-from app.services import ServiceError, judging
+from app.services import ServiceError, confirmations, judging
 
 
 class AssignJudgeForm(FlaskForm):
@@ -168,6 +169,10 @@ def component_scores(component_id: int):
     component = _component(component_id)
     form = DecryptForm()
     if request.method == "POST" and form.validate_on_submit():
+        confirmation = confirmations.decrypt(component, form.witness.data)
+        if component.is_signed_off and not confirmed(confirmation):
+            return ask(confirmation, carry={"witness": form.witness.data},
+                       cancel=url_for("admin.component_scores", component_id=component.id))
         try:
             judging.decrypt(component, witness=form.witness.data, actor=current_user)
         except ServiceError as error:

@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from app import display_datetime
+from app.admin.confirm import ask, confirmed
 from app.admin.routes import bp
 from app.errors import abort_with
 from app.extensions import db
@@ -16,14 +17,16 @@ from app.models import (
     AdvancementEntry,
     AdvancementList,
     Entry,
+    ListStatus,
     Objection,
     ResultsVersion,
     Role,
+    RulingStatus,
     Stage,
     StageEntry,
 )
 from app.security import roles_required
-from app.services import FieldErrors, ServiceError, appeals, results
+from app.services import FieldErrors, ServiceError, appeals, confirmations, results
 
 PAGE_SIZE = 100
 CHANGES_PAGE_SIZE = 50  # contestants whose lines differ from the previous version, per page
@@ -68,7 +71,9 @@ def stage_results(stage_id: int):
     lists = db.session.scalars(sa.select(AdvancementList).where(
         AdvancementList.stage_id == stage.id).order_by(AdvancementList.id.desc())).all()
     return render_template("admin/stage_results.html", stage=stage, versions=versions,
-                           lists=lists, problems=results.readiness(stage))
+                           lists=lists, problems=results.readiness(stage),
+                           newer={listing.id: results.undecided_newer_version(listing)
+                                  for listing in lists})
 
 
 def _version(version_id: int) -> ResultsVersion:
@@ -98,6 +103,9 @@ def results_version(version_id: int):
         pages=max(1, -(-total // PAGE_SIZE)), total=total,
         components=version.settings["components"], reveal=results.names_revealed(version.stage),
         changes=changes, changes_after=changes_after, next_changes=next_changes,
+        lists=[(listing, results.undecided_newer_version(listing))
+               for listing in db.session.scalars(sa.select(AdvancementList).where(
+                   AdvancementList.version_id == version.id).order_by(AdvancementList.id))],
         # each status translated once, not once per row (a lazy string looks the locale up)
         result_status_labels={code: str(label) for code, label in RESULT_STATUS.items()})
 
@@ -132,6 +140,9 @@ def export_results(version_id: int):
 @roles_required(Role.ORGANISER)
 def publish_results(version_id: int):
     version = _version(version_id)
+    confirmation = confirmations.publish(version)
+    if not confirmed(confirmation):
+        return ask(confirmation, cancel=url_for("admin.results_version", version_id=version.id))
     try:
         results.publish(version, actor=current_user)
     except ServiceError as error:
@@ -166,11 +177,67 @@ def _listing(list_id: int) -> AdvancementList:
 @bp.route("/lists/<int:list_id>")
 @roles_required(Role.ORGANISER)
 def advancement_list(list_id: int):
-    listing = _listing(list_id)
+    return _list_page(_listing(list_id), {})
+
+
+def _list_page(listing: AdvancementList, errors: dict, status: int = 200):
     objections = db.session.scalars(sa.select(Objection).where(
         Objection.list_id == listing.id).order_by(Objection.id)).all()
-    return render_template("admin/advancement_list.html", listing=listing,
-                           objections=objections, errors={})
+    return render_template(
+        "admin/advancement_list.html", listing=listing, objections=objections, errors=errors,
+        newer=results.undecided_newer_version(listing), amendments=results.amendments(listing),
+        blockers=(results.finalise_blockers(listing) if listing.status == ListStatus.NOTICE
+                  else []),
+        successor=(results.replacement_list(listing)
+                   if listing.status == ListStatus.WITHDRAWN else None),
+        latest=results.latest_published(listing.stage)), status
+
+
+@bp.route("/lists/<int:list_id>/withdraw", methods=["POST"])
+@roles_required(Role.ORGANISER)
+def withdraw_list(list_id: int):
+    """Withdraw a draft list or one under notice, with the reason (confirmed first)."""
+    listing = _listing(list_id)
+    reason = request.form.get("reason", "")
+    if not reason.strip():
+        return _list_page(listing, {"withdraw_reason": _(
+            "Say why the list is withdrawn: the public notice shows it.")}, 422)
+    confirmation = confirmations.withdraw(listing)
+    if not confirmed(confirmation):
+        return ask(confirmation, carry={"reason": reason},
+                   cancel=url_for("admin.advancement_list", list_id=listing.id))
+    try:
+        results.withdraw_list(listing, reason=reason, actor=current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        flash(_("The list is withdrawn; draw up a new one from the published version."),
+              "success")
+    return redirect(url_for("admin.advancement_list", list_id=listing.id))
+
+
+@bp.route("/lists/<int:list_id>/keep", methods=["POST"])
+@roles_required(Role.ORGANISER)
+def keep_list(list_id: int):
+    """Keep a list although a newer version was published, with the reason (confirmed first)."""
+    listing = _listing(list_id)
+    reason = request.form.get("reason", "")
+    if not reason.strip():
+        return _list_page(listing, {"keep_reason": _(
+            "Say why the list is kept: the public notice shows it.")}, 422)
+    confirmation = confirmations.keep(listing)
+    if not confirmed(confirmation):
+        return ask(confirmation, carry={"reason": reason},
+                   cancel=url_for("admin.advancement_list", list_id=listing.id))
+    try:
+        results.keep_list(listing, reason=reason, actor=current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        flash(_("The list is kept; the decision is on the public notice."), "success")
+    return redirect(url_for("admin.advancement_list", list_id=listing.id))
 
 
 @bp.route("/lists/<int:list_id>/notice", methods=["POST"])
@@ -202,10 +269,7 @@ def record_objection(list_id: int):
                                  text=request.form.get("text", ""), actor=current_user)
     except FieldErrors as error:
         db.session.rollback()
-        objections = db.session.scalars(sa.select(Objection).where(
-            Objection.list_id == listing.id)).all()
-        return render_template("admin/advancement_list.html", listing=listing,
-                               objections=objections, errors=error.errors), 422
+        return _list_page(listing, error.errors, 422)
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "danger")
@@ -220,10 +284,17 @@ def rule_objection(objection_id: int):
     objection = db.session.get(Objection, objection_id)
     if objection is None:
         abort_with(404, _("No such objection."))
+    upheld = request.form.get("decision") == "upheld"
+    ruling = request.form.get("ruling", "")
+    if upheld and ruling.strip() and objection.status == RulingStatus.OPEN:
+        # removing an advancer is confirmed first; a missing reason is refused as before
+        confirmation = confirmations.upheld_objection(objection)
+        if not confirmed(confirmation):
+            return ask(confirmation, carry={"decision": "upheld", "ruling": ruling},
+                       cancel=url_for("admin.advancement_list", list_id=objection.list_id))
     try:
-        replacement = results.rule_on_objection(
-            objection, upheld=request.form.get("decision") == "upheld",
-            ruling=request.form.get("ruling", ""), actor=current_user)
+        replacement = results.rule_on_objection(objection, upheld=upheld, ruling=ruling,
+                                                actor=current_user)
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "danger")
@@ -237,6 +308,9 @@ def rule_objection(objection_id: int):
 @roles_required(Role.ORGANISER)
 def finalise_list(list_id: int):
     listing = _listing(list_id)
+    confirmation = confirmations.finalise(listing)
+    if not confirmed(confirmation):
+        return ask(confirmation, cancel=url_for("admin.advancement_list", list_id=listing.id))
     try:
         moved = results.finalise(listing, actor=current_user)
     except ServiceError as error:

@@ -27,7 +27,7 @@ from app.models import (
     Track,
 )
 from app.security import acting_user
-from app.services import FieldErrors, ServiceError
+from app.services import FieldErrors, ServiceError, stage_flow
 from app.services import contests as contest_service
 from app.services import marking_schemes as scheme_service
 from app.services import sittings as sitting_service
@@ -233,7 +233,7 @@ def stage_json(stage: Stage) -> dict:
     scored = stage_service.scored_component_ids([c.id for c in stage.components])
     data.update(
         seq=stage.seq, status=stage.status.value,
-        next_statuses=[s.value for s in stage_service.next_statuses(stage)],
+        next_statuses=[s.value for s in stage_flow.next_statuses(stage)],
         starts_on=_day(stage.starts_on), ends_on=_day(stage.ends_on),
         registration_opens_at=_moment(stage.registration_opens_at),
         registration_closes_at=_moment(stage.registration_closes_at),
@@ -404,7 +404,7 @@ def update_stage_settings(code: str, track: str, seq: int):
 def change_stage_status(code: str, track: str, seq: int):
     def run():
         stage = _stage(code, track, seq)
-        stage_service.change_status(stage, json_body()["status"], actor=acting_user(),
+        stage_flow.change_status(stage, json_body()["status"], actor=acting_user(),
                                     reason=json_body().get("reason"))
         return jsonify(stage_json(stage))
     return _run(run)
