@@ -64,3 +64,14 @@ def score_preliminary(seed: int) -> tuple[int, int]:
                 points=Decimal(rng.randint(5000, 10000)) / 100))
     db.session.flush()
     return prelim.id, len(places)
+
+
+def confirmed_post(visitor, url: str, data: dict | None = None, **kwargs):
+    """POST an action that asks for confirmation, as the organiser does: the first POST shows
+    what will happen (asserted: a confirmation page, nothing done), the second carries the
+    confirmation's stamp from that page. Returns the second response."""
+    asked = visitor.post(url, data)
+    page = asked.get_data(as_text=True)
+    stamp = re.search(r'name="confirm" value="([0-9a-f]+)"', page)
+    assert asked.status_code == 200 and stamp, page[:800]
+    return visitor.post(url, {**(data or {}), "confirm": stamp.group(1)}, **kwargs)

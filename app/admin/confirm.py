@@ -12,8 +12,9 @@ from app.services.confirmations import Confirmation
 
 
 def confirmed(confirmation: Confirmation) -> bool:
-    """Whether this request carries the confirmation of exactly these facts."""
-    return request.form.get("confirm") == confirmation.stamp
+    """Whether this request carries the confirmation of exactly these facts (or the step would
+    be refused anyway: then the service says why, and there is nothing to confirm)."""
+    return confirmation.blocked or request.form.get("confirm") == confirmation.stamp
 
 
 def ask(confirmation: Confirmation, *, cancel: str, carry: Mapping[str, str] | None = None):

@@ -170,7 +170,7 @@ def component_scores(component_id: int):
     form = DecryptForm()
     if request.method == "POST" and form.validate_on_submit():
         confirmation = confirmations.decrypt(component, form.witness.data)
-        if component.is_signed_off and not confirmed(confirmation):
+        if not confirmed(confirmation):
             return ask(confirmation, carry={"witness": form.witness.data},
                        cancel=url_for("admin.component_scores", component_id=component.id))
         try:

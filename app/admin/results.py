@@ -21,7 +21,6 @@ from app.models import (
     Objection,
     ResultsVersion,
     Role,
-    RulingStatus,
     Stage,
     StageEntry,
 )
@@ -286,9 +285,8 @@ def rule_objection(objection_id: int):
         abort_with(404, _("No such objection."))
     upheld = request.form.get("decision") == "upheld"
     ruling = request.form.get("ruling", "")
-    if upheld and ruling.strip() and objection.status == RulingStatus.OPEN:
-        # removing an advancer is confirmed first; a missing reason is refused as before
-        confirmation = confirmations.upheld_objection(objection)
+    if upheld:  # removing an advancer is confirmed first
+        confirmation = confirmations.upheld_objection(objection, ruling)
         if not confirmed(confirmation):
             return ask(confirmation, carry={"decision": "upheld", "ruling": ruling},
                        cancel=url_for("admin.advancement_list", list_id=objection.list_id))

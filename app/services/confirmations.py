@@ -22,10 +22,12 @@ from app.models import (
     Objection,
     ResultRow,
     ResultsVersion,
+    RulingStatus,
     StageEntry,
     StageEntryStatus,
+    VersionStatus,
 )
-from app.services import results
+from app.services import results, stage_flow
 
 
 @dataclass
@@ -34,6 +36,8 @@ class Confirmation:
     consequences: list[str]
     button: str
     stamp: str
+    # The step would be refused anyway (its service says why): nothing to confirm.
+    blocked: bool = False
 
 
 def _stamp(*facts) -> str:
@@ -79,8 +83,13 @@ def publish(version: ResultsVersion) -> Confirmation:
                            "up a new one, or confirm keeping it.",
                            list=_list_name(listing), old=previous.number))
             facts.append(listing.id)
+    from app.services.rechecks import publication_blocker
+
+    blocked = (version.status != VersionStatus.DRAFT or bool(publication_blocker(version))
+               or bool(stage_flow.refusal(stage, stage_flow.Step.VERSION_PUBLISHED)))
     return Confirmation(_("Publish version %(n)d?", n=version.number), lines,
-                        _("Yes, publish version %(n)d", n=version.number), _stamp("publish", *facts))
+                        _("Yes, publish version %(n)d", n=version.number),
+                        _stamp("publish", *facts), blocked)
 
 
 def finalise(listing: AdvancementList) -> Confirmation:
@@ -93,9 +102,11 @@ def finalise(listing: AdvancementList) -> Confirmation:
         lines.append(_("Its %(count)d advancers enter %(next)s.", count=count,
                        next=following.name))
     lines.append(_("%(stage)s becomes final.", stage=_stage_name(stage)))
+    blocked = (listing.status != ListStatus.NOTICE or bool(results.finalise_blockers(listing))
+               or bool(stage_flow.refusal(stage, stage_flow.Step.LIST_FINAL)))
     return Confirmation(_("Finalise the advancement list?"), lines, _("Yes, finalise the list"),
                         _stamp("finalise", listing.id, listing.status.value, count,
-                               following.id if following else None))
+                               following.id if following else None), blocked)
 
 
 def withdraw(listing: AdvancementList) -> Confirmation:
@@ -110,7 +121,8 @@ def withdraw(listing: AdvancementList) -> Confirmation:
                        n=latest.number))
     return Confirmation(_("Withdraw the advancement list?"), lines, _("Yes, withdraw the list"),
                         _stamp("withdraw", listing.id, listing.status.value,
-                               latest.id if latest else None))
+                               latest.id if latest else None),
+                        listing.status not in (ListStatus.DRAFT, ListStatus.NOTICE))
 
 
 def keep(listing: AdvancementList) -> Confirmation:
@@ -121,7 +133,7 @@ def keep(listing: AdvancementList) -> Confirmation:
              _("The public notice records the decision with your reason and its date; the list "
                "can then be finalised.")]
     return Confirmation(_("Keep the advancement list?"), lines, _("Yes, keep the list"),
-                        _stamp("keep", listing.id, newer.id if newer else None))
+                        _stamp("keep", listing.id, newer.id if newer else None), newer is None)
 
 
 def decrypt(component: Component, witness: str) -> Confirmation:
@@ -137,10 +149,11 @@ def decrypt(component: Component, witness: str) -> Confirmation:
                "cannot be undone.", witness=witness.strip())]
     return Confirmation(_("Decrypt %(component)s?", component=component.name), lines,
                         _("Yes, reveal the names"),
-                        _stamp("decrypt", component.id, scored, witness.strip()))
+                        _stamp("decrypt", component.id, scored, witness.strip()),
+                        not component.is_signed_off)
 
 
-def upheld_objection(objection: Objection) -> Confirmation:
+def upheld_objection(objection: Objection, ruling: str) -> Confirmation:
     target = db.session.get(AdvancementEntry, objection.advancement_entry_id)
     listing = target.list
     newcomers = results.replacement_preview(target)
@@ -155,4 +168,5 @@ def upheld_objection(objection: Objection) -> Confirmation:
     return Confirmation(_("Uphold the objection against %(who)s?", who=who), lines,
                         _("Yes, uphold it and remove %(name)s", name=who.name),
                         _stamp("uphold", objection.id, objection.status.value, target.id,
-                               newcomers))
+                               newcomers),
+                        objection.status != RulingStatus.OPEN or not ruling.strip())
