@@ -179,16 +179,17 @@ def _ready_for_scoring(stage: Stage) -> list[str]:
     from app.services import marking_schemes
     from app.services.stages import scoring_rule
 
-    if not stage.components:
-        return [_("The stage has no components yet.")]
     problems = []
-    try:
-        scoring_rule(stage)
-    except sc.ScoringError as error:
-        problems.append(str(error))
-    for component in stage.components:
-        if component.source == ScoreSource.JUDGES:
-            problems.extend(marking_schemes.scheme_problems(component))
+    if not stage.components:
+        problems.append(_("The stage has no components yet."))
+    else:
+        try:
+            scoring_rule(stage)
+        except sc.ScoringError as error:
+            problems.append(str(error))
+        for component in stage.components:
+            if component.source == ScoreSource.JUDGES:
+                problems.extend(marking_schemes.scheme_problems(component))
     if not _contestants(stage):
         problems.append(_("The stage has no contestants yet."))
     return problems
