@@ -27,7 +27,12 @@ from app.models import (
 from app.services import FieldErrors, ServiceError, accounts, judging, results, stage_flow
 from app.services import contests as contest_service
 from app.services import stages as stage_service
-from tests.results_setup import recheck_and_publish, score_preliminary
+from tests.results_setup import (
+    correct_theory_to_88_24,
+    make_top_scorer_98_24,
+    recheck_and_publish,
+    score_preliminary,
+)
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 
@@ -168,30 +173,6 @@ def test_a_final_stage_refuses_new_versions_and_imports_and_nothing_is_written(p
 
 
 # --- lists follow corrections ------------------------------------------------------------------
-
-def make_top_scorer_98_24(prelim: Stage) -> StageEntry:
-    """The first contestant's learning points and theory both 98.24: total 98.24, rank 1
-    (everyone else's scores at most 98.00)."""
-    place = db.session.scalar(sa.select(StageEntry).where(StageEntry.stage_id == prelim.id)
-                              .order_by(StageEntry.id).limit(1))
-    for score in db.session.scalars(sa.select(ComponentScore).join(StageEntry).where(
-            StageEntry.stage_id == prelim.id)):
-        if score.stage_entry_id == place.id:
-            score.points = Decimal("98.24")
-        elif score.points > Decimal("98.00"):
-            score.points = Decimal("98.00")
-    db.session.flush()
-    return place
-
-
-def correct_theory_to_88_24(place: StageEntry) -> None:
-    """0.4 × 98.24 + 0.6 × 88.24 = 92.24."""
-    theory = next(c for c in place.stage.components if c.code == "theory")
-    db.session.scalar(sa.select(ComponentScore).where(
-        ComponentScore.stage_entry_id == place.id,
-        ComponentScore.component_id == theory.id)).points = Decimal("88.24")
-    db.session.flush()
-
 
 def row_of(version: ResultsVersion, place: StageEntry) -> ResultRow:
     return db.session.scalar(sa.select(ResultRow).where(ResultRow.version_id == version.id,
