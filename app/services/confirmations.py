@@ -78,10 +78,9 @@ def publish(version: ResultsVersion) -> Confirmation:
             AdvancementList.version_id == previous.id,
             AdvancementList.status.in_([ListStatus.DRAFT, ListStatus.NOTICE])).limit(1))
         if listing is not None:
-            lines.append(_("%(list)s was drawn up from version %(old)d: it will be flagged as "
-                           "superseded and cannot be finalised until you withdraw it and draw "
-                           "up a new one, or confirm keeping it.",
-                           list=_list_name(listing), old=previous.number))
+            lines.append(_("%(list)s will be flagged as drawn up from superseded results and "
+                           "cannot be finalised until you withdraw it and draw up a new one, or "
+                           "confirm keeping it.", list=_list_name(listing)))
             facts.append(listing.id)
     from app.services.rechecks import publication_blocker
 

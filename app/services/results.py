@@ -1106,9 +1106,8 @@ def amendments(listing: AdvancementList) -> list[Amendment]:
     out: list[Amendment] = []
     if listing.replaces_list_id is not None:
         old = db.session.get(AdvancementList, listing.replaces_list_id)
-        before = {e.stage_entry_id for e in advancers(old)}
-        now_in = {e.stage_entry_id for e in listing.entries
-                  if e.status == AdvancementEntryStatus.ADVANCING and e.replaces_id is None}
+        before = _as_drawn_up(old)
+        now_in = _as_drawn_up(listing)
         joined = "、".join(str(person(i)) for i in sorted(now_in - before)) or _("no one")
         left = "、".join(str(person(i)) for i in sorted(before - now_in)) or _("no one")
         out.append(Amendment(listing.created_at, _(
@@ -1138,6 +1137,13 @@ def amendments(listing: AdvancementList) -> list[Amendment]:
             "The list was withdrawn: %(reason)s", reason=listing.withdrawal_reason or "")))
     out.sort(key=lambda a: a.when or listing.created_at)
     return out
+
+
+def _as_drawn_up(listing: AdvancementList) -> set[int]:
+    """The list's advancers as it was drawn up: later replacements (递补) out, advancers
+    removed since in."""
+    return {e.stage_entry_id for e in listing.entries if e.replaces_id is None and e.status in (
+        AdvancementEntryStatus.ADVANCING, AdvancementEntryStatus.REMOVED)}
 
 
 def public_lists() -> sa.Select:

@@ -248,9 +248,11 @@ WHAT_MOVES = {
     StageStatus.PROVISIONAL: _l("Publishing a re-checked results version."),
     StageStatus.NOTICE: _l("Drawing up the advancement list from the published version and "
                            "putting it on public notice."),
-    StageStatus.FINAL: _l("Finalising the list after the public notice (a stage without a "
-                          "quota: confirming its published results on the stage page)."),
+    StageStatus.FINAL: _l("Finalising the list after the public notice, with no objection "
+                          "left open."),
 }
+WHAT_MAKES_FINAL_WITHOUT_A_LIST = _l("Confirming the published results final on this page "
+                                     "(the stage has no advancement list).")
 
 
 # --- where the stage stands ------------------------------------------------------------------
@@ -286,8 +288,10 @@ def outlook(stage: Stage) -> Outlook:
         next_status = StageStatus.FINAL
     else:
         next_status = ORDER[here + 1] if here + 1 < len(ORDER) else None
-    view = Outlook(status, steps, next_status,
-                   how=str(WHAT_MOVES.get(next_status, "")) if next_status else "")
+    how = WHAT_MOVES.get(next_status, "") if next_status else ""
+    if next_status == StageStatus.FINAL and not stage.quota:
+        how = WHAT_MAKES_FINAL_WITHOUT_A_LIST
+    view = Outlook(status, steps, next_status, how=str(how))
     if next_status in next_statuses(stage):
         view.by_hand = next_status
     blockers = view.blockers

@@ -228,6 +228,16 @@ def test_withdrawing_and_drawing_up_again_follows_the_correction(preliminary):
     assert results.amendments(listing)[-1].text == "名单撤回：理论成绩更正，名单依第2版重新生成"
     results.start_notice(fresh, actor=organiser())
     assert preliminary.status == StageStatus.NOTICE
+    # an objection upheld on the new list is an amendment of its own: the regeneration's still
+    # compares the lists as they were drawn up
+    both = next(e for e in results.advancers(fresh)
+                if e.stage_entry_id in {a.stage_entry_id for a in results.advancers(listing)})
+    objection = results.record_objection(fresh, both, filed_by="职工甲", contact=None,
+                                         text="年限不实", actor=organiser())
+    results.rule_on_objection(objection, upheld=True, ruling="经核实年限不足", actor=organiser())
+    regenerated_again, replaced = results.amendments(fresh)
+    assert regenerated_again.text == regenerated.text
+    assert results.person(both.stage_entry_id).exam_number in replaced.text
     results.finalise(fresh, actor=organiser(), now=after_notice(fresh))
     assert preliminary.status == StageStatus.FINAL
 

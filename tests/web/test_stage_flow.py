@@ -68,7 +68,7 @@ def test_publishing_asks_first_and_says_the_list_will_be_flagged(signed_in, corr
     page = asked.get_data(as_text=True)
     consequences = page.split('id="consequences"')[1].split("</ul>")[0]
     assert "成绩第2版" in consequences and "第1版被取代" in consequences
-    assert "依据第1版生成" in consequences and "不能定稿" in consequences
+    assert "依据成绩第1版，60人）将被标记" in consequences and "不能定稿" in consequences
     assert db_session.get(ResultsVersion, corrected["second"]).status.value == "draft"
     stale = organiser.post(url, {"confirm": "0" * 20})  # a confirmation of other facts
     assert "情况在您确认前已有变化" in stale.get_data(as_text=True)
