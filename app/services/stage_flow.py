@@ -268,6 +268,7 @@ class Outlook:
     blockers: list[str] = field(default_factory=list)
     by_hand: StageStatus | None = None  # a move the organiser may make on the stage page
     notes: list[str] = field(default_factory=list)
+    list_id: int | None = None  # the stage's list in the works (draft or on notice)
 
 
 def _contestants(stage: Stage) -> int:
@@ -295,6 +296,8 @@ def outlook(stage: Stage) -> Outlook:
     if next_status in next_statuses(stage):
         view.by_hand = next_status
     blockers = view.blockers
+    listing = _open_list(stage)
+    view.list_id = listing.id if listing is not None else None
     if status == StageStatus.DRAFT:
         if stage.seq > 1:
             view.notes.append(_("Its contestants come from the previous stage's final list."))
@@ -312,7 +315,6 @@ def outlook(stage: Stage) -> Outlook:
                 blockers.append(_("Version %(n)d: %(problem)s", n=draft.number, problem=problem))
     elif status == StageStatus.PROVISIONAL:
         if stage.quota:
-            listing = _open_list(stage)
             if listing is None:
                 blockers.append(_("No advancement list has been drawn up from the published "
                                   "version yet."))
@@ -321,7 +323,6 @@ def outlook(stage: Stage) -> Outlook:
         else:
             blockers.extend(_ready_for_final(stage))
     elif status == StageStatus.NOTICE:
-        listing = _open_list(stage)
         if listing is not None:
             blockers.extend(results.finalise_blockers(listing))
     elif status == StageStatus.FINAL:
