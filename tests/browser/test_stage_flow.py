@@ -53,7 +53,8 @@ def flow_server(tmp_path_factory):
         db.session.commit()
         ids = {"stage": stage_id, "list": listing.id, "second": second.id,
                "exam_number": place.entry.exam_number, "name": place.entry.contestant.name}
-        db.engine.dispose()
+        db.session.remove()
+        db.engine.dispose()  # no connection left open for the server's run
     with serving(url, tmp) as base:
         yield base, ids
 
