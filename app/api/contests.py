@@ -395,8 +395,10 @@ def update_stage_settings(code: str, track: str, seq: int):
     return _run(run)
 
 
-@endpoint(STAGE_PATH + "/status", method="POST", summary="Move a stage one step along its life "
-          "cycle (draft → registration → scoring)", tag="configuration", roles=WRITERS,
+@endpoint(STAGE_PATH + "/status", method="POST", summary="Move a stage by hand one step along "
+          "its life cycle (draft → registration → scoring; provisional → final for a stage "
+          "without a quota); every other step follows the work", tag="configuration",
+          roles=WRITERS,
           errors=(409,), response_schema=STAGE_SCHEMA,
           request_schema={"type": "object", "required": ["status"], "additionalProperties": False,
                           "properties": {"status": {"type": "string"},
