@@ -64,3 +64,48 @@ def score_preliminary(seed: int) -> tuple[int, int]:
                 points=Decimal(rng.randint(5000, 10000)) / 100))
     db.session.flush()
     return prelim.id, len(places)
+
+
+def confirmed_post(visitor, url: str, data: dict | None = None, **kwargs):
+    """POST an action that asks for confirmation, as the organiser does: the first POST shows
+    what will happen (asserted: a confirmation page, nothing done), the second carries the
+    confirmation's stamp from that page. Returns the second response."""
+    asked = visitor.post(url, data)
+    page = asked.get_data(as_text=True)
+    stamp = re.search(r'name="confirm" value="([0-9a-f]+)"', page)
+    assert asked.status_code == 200 and stamp, page[:800]
+    return visitor.post(url, {**(data or {}), "confirm": stamp.group(1)}, **kwargs)
+
+
+def make_top_scorer_98_24(prelim):
+    """The first contestant's learning points and theory both 98.24: total 98.24, rank 1
+    (everyone else's scores at most 98.00). Inside an app context; flushed."""
+    from decimal import Decimal
+
+    from app.extensions import db
+    from app.models import ComponentScore, StageEntry
+
+    place = db.session.scalar(sa.select(StageEntry).where(StageEntry.stage_id == prelim.id)
+                              .order_by(StageEntry.id).limit(1))
+    for score in db.session.scalars(sa.select(ComponentScore).join(StageEntry).where(
+            StageEntry.stage_id == prelim.id)):
+        if score.stage_entry_id == place.id:
+            score.points = Decimal("98.24")
+        elif score.points > Decimal("98.00"):
+            score.points = Decimal("98.00")
+    db.session.flush()
+    return place
+
+
+def correct_theory_to_88_24(place) -> None:
+    """0.4 × 98.24 + 0.6 × 88.24 = 92.24: the corrected theory score. Flushed."""
+    from decimal import Decimal
+
+    from app.extensions import db
+    from app.models import ComponentScore
+
+    theory = next(c for c in place.stage.components if c.code == "theory")
+    db.session.scalar(sa.select(ComponentScore).where(
+        ComponentScore.stage_entry_id == place.id,
+        ComponentScore.component_id == theory.id)).points = Decimal("88.24")
+    db.session.flush()

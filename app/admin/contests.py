@@ -46,6 +46,7 @@ from app.security import roles_required
 from app.services import contests as contest_service
 from app.services import marking_schemes as scheme_service
 from app.services import sittings as sitting_service
+from app.services import stage_flow
 from app.services import stages as stage_service
 
 
@@ -377,10 +378,11 @@ def stage(stage_id: int):
 
 def _stage_page(stage: Stage, form: StageForm, errors: dict[str, str]):
     statuses = [(status, StatusForm(formdata=None, status=status.value))
-                for status in stage_service.next_statuses(stage)]
+                for status in stage_flow.next_statuses(stage)]
     return render_template(
         "admin/stage.html", form=form, stage=stage, track=stage.track, errors=errors,
-        statuses=statuses, weights_total=sum((c.weight for c in stage.components), Decimal(0)))
+        statuses=statuses, outlook=stage_flow.outlook(stage),
+        weights_total=sum((c.weight for c in stage.components), Decimal(0)))
 
 
 @bp.route("/stages/<int:stage_id>/status", methods=["POST"])
@@ -390,7 +392,7 @@ def stage_status(stage_id: int):
     form = StatusForm()
     if form.validate_on_submit():
         with Refusal():
-            stage_service.change_status(stage, form.status.data, actor=current_user)
+            stage_flow.change_status(stage, form.status.data, actor=current_user)
             flash(_("Stage %(name)s is now: %(status)s.", name=stage.name,
                     status=labels.STAGE_STATUS[stage.status]), "success")
     return redirect(url_for("admin.stage", stage_id=stage_id))

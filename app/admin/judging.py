@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.admin import bp
+from app.admin.confirm import ask, confirmed
 from app.errors import Refusal, abort_with
 from app.extensions import db
 from app.inputs import CheckedForm, parse_id
@@ -29,7 +30,7 @@ from app.models import (
     User,
 )
 from app.security import roles_required
-from app.services import judging
+from app.services import confirmations, judging
 
 
 class AssignJudgeForm(CheckedForm):
@@ -156,6 +157,10 @@ def component_scores(component_id: int):
     form = DecryptForm()
     if request.method == "POST" and form.validate_on_submit():
         with Refusal(form, default="witness"):
+            confirmation = confirmations.decrypt(component, form.witness.data)
+            if not confirmed(confirmation):
+                return ask(confirmation, carry={"witness": form.witness.data},
+                           cancel=url_for("admin.component_scores", component_id=component.id))
             judging.decrypt(component, witness=form.witness.data, actor=current_user)
             flash(_("Names revealed; the decryption is recorded."), "success")
             return redirect(url_for("admin.component_scores", component_id=component.id))

@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from app.admin import bp
+from app.admin.confirm import ask, confirmed
 from app.display import display_datetime
 from app.errors import Refusal, abort_with
 from app.extensions import db
@@ -17,6 +18,7 @@ from app.models import (
     AdvancementEntry,
     AdvancementList,
     Entry,
+    ListStatus,
     Objection,
     ResultsVersion,
     Role,
@@ -24,7 +26,7 @@ from app.models import (
     StageEntry,
 )
 from app.security import roles_required
-from app.services import FieldErrors, appeals, results
+from app.services import FieldErrors, appeals, confirmations, results
 
 PAGE_SIZE = 100
 CHANGES_PAGE_SIZE = 50  # contestants whose lines differ from the previous version, per page
@@ -65,7 +67,9 @@ def stage_results(stage_id: int):
     lists = db.session.scalars(sa.select(AdvancementList).where(
         AdvancementList.stage_id == stage.id).order_by(AdvancementList.id.desc())).all()
     return render_template("admin/stage_results.html", stage=stage, versions=versions,
-                           lists=lists, problems=results.readiness(stage))
+                           lists=lists, problems=results.readiness(stage),
+                           newer={listing.id: results.undecided_newer_version(listing)
+                                  for listing in lists})
 
 
 def _version(version_id: int) -> ResultsVersion:
@@ -95,6 +99,9 @@ def results_version(version_id: int):
         pages=max(1, -(-total // PAGE_SIZE)), total=total,
         components=version.settings["components"], reveal=results.names_revealed(version.stage),
         changes=changes, changes_after=changes_after, next_changes=next_changes,
+        lists=[(listing, results.undecided_newer_version(listing))
+               for listing in db.session.scalars(sa.select(AdvancementList).where(
+                   AdvancementList.version_id == version.id).order_by(AdvancementList.id))],
         # each status translated once, not once per row (a lazy string looks the locale up)
         result_status_labels={code: str(label) for code, label in RESULT_STATUS.items()})
 
@@ -130,6 +137,10 @@ def export_results(version_id: int):
 def publish_results(version_id: int):
     version = _version(version_id)
     with Refusal():
+        confirmation = confirmations.publish(version)
+        if not confirmed(confirmation):
+            return ask(confirmation,
+                       cancel=url_for("admin.results_version", version_id=version.id))
         results.publish(version, actor=current_user)
         flash(_("Version %(n)d published.", n=version.number), "success")
     return redirect(url_for("admin.results_version", version_id=version.id))
@@ -157,11 +168,59 @@ def _listing(list_id: int) -> AdvancementList:
 @bp.route("/lists/<int:list_id>")
 @roles_required(Role.ORGANISER)
 def advancement_list(list_id: int):
-    listing = _listing(list_id)
+    return _list_page(_listing(list_id), {})
+
+
+def _list_page(listing: AdvancementList, errors: dict, status: int = 200):
     objections = db.session.scalars(sa.select(Objection).where(
         Objection.list_id == listing.id).order_by(Objection.id)).all()
-    return render_template("admin/advancement_list.html", listing=listing,
-                           objections=objections, errors={})
+    return render_template(
+        "admin/advancement_list.html", listing=listing, objections=objections, errors=errors,
+        newer=results.undecided_newer_version(listing), amendments=results.amendments(listing),
+        blockers=(results.finalise_blockers(listing) if listing.status == ListStatus.NOTICE
+                  else []),
+        successor=(results.replacement_list(listing)
+                   if listing.status == ListStatus.WITHDRAWN else None),
+        latest=results.latest_published(listing.stage)), status
+
+
+@bp.route("/lists/<int:list_id>/withdraw", methods=["POST"])
+@roles_required(Role.ORGANISER)
+def withdraw_list(list_id: int):
+    """Withdraw a draft list or one under notice, with the reason (confirmed first)."""
+    listing = _listing(list_id)
+    reason = request.form.get("reason", "")
+    if not reason.strip():
+        return _list_page(listing, {"withdraw_reason": _(
+            "Say why the list is withdrawn: the public notice shows it.")}, 422)
+    with Refusal():
+        confirmation = confirmations.withdraw(listing)
+        if not confirmed(confirmation):
+            return ask(confirmation, carry={"reason": reason},
+                       cancel=url_for("admin.advancement_list", list_id=listing.id))
+        results.withdraw_list(listing, reason=reason, actor=current_user)
+        flash(_("The list is withdrawn; draw up a new one from the published version."),
+              "success")
+    return redirect(url_for("admin.advancement_list", list_id=listing.id))
+
+
+@bp.route("/lists/<int:list_id>/keep", methods=["POST"])
+@roles_required(Role.ORGANISER)
+def keep_list(list_id: int):
+    """Keep a list although a newer version was published, with the reason (confirmed first)."""
+    listing = _listing(list_id)
+    reason = request.form.get("reason", "")
+    if not reason.strip():
+        return _list_page(listing, {"keep_reason": _(
+            "Say why the list is kept: the public notice shows it.")}, 422)
+    with Refusal():
+        confirmation = confirmations.keep(listing)
+        if not confirmed(confirmation):
+            return ask(confirmation, carry={"reason": reason},
+                       cancel=url_for("admin.advancement_list", list_id=listing.id))
+        results.keep_list(listing, reason=reason, actor=current_user)
+        flash(_("The list is kept; the decision is on the public notice."), "success")
+    return redirect(url_for("admin.advancement_list", list_id=listing.id))
 
 
 @bp.route("/lists/<int:list_id>/notice", methods=["POST"])
@@ -191,10 +250,7 @@ def record_objection(list_id: int):
                                  text=request.form.get("text", ""), actor=current_user)
         flash(_("The objection has been recorded."), "success")
     if refusal.errors:
-        objections = db.session.scalars(sa.select(Objection).where(
-            Objection.list_id == listing.id)).all()
-        return render_template("admin/advancement_list.html", listing=listing,
-                               objections=objections, errors=refusal.errors)
+        return _list_page(listing, refusal.errors)
     return redirect(url_for("admin.advancement_list", list_id=listing.id))
 
 
@@ -204,10 +260,16 @@ def rule_objection(objection_id: int):
     objection = db.session.get(Objection, objection_id)
     if objection is None:
         abort_with(404, _("No such objection."))
+    upheld = request.form.get("decision") == "upheld"
+    ruling = request.form.get("ruling", "")
     with Refusal():
-        replacement = results.rule_on_objection(
-            objection, upheld=request.form.get("decision") == "upheld",
-            ruling=request.form.get("ruling", ""), actor=current_user)
+        if upheld:  # removing an advancer is confirmed first
+            confirmation = confirmations.upheld_objection(objection, ruling)
+            if not confirmed(confirmation):
+                return ask(confirmation, carry={"decision": "upheld", "ruling": ruling},
+                           cancel=url_for("admin.advancement_list", list_id=objection.list_id))
+        replacement = results.rule_on_objection(objection, upheld=upheld, ruling=ruling,
+                                                actor=current_user)
         flash(_("Ruling recorded.") + (" " + _("A replacement takes the place.")
                                        if replacement else ""), "success")
     return redirect(url_for("admin.advancement_list", list_id=objection.list_id))
@@ -218,6 +280,10 @@ def rule_objection(objection_id: int):
 def finalise_list(list_id: int):
     listing = _listing(list_id)
     with Refusal():
+        confirmation = confirmations.finalise(listing)
+        if not confirmed(confirmation):
+            return ask(confirmation,
+                       cancel=url_for("admin.advancement_list", list_id=listing.id))
         moved = results.finalise(listing, actor=current_user)
         flash(_("The list is final; %(n)d contestants enter the next stage.", n=moved), "success")
     return redirect(url_for("admin.advancement_list", list_id=listing.id))

@@ -27,7 +27,7 @@ from app.models import (
     Track,
 )
 from app.security import acting_user
-from app.services import FieldErrors
+from app.services import FieldErrors, stage_flow
 from app.services import contests as contest_service
 from app.services import marking_schemes as scheme_service
 from app.services import sittings as sitting_service
@@ -240,7 +240,7 @@ def stage_json(stage: Stage) -> dict:
     scored = stage_service.scored_component_ids([c.id for c in stage.components])
     data.update(
         seq=stage.seq, status=stage.status.value,
-        next_statuses=[s.value for s in stage_service.next_statuses(stage)],
+        next_statuses=[s.value for s in stage_flow.next_statuses(stage)],
         starts_on=_day(stage.starts_on), ends_on=_day(stage.ends_on),
         registration_opens_at=_moment(stage.registration_opens_at),
         registration_closes_at=_moment(stage.registration_closes_at),
@@ -391,8 +391,10 @@ def update_stage_settings(code: str, track: str, seq: int):
     return _run(run)
 
 
-@endpoint(STAGE_PATH + "/status", method="POST", summary="Move a stage one step along its life "
-          "cycle (draft → registration → scoring)", tag="configuration", roles=WRITERS,
+@endpoint(STAGE_PATH + "/status", method="POST", summary="Move a stage by hand one step along "
+          "its life cycle (draft → registration → scoring; provisional → final for a stage "
+          "without a quota); every other step follows the work", tag="configuration",
+          roles=WRITERS,
           errors=(409,), response_schema=STAGE_SCHEMA,
           request_schema={"type": "object", "required": ["status"], "additionalProperties": False,
                           "properties": {"status": {"type": "string"},
@@ -400,7 +402,7 @@ def update_stage_settings(code: str, track: str, seq: int):
 def change_stage_status(code: str, track: str, seq: int):
     def run():
         stage = _stage(code, track, seq)
-        stage_service.change_status(stage, json_body()["status"], actor=acting_user(),
+        stage_flow.change_status(stage, json_body()["status"], actor=acting_user(),
                                     reason=json_body().get("reason"))
         return jsonify(stage_json(stage))
     return _run(run)

@@ -226,8 +226,22 @@ class AdvancementList(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finalised_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     finalised_at: Mapped[datetime | None]
+    # Withdrawn (a draft or a list under notice): when, by whom and why; the public page of a
+    # list that was on notice says so.
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    withdrawal_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # The withdrawn list this one was generated in place of (from a newer published version).
+    replaces_list_id: Mapped[int | None] = mapped_column(sa.ForeignKey("advancement_lists.id"))
+    # The organiser's decision to keep this list although a newer version was published:
+    # valid for that version only (a still newer one raises the question again).
+    kept_for_version_id: Mapped[int | None] = mapped_column(sa.ForeignKey("results_versions.id"))
+    kept_reason: Mapped[str | None] = mapped_column(sa.Text)
+    kept_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    kept_at: Mapped[datetime | None]
 
     stage: Mapped[Stage] = relationship()
+    version: Mapped[ResultsVersion] = relationship(foreign_keys=[version_id])
     entries: Mapped[list[AdvancementEntry]] = relationship(
         back_populates="list", order_by="AdvancementEntry.position", cascade="all, delete-orphan")
 

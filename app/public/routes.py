@@ -41,13 +41,15 @@ def set_language(code: str):
 
 @bp.route("/notices")
 def notices():
-    """Advancement lists under public notice (公示) or final: open to everyone."""
-    from app.models import AdvancementList, ListStatus
+    """Advancement lists under public notice (公示) or final, and those withdrawn after they
+    were published: open to everyone."""
+    from app.models import AdvancementList
+    from app.services.results import public_lists, undecided_newer_version
 
-    lists = db.session.scalars(sa.select(AdvancementList).where(
-        AdvancementList.status.in_([ListStatus.NOTICE, ListStatus.FINAL]))
-        .order_by(AdvancementList.id.desc())).all()
-    return render_template("public/notices.html", lists=lists)
+    lists = db.session.scalars(public_lists().order_by(AdvancementList.id.desc())).all()
+    return render_template("public/notices.html", lists=lists,
+                           newer={listing.id: undecided_newer_version(listing)
+                                  for listing in lists})
 
 
 @bp.route("/notices/<int:list_id>")
@@ -57,14 +59,17 @@ def notice(list_id: int):
     from flask_babel import gettext as _
 
     from app.errors import abort_with
-    from app.models import AdvancementList, ListStatus
-    from app.services.results import advancers
+    from app.models import AdvancementList
+    from app.services import results
 
-    listing = db.session.get(AdvancementList, list_id)
-    if listing is None or listing.status not in (ListStatus.NOTICE, ListStatus.FINAL):
+    listing = db.session.scalar(results.public_lists().where(AdvancementList.id == list_id))
+    if listing is None:
         abort_with(404, _("No such list under public notice."))
-    return render_template("public/notice.html", listing=listing, rows=advancers(listing),
-                           removed=[e for e in listing.entries if e.status.value == "removed"])
+    return render_template("public/notice.html", listing=listing,
+                           rows=results.advancers(listing),
+                           amendments=results.amendments(listing),
+                           newer=results.undecided_newer_version(listing),
+                           successor=results.replacement_list(listing))
 
 
 @bp.route("/healthz")

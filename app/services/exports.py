@@ -342,8 +342,17 @@ def advancement_sheet(listing, *, actor: User) -> Path:
         Column("名次", 6, lambda r: r[1].rank),
         Column("备注", 16, remark, wrap=True),
     ]
-    removed = sum(1 for e in listing.entries if e.status == AdvancementEntryStatus.REMOVED)
+    from app import display_datetime
+    from app.services.results import amendments, undecided_newer_version
+
     notes = []
+    if listing.status == ListStatus.WITHDRAWN:
+        notes.append(f"本名单已于{display_datetime(listing.withdrawn_at)}（北京时间）撤回。"
+                     f"原因：{listing.withdrawal_reason or ''}")
+    newer = undecided_newer_version(listing)
+    if newer is not None:
+        notes.append(f"本名单依据成绩第{listing.version.number}版生成，其后已发布更正后的成绩第"
+                     f"{newer.number}版，组委会正在复核本名单。")
     if listing.notice_starts_at and listing.notice_ends_at:
         notes.append(f"公示期：{_chinese_date(listing.notice_starts_at)}至"
                      f"{_chinese_date(listing.notice_ends_at)}（{stage.notice_days}天）。")
@@ -352,8 +361,10 @@ def advancement_sheet(listing, *, actor: User) -> Path:
     notes.append("公示期间，对名单中的选手有异议的，可在公示期内以书面形式向大赛组委会反映，"
                  "并注明本人姓名和联系方式；组委会将登记并核实处理。经核实异议成立的，取消其晋级"
                  "资格，并按名次依次递补（同一单位晋级人数不超过上限）。")
-    if removed:
-        notes.append(f"公示期间变更：{removed}名选手经核实取消晋级资格，名额按名次依次递补（备注“递补”）。")
+    changes = amendments(listing)
+    if changes:
+        notes.append("变更说明：")
+        notes.extend(f"{display_datetime(a.when)}　{a.text}" for a in changes)
     if stage.track.contest.organiser:
         notes.append(f"{stage.track.contest.organiser}　{stage.track.name}赛道组委会　"
                      f"{_chinese_date(listing.notice_starts_at or listing.created_at)}")

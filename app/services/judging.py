@@ -204,6 +204,9 @@ def draw(stage: Stage, *, seed: str | None = None, actor: User | None = None) ->
     if db.session.scalar(sa.select(Draw.id).where(Draw.stage_id == stage.id,
                                                   Draw.sealed_at.is_not(None))):
         raise ServiceError(_("The draw of this stage is sealed and cannot be repeated."))
+    from app.services import stage_flow
+
+    stage_flow.check(stage, stage_flow.Step.DRAW)
     seed = clean_text(seed, field="seed") or secrets.token_hex(8)
     places = db.session.scalars(_stage_places(stage).order_by(StageEntry.entry_id)).all()
     if not places:
@@ -241,6 +244,7 @@ def draw(stage: Stage, *, seed: str | None = None, actor: User | None = None) ->
     db.session.flush()
     audit.record("stage.draw", stage, f"{stage.track.name}·{stage.name} 抽签（{len(places)}人）",
                  after={"seed": seed, "contestants": len(places)}, actor=actor, stage_id=stage.id)
+    stage_flow.advance(stage, stage_flow.Step.DRAW, actor=actor)
     return draws
 
 
@@ -506,6 +510,9 @@ def sign_off(component: Component, *, actor: User, acknowledged_flags: bool = Fa
     if not is_chief(component, actor):
         raise ServiceError(_("Only the chief judge signs the component off."), code="forbidden")
     check_not_signed_off(component)
+    from app.services import stage_flow
+
+    stage_flow.check(component.stage, stage_flow.Step.SIGNED_OFF)
     result = review(component)
     if result.problem:
         raise ServiceError(result.problem)
@@ -536,6 +543,7 @@ def sign_off(component: Component, *, actor: User, acknowledged_flags: bool = Fa
                  f"裁判长签字确认（{len(result.aggregated)}个赛位）",
                  after={"workstations": len(result.aggregated), "flagged": result.flagged},
                  actor=actor, stage_id=component.stage_id)
+    stage_flow.advance(component.stage, stage_flow.Step.SIGNED_OFF, actor=actor)
     return len(result.aggregated)
 
 

@@ -43,7 +43,7 @@ from app.models import (
     VersionStatus,
     utcnow,
 )
-from app.services import FieldErrors, ServiceError, audit
+from app.services import FieldErrors, ServiceError, audit, stage_flow
 from app.services import results as results_service
 
 NOTE_MAX = 2000
@@ -103,6 +103,7 @@ def open_round(version: ResultsVersion, *, actor: User, seed: int | None = None)
     stage = version.stage
     if version.status != VersionStatus.DRAFT:
         raise ServiceError(_("Only a draft version is re-checked."), code="conflict")
+    stage_flow.check(stage, stage_flow.Step.RECHECK_OPENED)
     if rounds(version):
         raise ServiceError(_("This version already has its re-check; a version is sampled "
                              "only once."), code="conflict")
@@ -131,6 +132,7 @@ def open_round(version: ResultsVersion, *, actor: User, seed: int | None = None)
                         "top_ids": [int(i) for i in sample.top_ids],
                         "sampled_ids": [int(i) for i in sample.sampled_ids]},
                  actor=actor, stage_id=stage.id)
+    stage_flow.advance(stage, stage_flow.Step.RECHECK_OPENED, actor=actor)
     return round_
 
 

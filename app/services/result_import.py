@@ -484,8 +484,11 @@ class ResultImporter(Importer):
     # -- write -------------------------------------------------------------------------------
 
     def write(self, plan: Plan | None, batch: ImportBatch, progress: Progress) -> int:
+        from app.services import stage_flow
+
         if plan is None:
             return 0
+        stage_flow.check(self.component.stage, stage_flow.Step.SCORES_IMPORTED)
         if plan.changes and not self.confirm_changes:
             raise ImportFailed(_("%(n)d contestants already have a different score; confirm the "
                                  "changes to import this file.", n=len(plan.changes)),
@@ -519,6 +522,7 @@ class ResultImporter(Importer):
                 details=line.details, updated_at=now))
         if plan.changes:
             self._record_changes(plan.changes, batch)
+        stage_flow.advance(self.component.stage, stage_flow.Step.SCORES_IMPORTED, actor=self.actor)
         progress("write", total, total)
         return total
 

@@ -49,7 +49,7 @@ from app.models import (
     utcnow,
 )
 from app.models.base import POINTS, PUBLISHED
-from app.services import FieldErrors, ServiceError, audit
+from app.services import FieldErrors, ServiceError, audit, stage_flow
 
 # --- inputs ------------------------------------------------------------------------------------
 
@@ -405,6 +405,7 @@ def create_version(stage: Stage, *, actor: User, reason: str | None = None,
     and named in its reason."""
     from app.services import appeals as appeal_service
 
+    stage_flow.check(stage, stage_flow.Step.VERSION_COMPUTED)
     problems = readiness(stage)
     if problems:
         raise ServiceError("；".join(problems), code="conflict")
@@ -428,6 +429,7 @@ def create_version(stage: Stage, *, actor: User, reason: str | None = None,
     audit.record("results.compute", version, f"{stage.track.name}·{stage.name} 成绩第{number}版（草稿）",
                  after={"rows": len(table), "fingerprint": inputs.fingerprint},
                  reason=version.reason, actor=actor, stage_id=stage.id)
+    stage_flow.advance(stage, stage_flow.Step.VERSION_COMPUTED, actor=actor)
     return version
 
 
@@ -514,6 +516,7 @@ def publish(version: ResultsVersion, *, actor: User) -> None:
         raise ServiceError(_("Only a draft version can be published."), code="conflict")
     from app.services.rechecks import publication_blocker
 
+    stage_flow.check(version.stage, stage_flow.Step.VERSION_PUBLISHED)
     blocker = publication_blocker(version)  # the re-check (复核) before publication
     if blocker:
         raise ServiceError(blocker, code="conflict")
@@ -527,6 +530,7 @@ def publish(version: ResultsVersion, *, actor: User) -> None:
     audit.record("results.publish", version, f"{version.stage.track.name}·{version.stage.name} "
                  f"发布成绩第{version.number}版", reason=version.reason, actor=actor,
                  stage_id=version.stage_id)
+    stage_flow.advance(version.stage, stage_flow.Step.VERSION_PUBLISHED, actor=actor)
 
 
 def version_table(version: ResultsVersion) -> pd.DataFrame:
@@ -761,18 +765,27 @@ def generate_list(version: ResultsVersion, *, actor: User) -> AdvancementList:
                            code="conflict")
     if not stage.quota:
         raise ServiceError(_("The stage has no advancement quota."), field="quota")
-    if db.session.scalar(sa.select(AdvancementList.id).where(
-            AdvancementList.stage_id == stage.id,
-            AdvancementList.status.in_([ListStatus.DRAFT, ListStatus.NOTICE, ListStatus.FINAL]))):
-        raise ServiceError(_("This stage already has an advancement list; withdraw it first."),
+    stage_flow.check(stage, stage_flow.Step.LIST_GENERATED)
+    current = db.session.scalar(sa.select(AdvancementList).where(
+        AdvancementList.stage_id == stage.id,
+        AdvancementList.status.in_([ListStatus.DRAFT, ListStatus.NOTICE, ListStatus.FINAL]))
+        .limit(1))
+    if current is not None:
+        raise ServiceError(_("This stage already has an advancement list (%(state)s, from "
+                             "version %(n)d); withdraw it first.",
+                             state=_list_state(current), n=current.version.number),
                            code="conflict")
+    withdrawn = db.session.scalar(sa.select(AdvancementList).where(
+        AdvancementList.stage_id == stage.id, AdvancementList.status == ListStatus.WITHDRAWN)
+        .order_by(AdvancementList.id.desc()).limit(1))
     table = version_table(version)
     advancement = sc.select_advancers(table, stage.quota, stage.per_enterprise_cap,
                                       stage.cutoff_tie_policy.value)
     listing = AdvancementList(stage_id=stage.id, version_id=version.id, status=ListStatus.DRAFT,
                               quota=stage.quota, per_enterprise_cap=stage.per_enterprise_cap,
                               cutoff_tie_policy=stage.cutoff_tie_policy.value,
-                              cutoff_note=advancement.note, created_by_id=actor.id)
+                              cutoff_note=advancement.note, created_by_id=actor.id,
+                              replaces_list_id=withdrawn.id if withdrawn is not None else None)
     db.session.add(listing)
     db.session.flush()
     position = 0
@@ -792,8 +805,11 @@ def generate_list(version: ResultsVersion, *, actor: User) -> AdvancementList:
                                         status=status, reason=reason))
     db.session.flush()
     audit.record("list.generate", listing, f"{stage.track.name}·{stage.name} 晋级名单（"
-                 f"{len(advancement.advanced_ids)}人）", after={"note": advancement.note},
-                 actor=actor, stage_id=stage.id)
+                 f"依据成绩第{version.number}版，{len(advancement.advanced_ids)}人）"
+                 + (f"，取代已撤回的名单（{display_datetime(withdrawn.withdrawn_at)}撤回）"
+                    if withdrawn is not None else ""),
+                 after={"note": advancement.note}, actor=actor, stage_id=stage.id)
+    stage_flow.advance(stage, stage_flow.Step.LIST_GENERATED, actor=actor)
     return listing
 
 
@@ -805,6 +821,13 @@ def start_notice(listing: AdvancementList, *, actor: User) -> None:
     """Publish the list for public notice (公示) for the stage's notice days."""
     if listing.status != ListStatus.DRAFT:
         raise ServiceError(_("Only a draft list goes to public notice."), code="conflict")
+    stage_flow.check(listing.stage, stage_flow.Step.LIST_ON_NOTICE)
+    newer = undecided_newer_version(listing)
+    if newer is not None:
+        raise ServiceError(_("Version %(n)d of the results has been published since this list "
+                             "was drawn up from version %(old)d: withdraw it and draw up a new "
+                             "one.", n=newer.number, old=listing.version.number),
+                           code="conflict")
     now = utcnow()
     listing.status = ListStatus.NOTICE
     listing.notice_starts_at = now
@@ -813,6 +836,7 @@ def start_notice(listing: AdvancementList, *, actor: User) -> None:
     audit.record("list.notice", listing,
                  f"晋级名单公示至 {display_datetime(listing.notice_ends_at)}",
                  actor=actor, stage_id=listing.stage_id)
+    stage_flow.advance(listing.stage, stage_flow.Step.LIST_ON_NOTICE, actor=actor)
 
 
 def record_objection(listing: AdvancementList, target: AdvancementEntry, *, filed_by: str,
@@ -858,8 +882,9 @@ def rule_on_objection(objection: Objection, *, upheld: bool, ruling: str,
     objection.status = RulingStatus.UPHELD if upheld else RulingStatus.DISMISSED
     objection.ruling, objection.ruled_by_id, objection.ruled_at = ruling, actor.id, utcnow()
     replacement = None
+    objection_target = db.session.get(AdvancementEntry, objection.advancement_entry_id)
     if upheld:
-        target = db.session.get(AdvancementEntry, objection.advancement_entry_id)
+        target = objection_target
         target.status = AdvancementEntryStatus.REMOVED
         target.removed_at = utcnow()
         target.reason = ruling
@@ -867,20 +892,36 @@ def rule_on_objection(objection: Objection, *, upheld: bool, ruling: str,
     db.session.flush()
     audit.record("objection.rule", objection,
                  f"异议{'成立' if upheld else '不成立'}" + (
-                     f"，递补 {replacement.stage_entry_id}" if replacement else ""),
+                     f"，取消 {person(objection_target.stage_entry_id)} 晋级资格" if upheld else "")
+                 + (f"，递补 {person(replacement.stage_entry_id)}" if replacement else ""),
                  reason=ruling, actor=actor, stage_id=listing.stage_id)
     return replacement
 
 
-def _replace(listing: AdvancementList, removed: AdvancementEntry) -> AdvancementEntry | None:
+def _reselect(listing: AdvancementList, also_removed: Sequence[int] = ()
+              ) -> tuple[set[int], list[int]]:
+    """The list's advancers selected again without the removed entries (and
+    ``also_removed``): who is in, and who is new compared with the current advancers."""
     version = db.session.get(ResultsVersion, listing.version_id)
     table = version_table(version)
-    gone = [e.stage_entry_id for e in listing.entries if e.status == AdvancementEntryStatus.REMOVED]
+    gone = [e.stage_entry_id for e in listing.entries
+            if e.status == AdvancementEntryStatus.REMOVED] + list(also_removed)
     advancement = sc.select_advancers(table, listing.quota, listing.per_enterprise_cap,
                                       listing.cutoff_tie_policy, removed=gone)
-    now_in = set(advancement.advanced_ids)
     current = {e.stage_entry_id for e in advancers(listing)}
-    newcomers = [i for i in advancement.advanced_ids if i not in current]
+    return (set(advancement.advanced_ids),
+            [int(i) for i in advancement.advanced_ids if i not in current])
+
+
+def replacement_preview(target: AdvancementEntry) -> list[int]:
+    """Who would take the place of ``target`` (stage entry ids) if an objection against it were
+    upheld now; nothing is written."""
+    _now_in, newcomers = _reselect(target.list, [target.stage_entry_id])
+    return newcomers
+
+
+def _replace(listing: AdvancementList, removed: AdvancementEntry) -> AdvancementEntry | None:
+    now_in, newcomers = _reselect(listing)
     by_entry = {e.stage_entry_id: e for e in listing.entries}
     replacement = None
     for entry_id in newcomers:
@@ -906,16 +947,14 @@ def finalise(listing: AdvancementList, *, actor: User, now=None) -> int:
     now = now or utcnow()
     if listing.status != ListStatus.NOTICE:
         raise ServiceError(_("Only a list under public notice can be finalised."), code="conflict")
-    if listing.notice_ends_at and now < listing.notice_ends_at:
-        raise ServiceError(_("The public notice runs until %(when)s.",
-                             when=display_datetime(listing.notice_ends_at)), code="conflict")
-    if db.session.scalar(sa.select(Objection.id).where(Objection.list_id == listing.id,
-                                                       Objection.status == RulingStatus.OPEN)):
-        raise ServiceError(_("An objection is still open."), code="conflict")
+    blockers = finalise_blockers(listing, now=now)
+    if blockers:
+        raise ServiceError("；".join(blockers), code="conflict")
     stage = listing.stage
-    next_stage = db.session.scalar(sa.select(Stage).where(Stage.track_id == stage.track_id,
-                                                          Stage.seq > stage.seq)
-                                   .order_by(Stage.seq).limit(1))
+    stage_flow.check(stage, stage_flow.Step.LIST_FINAL)
+    next_stage = following_stage(stage)
+    if next_stage is not None:
+        stage_flow.check(next_stage, stage_flow.Step.ENTRIES_ARRIVED)
     listing.status = ListStatus.FINAL
     listing.finalised_at, listing.finalised_by_id = now, actor.id
     moved = 0
@@ -932,7 +971,203 @@ def finalise(listing: AdvancementList, *, actor: User, now=None) -> int:
     audit.record("list.finalise", listing, f"{stage.track.name}·{stage.name} 晋级名单定稿，"
                  f"{moved}人进入{next_stage.name if next_stage else '—'}", actor=actor,
                  stage_id=stage.id)
+    stage_flow.advance(stage, stage_flow.Step.LIST_FINAL, actor=actor)
+    if next_stage is not None:
+        stage_flow.advance(next_stage, stage_flow.Step.ENTRIES_ARRIVED, actor=actor)
     return moved
+
+
+def following_stage(stage: Stage) -> Stage | None:
+    """The next stage of the track, which a final list fills."""
+    return db.session.scalar(sa.select(Stage).where(Stage.track_id == stage.track_id,
+                                                    Stage.seq > stage.seq)
+                             .order_by(Stage.seq).limit(1))
+
+
+def _list_state(listing: AdvancementList) -> str:
+    from app.labels import LIST_STATUS
+
+    return str(LIST_STATUS[listing.status])
+
+
+def newer_version(listing: AdvancementList) -> ResultsVersion | None:
+    """The published version that has superseded the one the list was drawn up from (None
+    while the list's own version is the stage's published one)."""
+    if listing.version.status != VersionStatus.SUPERSEDED:
+        return None
+    return latest_published(listing.stage)
+
+
+def undecided_newer_version(listing: AdvancementList) -> ResultsVersion | None:
+    """The newer published version the organiser has not yet decided about for this list: a
+    list kept for one version is flagged again when a still newer one is published. A final
+    or withdrawn list needs no decision."""
+    if listing.status not in (ListStatus.DRAFT, ListStatus.NOTICE):
+        return None
+    newer = newer_version(listing)
+    if newer is None or listing.kept_for_version_id == newer.id:
+        return None
+    return newer
+
+
+def finalise_blockers(listing: AdvancementList, now=None) -> list[str]:
+    """What stands between a list under notice and its finalisation: the notice still
+    running, open objections, a newer published version not yet decided about."""
+    now = now or utcnow()
+    blockers = []
+    if listing.notice_ends_at and now < listing.notice_ends_at:
+        blockers.append(_("The public notice runs until %(when)s.",
+                          when=display_datetime(listing.notice_ends_at)))
+    open_ = stage_flow.open_objections(listing)
+    if open_:
+        blockers.append(_("%(n)d objections are still open.", n=open_))
+    newer = undecided_newer_version(listing)
+    if newer is not None:
+        blockers.append(_(
+            "The list was drawn up from version %(old)d, but version %(n)d has been published "
+            "since: withdraw the list and draw up a new one, or confirm keeping it with a "
+            "reason.", old=listing.version.number, n=newer.number))
+    return blockers
+
+
+def withdraw_list(listing: AdvancementList, *, reason: str, actor: User) -> None:
+    """Withdraw a draft list or one under public notice, with the reason: the public page says
+    it was withdrawn, when and why; a new list may then be drawn up from the latest published
+    version. A final list is never withdrawn (its advancers are already in the next stage)."""
+    if listing.status not in (ListStatus.DRAFT, ListStatus.NOTICE):
+        raise ServiceError(_("Only a draft list or one under public notice can be withdrawn; "
+                             "this one is %(state)s.", state=_list_state(listing)),
+                           code="conflict")
+    reason = (reason or "").strip()
+    if not reason:
+        raise FieldErrors({"reason": _("Say why the list is withdrawn: the public notice "
+                                       "shows it.")})
+    stage = listing.stage
+    stage_flow.check(stage, stage_flow.Step.LIST_WITHDRAWN)
+    before = listing.status
+    listing.status = ListStatus.WITHDRAWN
+    listing.withdrawn_at, listing.withdrawn_by_id = utcnow(), actor.id
+    listing.withdrawal_reason = reason
+    db.session.flush()
+    audit.record("list.withdraw", listing,
+                 f"{stage.track.name}·{stage.name} 晋级名单（依据成绩第{listing.version.number}版，"
+                 f"{len(advancers(listing))}人）撤回", before={"status": before.value},
+                 after={"status": ListStatus.WITHDRAWN.value}, reason=reason, actor=actor,
+                 stage_id=stage.id)
+    stage_flow.advance(stage, stage_flow.Step.LIST_WITHDRAWN, actor=actor, reason=reason)
+
+
+def keep_list(listing: AdvancementList, *, reason: str, actor: User) -> None:
+    """The organiser keeps a list although a newer version has been published since it was
+    drawn up (e.g. the correction changes no one's advancement), with the reason: the flag
+    goes for that version, and the amendments of the public notice record the decision."""
+    newer = undecided_newer_version(listing)
+    if newer is None:
+        raise ServiceError(_("No newer published version awaits a decision about this list."),
+                           code="conflict")
+    reason = (reason or "").strip()
+    if not reason:
+        raise FieldErrors({"reason": _("Say why the list is kept: the public notice shows "
+                                       "it.")})
+    listing.kept_for_version_id, listing.kept_reason = newer.id, reason
+    listing.kept_by_id, listing.kept_at = actor.id, utcnow()
+    db.session.flush()
+    stage = listing.stage
+    audit.record("list.keep", listing,
+                 f"{stage.track.name}·{stage.name} 晋级名单（依据成绩第{listing.version.number}版）"
+                 f"在第{newer.number}版发布后维持不变", after={"version": newer.number},
+                 reason=reason, actor=actor, stage_id=stage.id)
+
+
+@dataclass
+class Person:
+    """A contestant as lists show one: exam number, name, enterprise."""
+
+    exam_number: str
+    name: str
+    enterprise: str
+
+    def __str__(self) -> str:
+        return f"{self.exam_number} {self.name}（{self.enterprise}）".strip()
+
+
+def person(place_id: int) -> Person:
+    place = db.session.get(StageEntry, place_id)
+    entry = place.entry
+    return Person(entry.exam_number or "", entry.contestant.name,
+                  entry.enterprise.name if entry.enterprise else "")
+
+
+@dataclass
+class Amendment:
+    """A dated change of a published list, as the public notice and its export state it."""
+
+    when: object  # naive UTC datetime
+    text: str
+
+
+def amendments(listing: AdvancementList) -> list[Amendment]:
+    """Every change of the list since it was drawn up, dated, in order: whom it replaces (a
+    list drawn up in place of a withdrawn one: who entered and who left), each advancer
+    removed after a verified objection and who took the place (递补) and why, a decision to
+    keep the list after a newer version, and its withdrawal. The public notice and the
+    export show exactly these lines."""
+    out: list[Amendment] = []
+    if listing.replaces_list_id is not None:
+        old = db.session.get(AdvancementList, listing.replaces_list_id)
+        before = _as_drawn_up(old)
+        now_in = _as_drawn_up(listing)
+        joined = "、".join(str(person(i)) for i in sorted(now_in - before)) or _("no one")
+        left = "、".join(str(person(i)) for i in sorted(before - now_in)) or _("no one")
+        out.append(Amendment(listing.created_at, _(
+            "This list replaces the list withdrawn on %(when)s (%(reason)s); drawn up from "
+            "version %(n)d of the results. Newly on the list: %(joined)s. No longer on it: "
+            "%(left)s.", when=display_datetime(old.withdrawn_at),
+            reason=old.withdrawal_reason or "", n=listing.version.number, joined=joined,
+            left=left)))
+    for entry in sorted((e for e in listing.entries
+                         if e.status == AdvancementEntryStatus.REMOVED),
+                        key=lambda e: (e.removed_at or listing.created_at, e.id)):
+        successors = [e for e in listing.entries if e.replaces_id == entry.id]
+        taken_by = ("、".join(str(person(e.stage_entry_id)) for e in successors)
+                    or _("no eligible contestant"))
+        out.append(Amendment(entry.removed_at or listing.created_at, _(
+            "%(removed)s removed after a verified objection (%(why)s); the place passes to "
+            "%(by)s (递补).", removed=person(entry.stage_entry_id), why=entry.reason or "",
+            by=taken_by)))
+    if listing.kept_for_version_id is not None:
+        kept = db.session.get(ResultsVersion, listing.kept_for_version_id)
+        out.append(Amendment(listing.kept_at, _(
+            "Version %(n)d of the results was published after this list was drawn up from "
+            "version %(old)d; the organising committee keeps the list: %(reason)s",
+            n=kept.number, old=listing.version.number, reason=listing.kept_reason or "")))
+    if listing.status == ListStatus.WITHDRAWN:
+        out.append(Amendment(listing.withdrawn_at, _(
+            "The list was withdrawn: %(reason)s", reason=listing.withdrawal_reason or "")))
+    out.sort(key=lambda a: a.when or listing.created_at)
+    return out
+
+
+def _as_drawn_up(listing: AdvancementList) -> set[int]:
+    """The list's advancers as it was drawn up: later replacements (递补) out, advancers
+    removed since in."""
+    return {e.stage_entry_id for e in listing.entries if e.replaces_id is None and e.status in (
+        AdvancementEntryStatus.ADVANCING, AdvancementEntryStatus.REMOVED)}
+
+
+def public_lists() -> sa.Select:
+    """Lists the public may read: under notice, final, or withdrawn after they were put on
+    notice (the page then says when and why)."""
+    return sa.select(AdvancementList).where(sa.or_(
+        AdvancementList.status.in_([ListStatus.NOTICE, ListStatus.FINAL]),
+        sa.and_(AdvancementList.status == ListStatus.WITHDRAWN,
+                AdvancementList.notice_starts_at.is_not(None))))
+
+
+def replacement_list(listing: AdvancementList) -> AdvancementList | None:
+    """The list drawn up in place of this withdrawn one, if any."""
+    return db.session.scalar(sa.select(AdvancementList).where(
+        AdvancementList.replaces_list_id == listing.id).order_by(AdvancementList.id).limit(1))
 
 
 def published_results_for(entry: Entry) -> list[dict]:

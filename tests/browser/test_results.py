@@ -51,6 +51,9 @@ def test_contestant_sees_results_only_once_the_organiser_publishes_them_and_the_
     page.get_by_role("button", name="结束复核").click()
     page.goto(version_url)
     page.get_by_role("button", name="发布此版本").click()
+    # Publishing asks first, saying what will happen.
+    expect(page.locator("#consequences")).to_contain_text(f"{preliminary['people']}名选手")
+    page.get_by_role("button", name="确认发布第1版").click()
     expect(page.get_by_text("已发布").first).to_be_visible()
 
     # The advancement list: quota 60, at most 5 per enterprise, then public notice.

@@ -106,7 +106,11 @@ def test_advancement_list_is_the_published_format_with_notice_and_no_id_numbers(
     assert any(n and n.startswith(f"公示期：{start.year}年{start.month}月{start.day}日")
                and "（7天）" in n for n in notes)
     assert any(n and "书面形式" in n and "联系方式" in n for n in notes)  # how to object
-    assert any(n and "1名选手经核实取消晋级资格" in n for n in notes)
+    # the dated amendment names who was removed and who took the place, as the public page does
+    amendment, = [n for n in notes if n and "递补给" in n]
+    assert removed.stage_entry.entry.exam_number in amendment.split("递补给")[0]
+    assert replacement.stage_entry.entry.exam_number in amendment.split("递补给")[1]
+    assert amendment.endswith(results.amendments(listing)[0].text)
     merged = {str(r) for r in sheet.merged_cells.ranges}
     assert "A64:H64" in merged  # each note spans the table's width
     audit = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "list.export"))

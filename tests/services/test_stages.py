@@ -1,4 +1,4 @@
-"""Stage settings, the stage life cycle, and components with their weights."""
+"""Stage settings and components with their weights (the life cycle: test_stage_flow.py)."""
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -14,7 +14,7 @@ from app.models import (
     StageStatus,
     Track,
 )
-from app.services import FieldErrors, ServiceError
+from app.services import FieldErrors, ServiceError, stage_flow
 from app.services import contests as contest_service
 from app.services import stages as service
 from app.services.accounts import get_by_username
@@ -213,34 +213,14 @@ def test_a_component_with_scores_keeps_its_weight_and_scheme():
     service.save_components(s, component_rows(s, theory={"name": "线上理论考试（闭卷）"}))
 
 
-def test_status_moves_forward_one_step_and_is_audited():
-    track = fresh_track()
-    s = service.create_stage(track, {"kind": "preliminary", "name": "预赛"})
-    with pytest.raises(ServiceError) as caught:
-        service.change_status(s, StageStatus.SCORING)
-    assert caught.value.code == "bad_transition"
-    service.change_status(s, "registration", actor=organiser())
-    assert s.status == StageStatus.REGISTRATION
-    with pytest.raises(ServiceError) as caught:
-        service.change_status(s, StageStatus.SCORING)
-    assert caught.value.code == "not_ready" and "考核模块" in caught.value.message
-    service.save_components(s, [{"code": "theory", "name": "理论", "kind": "theory",
-                                 "source": "import", "weight": "100", "maximum": "100",
-                                 "aggregation": "single"}])
-    service.change_status(s, StageStatus.SCORING, actor=organiser())
-    row = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "stage.status")
-                            .order_by(AuditLog.id.desc()))
-    assert (row.before, row.after) == ({"status": "registration"}, {"status": "scoring"})
-
-
 def test_a_judged_component_needs_a_complete_scheme_before_scoring():
     track = fresh_track()
     s = service.create_stage(track, {"kind": "final", "name": "决赛"})
     service.save_components(s, [{"code": "practical", "name": "实操", "kind": "practical",
                                  "weight": "100", "maximum": "100"}])
-    service.change_status(s, "registration")
+    stage_flow.change_status(s, "registration")
     with pytest.raises(ServiceError) as caught:
-        service.change_status(s, "scoring")
+        stage_flow.change_status(s, "scoring")
     assert "评分项" in caught.value.message
 
 

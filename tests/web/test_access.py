@@ -70,6 +70,8 @@ ACCESS = {
     "admin.record_objection": ORG,
     "admin.rule_objection": ORG,
     "admin.finalise_list": ORG,
+    "admin.withdraw_list": ORG,
+    "admin.keep_list": ORG,
     "admin.results_whatif": ORG,
     "admin.apply_whatif": ORG,
     "public.notices": ANYONE,

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 
 from app.models import ScoreSheet, SheetStatus, StageEntry
 from tests.judging_setup import prepare_practical
+from tests.results_setup import confirmed_post
 
 FULL = {"A1": "10", "A2": "15", "A3": "3", "B1": "3", "B2": "3", "B3": "10", "C1": "0", "C2": "0"}
 
@@ -164,7 +165,11 @@ def test_chief_judge_reviews_corrects_and_signs_off_and_only_then_names_can_be_r
     place = db_session.scalar(sa.select(StageEntry).where(
         StageEntry.workstation_number == stations(db_session, practical)[0]))
     assert place.entry.contestant.name not in blind and "解密" in blind
-    organiser.post(f"/admin/components/{practical}/scores", {"witness": "监督员甲"})
+    asked = organiser.post(f"/admin/components/{practical}/scores", {"witness": "监督员甲"})
+    assert "监督员甲" in asked.get_data(as_text=True)  # what will happen, nothing done yet
+    assert place.entry.contestant.name not in organiser.get(
+        f"/admin/components/{practical}/scores").get_data(as_text=True)
+    confirmed_post(organiser, f"/admin/components/{practical}/scores", {"witness": "监督员甲"})
     revealed = organiser.get(f"/admin/components/{practical}/scores").get_data(as_text=True)
     assert place.entry.contestant.name in revealed
 

@@ -16,7 +16,7 @@ from app.models import (
     StageEntryStatus,
     Track,
 )
-from tests.results_setup import pass_recheck_on_the_web
+from tests.results_setup import confirmed_post, pass_recheck_on_the_web
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_organiser_computes_publishes_and_lists_and_the_public_sees_only_names(
 
     organiser = signed_in("organiser")
     pass_recheck_on_the_web(organiser, version.id, db_session)
-    organiser.post(f"/admin/results/{version.id}/publish")
+    confirmed_post(organiser, f"/admin/results/{version.id}/publish")
     listed = organiser.post(f"/admin/results/{version.id}/advancement")
     assert listed.status_code == 302
     listing = db_session.scalar(sa.select(AdvancementList))
@@ -82,7 +82,7 @@ def test_objection_is_recorded_and_an_upheld_ruling_replaces_the_advancer(
     organiser.post(f"/admin/stages/{preliminary}/results", {"reason": "首次计算"})
     version = db_session.scalar(sa.select(ResultsVersion))
     pass_recheck_on_the_web(organiser, version.id, db_session)
-    organiser.post(f"/admin/results/{version.id}/publish")
+    confirmed_post(organiser, f"/admin/results/{version.id}/publish")
     organiser.post(f"/admin/results/{version.id}/advancement")
     listing = db_session.scalar(sa.select(AdvancementList))
     organiser.post(f"/admin/lists/{listing.id}/notice")
@@ -95,13 +95,14 @@ def test_objection_is_recorded_and_an_upheld_ruling_replaces_the_advancer(
         "advancement_entry_id": str(target.id), "filed_by_name": "职工甲", "contact": "139",
         "text": "荣誉材料不实"})
     objection_id = db_session.scalar(sa.text("SELECT max(id) FROM objections"))
-    ruled = organiser.post(f"/admin/objections/{objection_id}/ruling", {
+    ruled = confirmed_post(organiser, f"/admin/objections/{objection_id}/ruling", {
         "decision": "upheld", "ruling": "经核实，材料不实"}, follow_redirects=True)
     assert "已按名次递补" in ruled.get_data(as_text=True)
     public = client.get(f"/notices/{listing.id}").get_data(as_text=True)
     listed = public.split('id="notice-list"')[1].split("</table>")[0]
     assert listed.count("<tr>") == 61  # still 60 names after the replacement
-    assert "取消了1名选手的晋级资格" in public
+    amendments = public.split('id="amendments"')[1].split("</ol>")[0]
+    assert target.stage_entry.entry.exam_number in amendments and "经核实，材料不实" in amendments
 
 
 def test_unpublished_lists_are_not_public(client, db_session):
