@@ -112,7 +112,7 @@ def audit_log():
     return render_template("admin/audit.html", page=page, action=action)
 
 
-from app.admin import charts, entries, exports, judging, result_imports, results  # noqa: E402,F401  (register their pages on bp)
+from app.admin import charts, contestants, entries, exports, judging, result_imports, results  # noqa: E402,F401  (register their pages on bp)
 from app.admin import contests as configuration_pages  # noqa: E402,F401  (registers them on bp)
 from app.admin import imports as import_pages  # noqa: E402,F401  (registers them on bp)
 from app.admin import rechecks as recheck_pages  # noqa: E402,F401  (registers them on bp)

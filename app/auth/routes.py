@@ -22,7 +22,7 @@ from app.auth.forms import LoginForm, PasswordForm, SignUpForm, TokenForm
 from app.errors import abort_with
 from app.extensions import db, limiter
 from app.models import ApiToken, Role
-from app.security import home_for, roles_required
+from app.security import PASSWORD_CHANGE_FIRST, home_for, roles_required
 from app.services import ServiceError, accounts, audit
 
 bp = Blueprint("auth", __name__)
@@ -66,6 +66,13 @@ def login():
         session.permanent = True  # the session then expires after PERMANENT_SESSION_LIFETIME
         login_user(user)
         audit.record("user.login", user, f"{user.username} 登录", actor=user)
+        if user.must_change_password:
+            # Kept in the signed session, so the guard costs no query on later requests.
+            session[PASSWORD_CHANGE_FIRST] = True
+            flash(_("This is your first sign-in with the initial password: choose your own "
+                    "password now."), "warning")
+            return redirect(url_for("auth.change_password"))
+        session.pop(PASSWORD_CHANGE_FIRST, None)
         return redirect(safe_next(request.args.get("next")) or home_for(user))
     return render_template("auth/login.html", form=form)
 
@@ -95,6 +102,7 @@ def register():
 @bp.route("/logout", methods=["POST"])
 def logout():
     logout_user()
+    session.pop(PASSWORD_CHANGE_FIRST, None)
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
 
@@ -112,9 +120,11 @@ def change_password():
             except ServiceError as error:
                 form.password.errors.append(error.message)
             else:
+                session.pop(PASSWORD_CHANGE_FIRST, None)
                 flash(_("Your password has been changed."), "success")
                 return redirect(home_for(current_user))
-    return render_template("auth/password.html", form=form)
+    return render_template("auth/password.html", form=form,
+                           forced=session.get(PASSWORD_CHANGE_FIRST, False))
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])

@@ -1,5 +1,5 @@
 """Typed SQLAlchemy models of the whole contest domain, one module per part."""
-from app.models.accounts import ApiToken, Role, User
+from app.models.accounts import ApiToken, InitialPassword, Role, User
 from app.models.audit import AuditLog
 from app.models.base import ScaledDecimal, utcnow
 from app.models.contest import (

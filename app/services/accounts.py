@@ -62,8 +62,17 @@ def update_user(user: User, *, display_name: str, role: Role, active: bool,
 
 
 def set_password(user: User, password: str, *, actor: User | None = None) -> None:
+    """A new password; a forced change (an initial password) must choose a different one, and
+    ends the obligation."""
     check_password_strength(password)
+    if user.must_change_password and actor is user and user.check_password(password):
+        raise ServiceError(_("Choose a password different from the initial one."),
+                           field="password")
     user.set_password(password)
+    user.must_change_password = False
+    from app.services.contestant_accounts import forget_initial_password
+
+    forget_initial_password(user)
     db.session.flush()
     audit.record("user.password", user, f"设置账号 {user.username} 的密码", actor=actor)
 
@@ -74,6 +83,10 @@ def authenticate(username: str, password: str) -> User | None:
     if user is None or not user.active or not user.check_password(password):
         return None
     user.last_login_at = utcnow()
+    if user.must_change_password:  # the first sign-in with an initial password
+        from app.services.contestant_accounts import forget_initial_password
+
+        forget_initial_password(user)
     return user
 
 
