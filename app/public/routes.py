@@ -110,6 +110,8 @@ def score_lookup():
             form.id_number.errors.append(_(
                 "No entry has this exam number with this ID number. Check both as printed on "
                 "the admission ticket."))
+    # The page shows the ID number masked only, never as typed (it may be printed or shared).
+    form.id_number.raw_data, form.id_number.data = [], ""
     response = make_response(render_template("public/lookup.html", form=form, found=found))
     response.headers["Cache-Control"] = "no-store"  # a person's scores and masked ID number
     return response
