@@ -154,6 +154,8 @@ def claim():
         try:
             person = account_service.claim_entry(current_user, raw)
         except FieldErrors as error:
+            db.session.rollback()
+            account_service.record_refused_claim(current_user, raw, error.message)
             for name, message in error.errors.items():
                 getattr(form, name).errors.append(message)
         except ServiceError as error:

@@ -381,3 +381,16 @@ def test_a_new_initial_password_replaces_a_lost_one(signed_in, visitor, db_sessi
                                    "password": old}).status_code == 401
     assert visitor.post("/login", {"username": entry.exam_number,
                                    "password": new}).location.endswith("/account/password")
+
+
+def test_a_claim_with_a_malformed_id_number_is_refused_next_to_the_field_and_audited(
+        newcomer, db_session):
+    page = newcomer.post("/portal/claim", {"id_number": "32010219800101", "name": "张三",
+                                           "phone": "13900001111"}).get_data(as_text=True)
+    assert re.search(r'id="id_number-error"[^>]*>[^<]*18', page)
+    logged = db_session.scalars(sa.select(AuditLog).where(
+        AuditLog.action == "entry.claim_refused")).all()
+    assert len(logged) == 1 and "32010219800101" not in logged[0].summary
+    assert db_session.scalar(sa.select(Contestant.id).where(
+        Contestant.user_id == db_session.scalar(sa.select(User.id).where(
+            User.username == "newcomer")))) is None
