@@ -39,7 +39,8 @@ def published_demo(tmp_path_factory):
                   "id_number": e.contestant.id_number, "phone": e.contestant.phone,
                   "enterprise_id": e.enterprise_id, "track_id": e.track_id}
                  for e in (first, second)]
-        db.engine.dispose()
+    with app.app_context():
+        db.engine.dispose()  # every pooled connection closed once the session has ended
     with serving(url, tmp) as base:
         yield base, found
 
