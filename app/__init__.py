@@ -139,5 +139,6 @@ def _init_templates(app: Flask) -> None:
             "version_status_labels": labels.VERSION_STATUS,
             "list_status_labels": labels.LIST_STATUS,
             "advancement_labels": labels.ADVANCEMENT_STATUS,
+            "standing_labels": labels.ADVANCEMENT_STANDING,
             "result_status_labels": labels.RESULT_STATUS,
         }

@@ -51,6 +51,12 @@ def from_environment(instance_path: Path) -> dict:
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "LOGIN_RATE_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_RATE_LIMIT_PER_ADDRESS",
                                                        "100 per minute"),
+        # A contestant's claims on an entry, per account; the public score lookup's failed
+        # attempts per exam number and per address (successful lookups are not counted).
+        "CLAIM_RATE_LIMIT": os.environ.get("CLAIM_RATE_LIMIT", "5 per minute"),
+        "LOOKUP_RATE_LIMIT": os.environ.get("LOOKUP_RATE_LIMIT", "5 per minute"),
+        "LOOKUP_RATE_LIMIT_PER_ADDRESS": os.environ.get("LOOKUP_RATE_LIMIT_PER_ADDRESS",
+                                                        "30 per minute"),
         # If the shared store (Redis) is down, count in memory rather than refuse sign-ins.
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,

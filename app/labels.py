@@ -131,3 +131,11 @@ RESULT_STATUS = {
     ResultStatus.INCOMPLETE: _l("Incomplete"),
     ResultStatus.DISQUALIFIED: _l("Disqualified"),
 }
+
+# Where a contestant stands after a stage (app.services.standings.Advancement's values).
+ADVANCEMENT_STANDING = {
+    "notice": _l("On the list, under public notice"),
+    "advanced": _l("Advanced"),
+    "replacement": _l("Advanced as a replacement"),
+    "not_advanced": _l("Not advanced"),
+}

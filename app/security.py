@@ -92,13 +92,29 @@ NAVIGATION: list[tuple[str, object, tuple[Role, ...]]] = [
     ("judge.workspace", _l("Judging workspace"), (Role.JUDGE, Role.CHIEF_JUDGE, Role.ARBITRATOR)),
     ("judge.appeals_overview", _l("Appeals"), (Role.ARBITRATOR, Role.ORGANISER)),
     ("portal.home", _l("My entries"), (Role.CONTESTANT, Role.ENTERPRISE_CONTACT)),
-    ("auth.tokens", _l("API tokens"), tuple(Role)),
+    # The page stays open to every signed-in account (the API serves every role), but only the
+    # organisers, who connect exam systems and simulators, see it in the menu.
+    ("auth.tokens", _l("API tokens"), (Role.ORGANISER,)),
+]
+
+#: Session key set at a sign-in with an initial password: until it is changed, every page but
+#: these sends the person to the password page.
+PASSWORD_CHANGE_FIRST = "password_change_first"
+_OPEN_BEFORE_PASSWORD_CHANGE = {"auth.change_password", "auth.logout", "public.set_language",
+                                "public.health", "static", "bootstrap.static"}
+
+
+# What anyone may open, shown to visitors who are not signed in.
+PUBLIC_NAVIGATION: list[tuple[str, object]] = [
+    ("public.notices", _l("Public notices")),
+    ("public.score_lookup", _l("Score lookup")),
 ]
 
 
 def nav_for() -> list[dict]:
     if not current_user.is_authenticated:
-        return []
+        return [{"endpoint": endpoint, "label": label, "url": url_for(endpoint)}
+                for endpoint, label in PUBLIC_NAVIGATION]
     return [{"endpoint": endpoint, "label": label, "url": url_for(endpoint)}
             for endpoint, label, roles in NAVIGATION if current_user.role in roles]
 
@@ -148,6 +164,17 @@ def init_security(app: Flask) -> None:
             return None
         return accounts.user_for_session(user_id_number, secret,
                                          lifetime=app.permanent_session_lifetime)
+
+    @app.before_request
+    def password_change_first():
+        from flask import flash, redirect, session
+        from flask_babel import gettext as _
+
+        if (session.get(PASSWORD_CHANGE_FIRST) and "_user_id" in session and not is_api_request()
+                and request.endpoint not in _OPEN_BEFORE_PASSWORD_CHANGE):
+            flash(_("Choose your own password before anything else."), "warning")
+            return redirect(url_for("auth.change_password"))
+        return None
 
     @app.after_request
     def security_headers(response):

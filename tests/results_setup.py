@@ -109,3 +109,20 @@ def correct_theory_to_88_24(place) -> None:
         ComponentScore.stage_entry_id == place.id,
         ComponentScore.component_id == theory.id)).points = Decimal("88.24")
     db.session.flush()
+def publish_preliminary_under_notice(seed: int) -> dict:
+    """Inside an app context: the chemical preliminary scored, computed, re-checked, published,
+    its advancement list drawn up and put under public notice; flushed. Returns the stage,
+    version and list ids."""
+    from app.extensions import db
+    from app.models import Stage
+    from app.services import results
+
+    organiser = db.session.scalar(sa.select(User).where(User.username == "organiser"))
+    stage_id, _people = score_preliminary(seed)
+    stage = db.session.get(Stage, stage_id)
+    version = results.create_version(stage, actor=organiser, reason="首次计算")
+    recheck_and_publish(version, organiser)
+    listing = results.generate_list(version, actor=organiser)
+    results.start_notice(listing, actor=organiser)
+    db.session.flush()
+    return {"stage_id": stage_id, "version_id": version.id, "list_id": listing.id}

@@ -9,6 +9,7 @@ bp = Blueprint("admin", __name__)
 
 from app.admin import (  # noqa: E402,F401  (each registers its pages on bp)
     charts,
+    contestants,
     contests,
     entries,
     exports,

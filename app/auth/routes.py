@@ -22,7 +22,7 @@ from app.display import display_datetime
 from app.errors import Refusal, abort_with
 from app.extensions import db, limiter
 from app.models import ApiToken, Role, User
-from app.security import SESSION_KEY, home_for, roles_required
+from app.security import PASSWORD_CHANGE_FIRST, SESSION_KEY, home_for, roles_required
 from app.services import accounts, audit, sign_in
 from app.transaction import commit_despite_refusal
 
@@ -76,6 +76,16 @@ def login():
         user = outcome.user
         _start_session(user)
         audit.record("user.login", user, f"{user.username} 登录", actor=user)
+        if user.must_change_password:  # the first sign-in with an initial password
+            from app.services.contestant_accounts import forget_initial_password
+
+            forget_initial_password(user)
+            # Kept in the signed session, so the guard costs no query on later requests.
+            session[PASSWORD_CHANGE_FIRST] = True
+            flash(_("This is your first sign-in with the initial password: choose your own "
+                    "password now."), "warning")
+            return redirect(url_for("auth.change_password"))
+        session.pop(PASSWORD_CHANGE_FIRST, None)
         return redirect(safe_next(request.args.get("next")) or home_for(user))
     return render_template("auth/login.html", form=form)
 
@@ -105,6 +115,7 @@ def logout():
     if secret:
         accounts.end_session(secret)
     logout_user()
+    session.pop(PASSWORD_CHANGE_FIRST, None)
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
 
@@ -120,10 +131,12 @@ def change_password():
             with Refusal(form, default="password"):
                 accounts.set_password(current_user, form.password.data, actor=current_user,
                                       keep_session=session.get(SESSION_KEY))
+                session.pop(PASSWORD_CHANGE_FIRST, None)
                 flash(_("Your password has been changed. Your other sessions have been "
                         "signed out."), "success")
                 return redirect(home_for(current_user))
-    return render_template("auth/password.html", form=form)
+    return render_template("auth/password.html", form=form,
+                           forced=session.get(PASSWORD_CHANGE_FIRST, False))
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])

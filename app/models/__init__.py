@@ -1,5 +1,12 @@
 """Typed SQLAlchemy models of the whole contest domain, one module per part."""
-from app.models.accounts import ApiToken, Role, SignInFailure, User, UserSession
+from app.models.accounts import (
+    ApiToken,
+    InitialPassword,
+    Role,
+    SignInFailure,
+    User,
+    UserSession,
+)
 from app.models.audit import AuditLog
 from app.models.base import ScaledDecimal, utcnow
 from app.models.contest import (

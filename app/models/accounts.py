@@ -46,6 +46,9 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
+    # Set on accounts made for people (an organiser's bulk accounts, a reset): the next sign-in
+    # leads to the password page and nothing else opens until the password is changed.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     enterprise: Mapped[Enterprise | None] = relationship(foreign_keys=[enterprise_id])
     contestant: Mapped[Contestant | None] = relationship(back_populates="user")
@@ -100,6 +103,21 @@ class SignInFailure(db.Model):
     address: Mapped[str] = mapped_column(sa.String(45))
     # Made from an address over its own limit: this failure alone locks the account.
     locks: Mapped[bool] = mapped_column(default=False)
+class InitialPassword(db.Model):
+    """The one-time initial password of an account made for a person, kept only until that
+    person's first sign-in so that the admission ticket and the enterprise's account list can
+    print it. The password itself is never stored: it is derived from the application's secret
+    key and ``salt`` (app.services.contestant_accounts), and the account keeps only its hash."""
+
+    __tablename__ = "initial_passwords"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    salt: Mapped[str] = mapped_column(sa.String(32))
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
 
 
 class ApiToken(db.Model):

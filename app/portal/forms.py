@@ -53,3 +53,15 @@ class ReviewForm(CheckedForm):
     reason = TextAreaField(_l("Reason (shown to the contestant when rejecting)"),
                            validators=[Optional(), Length(max=1000)])
     submit = SubmitField(_l("Apply"))
+
+
+class ClaimForm(CheckedForm):
+    """A contestant claims an entry by the details it was registered with."""
+
+    id_number = StringField(_l("ID number"), validators=[DataRequired(), Length(max=30)],
+                            render_kw={"autocomplete": "off"})
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=60)],
+                       render_kw={"autocomplete": "name"})
+    phone = StringField(_l("Mobile phone"), validators=[DataRequired(), Length(max=20)],
+                        render_kw={"autocomplete": "tel", "inputmode": "tel"})
+    submit = SubmitField(_l("Claim my entry"))

@@ -1,21 +1,23 @@
 """The contestant portal (own entries) and the enterprise contact's view of its people."""
 from __future__ import annotations
 
-import segno
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.errors import Refusal, abort_with
-from app.extensions import db
+from app.extensions import db, limiter
 from app.inputs import parse_id
-from app.models import Entry, Role, Stage, StageEntry, Track
+from app.models import Contestant, Entry, Role, Track
 from app.portal import bp
-from app.portal.forms import EntryForm, ReviewForm
+from app.portal.forms import ClaimForm, EntryForm, ReviewForm
 from app.security import roles_required
+from app.services import contestant_accounts as account_service
 from app.services import entries as entry_service
+from app.services import standings, tickets
+from app.transaction import commit_despite_refusal
 
 PORTAL = (Role.CONTESTANT, Role.ENTERPRISE_CONTACT)
 
@@ -26,8 +28,11 @@ def home():
     """A contestant sees only their own entries; an enterprise contact only its enterprise's."""
     entries = db.session.scalars(entry_service.visible_entries(current_user)
                                  .order_by(Entry.contest_id.desc(), Entry.id)).all()
+    may_claim = (current_user.role == Role.CONTESTANT and db.session.scalar(
+        sa.select(Contestant.id).where(Contestant.user_id == current_user.id)) is None)
     return render_template("portal/home.html", entries=entries, review_form=ReviewForm(),
                            open_tracks=entry_service.open_tracks(),
+                           standings=standings.latest(entries), may_claim=may_claim,
                            can_correct=lambda e: entry_service.can_correct(current_user, e))
 
 
@@ -69,12 +74,10 @@ def new_entry():
 @bp.route("/entries/<int:entry_id>")
 @roles_required(*PORTAL)
 def entry(entry_id: int):
-    from app.services.results import published_results_for
-
     entry = _own_entry(entry_id)
     return render_template("portal/entry.html", entry=entry,
                            can_correct=entry_service.can_correct(current_user, entry),
-                           published=published_results_for(entry))
+                           published=standings.standings([entry], with_components=True)[entry.id])
 
 
 @bp.route("/entries/<int:entry_id>/edit", methods=["GET", "POST"])
@@ -116,11 +119,52 @@ def ticket(entry_id: int):
     entry = _own_entry(entry_id)
     if entry.exam_number is None:
         abort_with(404, _("The admission ticket is available once the entry is approved."))
-    place = db.session.scalar(sa.select(StageEntry).join(StageEntry.stage)
-                              .where(StageEntry.entry_id == entry.id).order_by(Stage.seq.desc()))
-    qr = segno.make(f"{entry.contest.code}:{entry.exam_number}", error="m")
-    return render_template("portal/ticket.html", entry=entry, place=place,
-                           qr=qr.svg_data_uri(scale=4, border=2))
+    ticket = tickets.admission_tickets(sa.select(Entry).where(Entry.id == entry.id))[0]
+    return render_template("portal/ticket.html", tickets=[ticket], single=True)
+
+
+def _claim_limit() -> str:
+    return current_app.config["CLAIM_RATE_LIMIT"]
+
+
+def _claimant() -> str:
+    return f"claim|{current_user.get_id() if current_user.is_authenticated else '-'}"
+
+
+@bp.route("/claim", methods=["GET", "POST"])
+@limiter.limit(_claim_limit, methods=["POST"], key_func=_claimant)
+@roles_required(Role.CONTESTANT)
+def claim():
+    """A contestant whose entry an enterprise or the organisers made links it to this account
+    by the ID number, name and mobile number it was registered with; every attempt audited."""
+    form = ClaimForm()
+    if form.validate_on_submit():
+        raw = {"id_number": form.id_number.data, "name": form.name.data, "phone": form.phone.data}
+        refusal = Refusal(form, default="id_number")
+        with refusal:
+            person = account_service.claim_entry(current_user, raw)
+            flash(_("The entries of %(name)s are now in your account.", name=person.name),
+                  "success")
+            return redirect(url_for("portal.home"))
+        if refusal.refused:  # the attempt is undone; only its audit row is kept
+            account_service.record_refused_claim(current_user, raw, refusal.error.message)
+            commit_despite_refusal()
+    return render_template("portal/claim.html", form=form)
+
+
+@bp.route("/accounts.xlsx")
+@roles_required(Role.ENTERPRISE_CONTACT)
+def export_accounts():
+    """The enterprise contact's own people's accounts and initial passwords, to hand out."""
+    from app.admin.exports import send_export
+    from app.services.exports import EXPORTERS
+
+    if current_user.enterprise is None:
+        abort_with(404, _("Your account is not linked to an enterprise."))
+    query = sa.select(Entry).where(Entry.enterprise_id == current_user.enterprise_id)
+    path = EXPORTERS["accounts"](query, title=f"{current_user.enterprise.name} 选手账号清单",
+                                 actor=current_user)
+    return send_export(path, f"{current_user.enterprise.name}选手账号清单.xlsx")
 
 
 @bp.route("/entries/review", methods=["POST"])

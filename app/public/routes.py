@@ -4,7 +4,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import (
     current_app,
+    g,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -14,7 +16,7 @@ from flask import (
 from flask_login import current_user
 
 from app.auth.routes import safe_next
-from app.extensions import db
+from app.extensions import db, limiter
 from app.models import Contest
 from app.public import bp
 from app.security import home_for
@@ -70,6 +72,52 @@ def notice(list_id: int):
                            amendments=results.amendments(listing),
                            newer=results.undecided_newer_version(listing),
                            successor=results.replacement_list(listing))
+
+
+def _lookup_limit() -> str:
+    return current_app.config["LOOKUP_RATE_LIMIT"]
+
+
+def _lookup_address_limit() -> str:
+    return current_app.config["LOOKUP_RATE_LIMIT_PER_ADDRESS"]
+
+
+def _looked_up_exam_number() -> str:
+    return "lookup|" + (request.form.get("exam_number") or "").strip().upper()[:40]
+
+
+def _lookup_failed(_response) -> bool:
+    """Only lookups that found nothing count against the limits: on publication day people
+    look their scores up again and again, and only guessing needs stopping."""
+    return bool(g.get("lookup_failed"))
+
+
+@bp.route("/lookup", methods=["GET", "POST"])
+@limiter.limit(_lookup_limit, methods=["POST"], key_func=_looked_up_exam_number,
+               deduct_when=_lookup_failed)
+@limiter.limit(_lookup_address_limit, methods=["POST"], deduct_when=_lookup_failed)
+def score_lookup():
+    """成绩查询: anyone with an exam number and the ID number of its person sees that entry's
+    published results and advancement, nothing else; failed attempts are rate-limited."""
+    from flask_babel import gettext as _
+
+    from app.public.forms import LookupForm
+    from app.services.standings import look_up
+
+    form = LookupForm()
+    found = None
+    if form.validate_on_submit():
+        found = look_up(form.exam_number.data, form.id_number.data)
+        if not found:
+            g.lookup_failed = True
+            form.id_number.errors.append(_(
+                "No entry has this exam number with this ID number. Check both as printed on "
+                "the admission ticket."))
+    # The page shows the ID number masked only, never as typed (it may be printed or shared).
+    form.id_number.raw_data, form.id_number.data = [], ""
+    response = make_response(render_template("public/lookup.html", form=form, found=found))
+    response.headers["Cache-Control"] = "no-store"  # a person's scores and masked ID number
+    return response
 
 
 @bp.route("/healthz")

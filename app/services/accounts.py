@@ -78,9 +78,17 @@ def update_user(user: User, *, display_name: str, role: Role, active: bool,
 def set_password(user: User, password: str, *, actor: User | None = None,
                  keep_session: str | None = None) -> None:
     """A new password ends every signed-in session of the account but ``keep_session`` (the
-    secret of the session that changed its own password): whoever knew the old one is out."""
+    secret of the session that changed its own password): whoever knew the old one is out. A
+    forced change (an initial password) must choose a different one, and ends the obligation."""
     check_password_strength(password)
+    if user.must_change_password and actor is user and user.check_password(password):
+        raise ServiceError(_("Choose a password different from the initial one."),
+                           field="password")
     user.set_password(password)
+    user.must_change_password = False
+    from app.services.contestant_accounts import forget_initial_password
+
+    forget_initial_password(user)
     db.session.flush()
     ended = end_sessions(user, keep=keep_session)
     audit.record("user.password", user, f"设置账号 {user.username} 的密码",

@@ -498,10 +498,95 @@ def stage_audit_sheet(stage, *, actor: User) -> Path:
     return write_sheet(title, columns, db.session.connection().execute(query), "审计日志")
 
 
+def accounts_sheets(query: sa.Select, *, title: str, actor: User) -> Path:
+    """The contestants' accounts as unions hand them out: one worksheet per enterprise (for its
+    contact), each approved entry of ``query`` by exam number with its username and, until the
+    person's first sign-in, the initial password; phones masked, never an ID number. Audited:
+    the sheet carries passwords."""
+    from itertools import groupby
+
+    from flask import url_for
+
+    from app.services.contestant_accounts import account_lines
+
+    lines = account_lines(query)
+    audit.record("accounts.export", None,
+                 f"{actor.username} 导出选手账号清单（含初始密码）：{title}，{len(lines)} 人",
+                 actor=actor)
+
+    def password(line) -> str:
+        if line.user is None:
+            return "尚未创建账号"
+        return line.initial_password or "已登录，密码由本人设置"
+
+    columns = [
+        Column("序号", 6, lambda r: r[0]),
+        Column("准考证号", 13, lambda r: r[1].entry.exam_number),
+        Column("姓名", 10, lambda r: r[1].entry.contestant.name),
+        Column("赛道", 16, lambda r: r[1].entry.track.name),
+        Column("手机号码", 14, lambda r: mask_phone(r[1].entry.contestant.phone)),
+        Column("登录账号", 14, lambda r: r[1].user.username if r[1].user else ""),
+        Column("初始密码", 22, lambda r: password(r[1])),
+        Column("领取人签字", 14, lambda r: ""),
+    ]
+    notes = [f"登录地址：{url_for('auth.login', _external=True)}。首次登录须修改初始密码，修改后初始"
+             "密码失效，本清单上的初始密码也不再显示。",
+             "初始密码仅供本人使用，请逐人发放、签字领取，不得公开张贴或转发。"]
+    sheets = [Sheet(f"{title}（{enterprise}）", columns, list(enumerate(group, start=1)),
+                    _sheet_name(n, enterprise), portrait=True, notes=notes)
+              for n, (enterprise, group) in enumerate(
+                  groupby(lines, key=lambda line: line.entry.enterprise.name), start=1)]
+    if not sheets:
+        return write_sheet(title, columns, [], "选手账号", portrait=True,
+                           notes=["没有已审核的报名。"])
+    return write_workbook(sheets)
+
+
+def signin_sheets(stage, *, sitting=None, actor: User) -> Path:
+    """The sign-in sheets (签到表) of a stage's sittings, one worksheet each: 序号 (the seat at a
+    theory sitting), exam number, name, enterprise, a column to sign; the sitting's venue and
+    time above the signatures of the invigilators. Never an ID number or a workstation number."""
+    from app.services.tickets import signin_sheets as sheets_of
+
+    audit.record("stage.export_signin", stage,
+                 f"{actor.username} 导出签到表：{stage.track.name}·{stage.name}"
+                 + (f"·{sitting.name}" if sitting else ""), actor=actor, stage_id=stage.id)
+    columns = [
+        Column("序号", 6, lambda r: r[0]),
+        Column("准考证号", 13, lambda r: r[1].entry.exam_number or ""),
+        Column("姓名", 10, lambda r: r[1].entry.contestant.name),
+        Column("工作单位", 30, lambda r: r[1].entry.enterprise.name, wrap=True),
+        Column("签到时间", 10, lambda r: ""),
+        Column("本人签名", 16, lambda r: ""),
+    ]
+    heading = f"{stage.track.contest.name} {stage.track.name} {stage.name}"
+    out = []
+    for n, sheet in enumerate(sheets_of(stage, sitting=sitting), start=1):
+        place = sheet.sitting
+        name = place.name if place else "未分配场次"
+        where = (f"考场：{place.venue or ''} {place.room or ''}；时间：{_chinese_time(place.starts_at)}"
+                 if place else "以上人员尚未分配场次。")
+        out.append(Sheet(f"{heading} {name} 签到表", columns, list(enumerate(sheet.people, 1)),
+                         _sheet_name(n, name), portrait=True,
+                         notes=[where, f"应到 {len(sheet.people)} 人，实到＿＿＿人。　"
+                                "监考（检录）人员签字：＿＿＿＿＿＿＿＿"]))
+    if not out:
+        return write_sheet(f"{heading} 签到表", columns, [], "签到表", portrait=True,
+                           notes=["本赛段尚无选手。"])
+    return write_workbook(out)
+
+
+def _chinese_time(value: datetime | None) -> str:
+    shown = _display_time(value)
+    return (f"{shown.year}年{shown.month}月{shown.day}日 {shown:%H:%M}" if shown else "另行通知")
+
+
 EXPORTERS: dict[str, Callable[..., Path]] = {
     "entries": entries_sheet,
     "results": results_sheet,
     "advancement": advancement_sheet,
     "judge_sheets": judge_sheets,
     "stage_audit": stage_audit_sheet,
+    "accounts": accounts_sheets,
+    "signin": signin_sheets,
 }

@@ -96,6 +96,13 @@ ACCESS = {
     "judge.component_chart": {Role.ORGANISER, Role.CHIEF_JUDGE},
     "judge.export_judge_sheets": {Role.ORGANISER, Role.CHIEF_JUDGE},
     "portal.ability_chart": {Role.CONTESTANT},
+    # contestants reach their entries: accounts, claims, tickets, sign-in sheets, score lookup
+    "portal.claim": {Role.CONTESTANT},
+    "portal.export_accounts": {Role.ENTERPRISE_CONTACT},
+    "public.score_lookup": ANYONE,
+    **{f"admin.{name}": ORG for name in (
+        "track_contestants", "create_contestant_accounts", "export_contestant_accounts",
+        "print_tickets", "signin_sheets", "export_signin_sheets", "reissue_initial_password")},
     # contest configuration
     **{f"admin.{name}": ORG for name in (
         "new_contest", "contest", "copy_contest", "delete_contest", "new_ability", "ability",
