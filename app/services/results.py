@@ -13,7 +13,7 @@ import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -507,8 +507,9 @@ def open_recheck(version: ResultsVersion) -> RecheckRound | None:
         RecheckRound.version_id == version.id, RecheckRound.closed_at.is_(None)).limit(1))
 
 
-def publish(version: ResultsVersion, *, actor: User) -> None:
-    """Publish a draft version; the previously published one is superseded, never changed."""
+def publish(version: ResultsVersion, *, actor: User, now: datetime | None = None) -> None:
+    """Publish a draft version; the previously published one is superseded, never changed.
+    ``now`` dates the publication (default: the present; the demo replays 2025)."""
     if version.status != VersionStatus.DRAFT:
         raise ServiceError(_("Only a draft version can be published."), code="conflict")
     from app.services.rechecks import publication_blocker
@@ -520,7 +521,7 @@ def publish(version: ResultsVersion, *, actor: User) -> None:
     if previous is not None:
         previous.status = VersionStatus.SUPERSEDED
     version.status = VersionStatus.PUBLISHED
-    version.published_at = utcnow()
+    version.published_at = now or utcnow()
     version.published_by_id = actor.id
     db.session.flush()
     audit.record("results.publish", version, f"{version.stage.track.name}·{version.stage.name} "
@@ -800,11 +801,12 @@ def advancers(listing: AdvancementList) -> list[AdvancementEntry]:
     return [e for e in listing.entries if e.status == AdvancementEntryStatus.ADVANCING]
 
 
-def start_notice(listing: AdvancementList, *, actor: User) -> None:
-    """Publish the list for public notice (公示) for the stage's notice days."""
+def start_notice(listing: AdvancementList, *, actor: User, now: datetime | None = None) -> None:
+    """Publish the list for public notice (公示) for the stage's notice days, from ``now``
+    (default: the present)."""
     if listing.status != ListStatus.DRAFT:
         raise ServiceError(_("Only a draft list goes to public notice."), code="conflict")
-    now = utcnow()
+    now = now or utcnow()
     listing.status = ListStatus.NOTICE
     listing.notice_starts_at = now
     listing.notice_ends_at = now + timedelta(days=listing.stage.notice_days)
@@ -815,7 +817,8 @@ def start_notice(listing: AdvancementList, *, actor: User) -> None:
 
 
 def record_objection(listing: AdvancementList, target: AdvancementEntry, *, filed_by: str,
-                     contact: str | None, text: str, actor: User) -> Objection:
+                     contact: str | None, text: str, actor: User,
+                     now: datetime | None = None) -> Objection:
     if listing.status != ListStatus.NOTICE:
         raise ServiceError(_("Objections are taken only during public notice."), code="conflict")
     errors = {}
@@ -829,7 +832,7 @@ def record_objection(listing: AdvancementList, target: AdvancementEntry, *, file
         raise FieldErrors(errors)
     objection = Objection(list_id=listing.id, advancement_entry_id=target.id,
                           filed_by_name=filed_by.strip(), contact=(contact or "").strip() or None,
-                          text=text.strip(), recorded_by_id=actor.id)
+                          text=text.strip(), recorded_by_id=actor.id, filed_at=now or utcnow())
     db.session.add(objection)
     db.session.flush()
     audit.record("objection.record", objection, f"公示异议：{filed_by.strip()}", after={"text": text},
@@ -838,7 +841,7 @@ def record_objection(listing: AdvancementList, target: AdvancementEntry, *, file
 
 
 def rule_on_objection(objection: Objection, *, upheld: bool, ruling: str,
-                      actor: User) -> AdvancementEntry | None:
+                      actor: User, now: datetime | None = None) -> AdvancementEntry | None:
     """Rule on an objection. A verified one removes the advancer; the next eligible by rank
     takes the place (递补), within the per-enterprise cap. Returns the replacement, if any."""
     if objection.status != RulingStatus.OPEN:
@@ -847,12 +850,13 @@ def rule_on_objection(objection: Objection, *, upheld: bool, ruling: str,
         raise FieldErrors({"ruling": _("A ruling needs its reason.")})
     listing = db.session.get(AdvancementList, objection.list_id)
     objection.status = RulingStatus.UPHELD if upheld else RulingStatus.DISMISSED
-    objection.ruling, objection.ruled_by_id, objection.ruled_at = ruling.strip(), actor.id, utcnow()
+    now = now or utcnow()
+    objection.ruling, objection.ruled_by_id, objection.ruled_at = ruling.strip(), actor.id, now
     replacement = None
     if upheld:
         target = db.session.get(AdvancementEntry, objection.advancement_entry_id)
         target.status = AdvancementEntryStatus.REMOVED
-        target.removed_at = utcnow()
+        target.removed_at = now
         target.reason = ruling.strip()
         replacement = _replace(listing, target)
     db.session.flush()
