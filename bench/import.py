@@ -291,7 +291,7 @@ def _ready_app(fresh_url: Callable[[], str]):
     app = create_app({"SQLALCHEMY_DATABASE_URI": fresh_url(), "SECRET_KEY": "bench"})
     with app.app_context():
         upgrade()
-        load_demo()
+        load_demo(living=False)
         db.session.commit()
     return app
 

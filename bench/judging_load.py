@@ -11,7 +11,7 @@ starts and stops gunicorn, and checks the stored marks afterwards.
 
 Method, for each database (a fresh SQLite file; a fresh schema in PostgreSQL database
 ``contest_test_c``):
-1. ``flask db upgrade`` and ``flask demo load`` in child processes, as an operator would; then
+1. ``flask db upgrade`` and ``flask demo load --configuration-only`` in child processes, as an operator would; then
    ``prepare_practical`` puts ``--workstations`` contestants in the demo's chemical advanced
    stage and draws them, and new judge accounts (no enterprise, so every workstation is theirs)
    join the practical's panel next to judge1..judge5 until it has ``--users`` judges.
@@ -395,7 +395,7 @@ def prepare(url: str, n_workstations: int, n_judges: int) -> dict:
     """Migrate, load the demo, draw the practical and fill its panel; return what the load
     generator needs (component id, judges with their workstations, marking items)."""
     _flask_cli(url, "db", "upgrade")
-    _flask_cli(url, "demo", "load")
+    _flask_cli(url, "demo", "load", "--configuration-only")
     from app import create_app
     from app.extensions import db
     from app.models import Component, PanelRole, Role

@@ -316,7 +316,7 @@ def setup_database(url: str, sizes: dict[str, int]) -> dict:
     stages, timings = {}, {}
     with app.app_context():
         upgrade()
-        load_demo()
+        load_demo(living=False)
         db.session.commit()
         enterprises = _enterprises(400)
         db.session.commit()

@@ -27,11 +27,13 @@ from app.extensions import db
 from app.models import (
     AdvancementList,
     Appeal,
+    AuditLog,
     Component,
     Contest,
     Contestant,
     Entry,
     EntryStatus,
+    EntryStatusChange,
     ExamQuestion,
     Gender,
     ImportBatch,
@@ -43,12 +45,24 @@ from app.models import (
     ScoreSheet,
     Stage,
     StageEntry,
+    StageEntryStatus,
     StageStatus,
     User,
+    utcnow,
 )
-from app.services import ServiceError, entries, imports, judging, rechecks, results, sittings
+from app.services import (
+    ServiceError,
+    audit,
+    entries,
+    imports,
+    judging,
+    rechecks,
+    results,
+    sittings,
+)
 from app.services import stages as stage_service
 from app.services.appeals import file_appeal
+from app.services.imports import insert_rows
 from app.services.registration_import import RegistrationImporter
 from app.services.result_import import import_results, result_importer
 
@@ -149,10 +163,43 @@ def _register_the_field(prelim: Stage, cast: Cast, summary) -> None:
     entry_ids = list(db.session.scalars(sa.select(Entry.id).where(
         Entry.import_batch_id == outcome.batch.id, Entry.status == EntryStatus.ENDORSED)
         .order_by(Entry.id)))
-    done = entries.review_many(entry_ids, entries.Review.APPROVE, organiser)
-    if done.skipped:
-        raise ServiceError(f"demo approvals refused: {done.skipped[:3]}")
+    _approve_in_bulk(entry_ids, prelim, organiser)
     summary.add("contestants", len(entry_ids))
+
+
+def _approve_in_bulk(entry_ids: list[int], prelim: Stage, organiser: User) -> None:
+    """What entries.review(…, APPROVE) does for one entry, for the whole sheet in a few
+    statements: the track's next exam numbers in entry order, the history step, the audit row
+    and the place in the preliminary (review_many takes 15 s for 1,256 entries)."""
+    track, contest = prelim.track, prelim.track.contest
+    entries._lock_track(track.id)
+    last = db.session.scalar(sa.select(sa.func.max(Entry.exam_number_seq)).where(
+        Entry.contest_id == contest.id, Entry.track_id == track.id)) or 0
+    now = utcnow()
+    numbers = {entry_id: (last + n, contest.exam_number_pattern.format(
+        year=contest.year, track_no=track.number, track_code=track.code, seq=last + n))
+        for n, entry_id in enumerate(entry_ids, start=1)}
+    db.session.execute(sa.update(Entry), [
+        {"id": entry_id, "status": EntryStatus.APPROVED, "exam_number": exam,
+         "exam_number_seq": seq, "updated_at": now}
+        for entry_id, (seq, exam) in numbers.items()])
+    insert_rows(EntryStatusChange.__table__, ("entry_id",),
+                [(entry_id,) for entry_id in entry_ids],
+                constants={"from_status": EntryStatus.ENDORSED, "to_status": EntryStatus.APPROVED,
+                           "actor_id": organiser.id, "at": now})
+    insert_rows(StageEntry.__table__, ("entry_id",), [(entry_id,) for entry_id in entry_ids],
+                constants={"stage_id": prelim.id, "status": StageEntryStatus.ACTIVE,
+                           "created_at": now})
+    rows = []
+    for entry_id, (_seq, exam) in numbers.items():
+        row = audit.fields("entry.status", "Entry", entry_id,
+                           f"报名 {entry_id} 状态 endorsed → approved",
+                           before={"status": "endorsed"},
+                           after={"status": "approved", "exam_number": exam},
+                           reason=None, actor=organiser, stage_id=None)
+        rows.append([*row.values(), now])
+    insert_rows(AuditLog.__table__, [*audit.fields("", "", None, "", None, None, None, None,
+                                                   None), "at"], rows)
 
 
 def _answer_key(prelim: Stage, contest: Contest, summary) -> None:
