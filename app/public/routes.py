@@ -59,14 +59,13 @@ def notice(list_id: int):
     from flask_babel import gettext as _
 
     from app.errors import abort_with
-    from app.models import AdvancementList, ListStatus
-    from app.services.results import advancers
+    from app.services import results
 
-    listing = db.session.get(AdvancementList, list_id)
-    if listing is None or listing.status not in (ListStatus.NOTICE, ListStatus.FINAL):
+    published = results.notice(list_id)
+    if published is None:
         abort_with(404, _("No such list under public notice."))
-    return render_template("public/notice.html", listing=listing, rows=advancers(listing),
-                           removed=[e for e in listing.entries if e.status.value == "removed"])
+    return render_template("public/notice.html", listing=published.listing,
+                           rows=published.lines, removed=published.removed)
 
 
 @bp.route("/healthz")

@@ -19,6 +19,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
 from flask_babel import gettext as _
 
 import scoring as sc
@@ -30,6 +31,8 @@ from app.models import (
     AdvancementList,
     Appeal,
     ComponentScore,
+    Contestant,
+    Enterprise,
     Entry,
     EntryStatus,
     ListStatus,
@@ -43,6 +46,7 @@ from app.models import (
     Stage,
     StageEntry,
     StageEntryStatus,
+    Track,
     User,
     VersionStatus,
     utcnow,
@@ -801,6 +805,48 @@ def advancers(listing: AdvancementList) -> list[AdvancementEntry]:
     return [e for e in listing.entries if e.status == AdvancementEntryStatus.ADVANCING]
 
 
+@dataclass(frozen=True)
+class NoticeLine:
+    """One name on a public notice: the person and the enterprise, never an ID number."""
+
+    name: str
+    enterprise: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    listing: AdvancementList
+    lines: list[NoticeLine]
+    removed: int  # advancers removed after verified objections
+
+
+def notice(list_id: int) -> Notice | None:
+    """A list as the public sees it (under notice or final; None otherwise): its advancers in
+    list order with name and enterprise, and how many were removed on objections. Two queries
+    whatever the list's length -- the list with its stage, track and contest, then the names --
+    because a province's contestants open it at once on publication day."""
+    listing = db.session.scalar(
+        sa.select(AdvancementList).where(
+            AdvancementList.id == list_id,
+            AdvancementList.status.in_([ListStatus.NOTICE, ListStatus.FINAL]))
+        .options(joinedload(AdvancementList.stage).joinedload(Stage.track)
+                 .joinedload(Track.contest)))
+    if listing is None:
+        return None
+    rows = db.session.execute(
+        sa.select(AdvancementEntry.status, Contestant.name, Enterprise.name)
+        .join(StageEntry, StageEntry.id == AdvancementEntry.stage_entry_id)
+        .join(Entry, Entry.id == StageEntry.entry_id)
+        .join(Contestant, Contestant.id == Entry.contestant_id)
+        .join(Enterprise, Enterprise.id == Entry.enterprise_id)
+        .where(AdvancementEntry.list_id == listing.id, AdvancementEntry.status.in_(
+            [AdvancementEntryStatus.ADVANCING, AdvancementEntryStatus.REMOVED]))
+        .order_by(AdvancementEntry.position)).all()
+    return Notice(listing, [NoticeLine(name, enterprise) for status, name, enterprise in rows
+                            if status == AdvancementEntryStatus.ADVANCING],
+                  sum(1 for status, *_rest in rows if status == AdvancementEntryStatus.REMOVED))
+
+
 def start_notice(listing: AdvancementList, *, actor: User, now: datetime | None = None) -> None:
     """Publish the list for public notice (公示) for the stage's notice days, from ``now``
     (default: the present)."""
@@ -931,15 +977,22 @@ def finalise(listing: AdvancementList, *, actor: User, now=None) -> int:
 
 
 def published_results_for(entry: Entry) -> list[dict]:
-    """A contestant's published results: per stage, the latest published version's row."""
+    """A contestant's published results: per stage, the latest published version's row, with
+    its component points, the number ranked and the entry's standing on the version's list.
+    A fixed number of queries per stage (never one per line of the version or the list)."""
     out = []
-    places = db.session.scalars(sa.select(StageEntry).where(StageEntry.entry_id == entry.id)).all()
+    places = db.session.scalars(
+        sa.select(StageEntry).where(StageEntry.entry_id == entry.id)
+        .options(joinedload(StageEntry.stage).selectinload(Stage.components))
+        .join(Stage, Stage.id == StageEntry.stage_id).order_by(Stage.seq)).all()
     for place in places:
         version = latest_published(place.stage)
         if version is None:
             continue
-        row = db.session.scalar(sa.select(ResultRow).where(
-            ResultRow.version_id == version.id, ResultRow.stage_entry_id == place.id))
+        row = db.session.scalar(
+            sa.select(ResultRow).where(ResultRow.version_id == version.id,
+                                       ResultRow.stage_entry_id == place.id)
+            .options(selectinload(ResultRow.components)))
         if row is None:
             continue
         count = db.session.scalar(sa.select(sa.func.count()).select_from(ResultRow)
@@ -949,10 +1002,10 @@ def published_results_for(entry: Entry) -> list[dict]:
             AdvancementList.status.in_([ListStatus.NOTICE, ListStatus.FINAL])))
         standing = None
         if listing is not None:
-            mine = next((e for e in listing.entries if e.stage_entry_id == place.id), None)
-            standing = mine.status if mine else None
+            standing = db.session.scalar(sa.select(AdvancementEntry.status).where(
+                AdvancementEntry.list_id == listing.id,
+                AdvancementEntry.stage_entry_id == place.id))
         out.append({"stage": place.stage, "version": version, "row": row, "of": count,
                     "list": listing, "standing": standing,
                     "components": {c.component_id: c for c in row.components}})
     return out
-
