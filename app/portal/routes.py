@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import segno
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -26,15 +27,22 @@ PORTAL = (Role.CONTESTANT, Role.ENTERPRISE_CONTACT)
 def home():
     """A contestant sees only their own entries; an enterprise contact only its enterprise's."""
     entries = db.session.scalars(entry_service.visible_entries(current_user)
+                                 .options(*_ENTRY_PEOPLE)
                                  .order_by(Entry.contest_id.desc(), Entry.id)).all()
     return render_template("portal/home.html", entries=entries, review_form=ReviewForm(),
                            open_tracks=entry_service.open_tracks(),
                            can_correct=lambda e: entry_service.can_correct(current_user, e))
 
 
+# What the portal's pages show of an entry, loaded with it (an enterprise contact's list would
+# otherwise read each person, track and contest one query at a time).
+_ENTRY_PEOPLE = (joinedload(Entry.contestant), joinedload(Entry.enterprise),
+                 joinedload(Entry.track), joinedload(Entry.contest))
+
+
 def _own_entry(entry_id: int) -> Entry:
     entry = db.session.scalar(entry_service.visible_entries(current_user)
-                              .where(Entry.id == entry_id))
+                              .where(Entry.id == entry_id).options(*_ENTRY_PEOPLE))
     if entry is None:
         abort_with(404, _("No such entry."))
     return entry
