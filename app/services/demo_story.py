@@ -99,6 +99,10 @@ class Cast:
 
 def play(contest: Contest, stages: dict[str, Stage], users: dict[str, User], summary) -> None:
     """Bring the chemical track to the advanced assessment, doing only the steps not yet done."""
+    # Read the configuration back as the database holds it: a weight created as 40 reads back
+    # as 40.00, and the results fingerprint must be the one a later request computes.
+    db.session.flush()
+    db.session.expire_all()
     prelim, advanced = stages["chem-preliminary"], stages["chem-advanced"]
     cast = Cast(users, db.session.scalar(sa.select(Entry).join(Contestant).where(
         Contestant.user_id == users["contestant"].id)))
