@@ -231,7 +231,26 @@ def pages(url: str) -> dict[str, dict]:
     return out
 
 
+def _drained(server, limit: float = 60.0) -> None:
+    """Wait until the server answers /healthz promptly: a previous phase's requests that the
+    client gave up on may still be queued at the workers."""
+    import urllib.request
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        t0 = time.perf_counter()
+        try:
+            with urllib.request.urlopen(f"{server.host}/healthz", timeout=10):
+                pass
+        except OSError:
+            continue
+        if time.perf_counter() - t0 < 0.05:
+            return
+        time.sleep(0.5)
+
+
 def run_phase(server, tmp: Path, page: str, request: dict, args) -> dict:
+    _drained(server)
     spec = {"page": page, "path": request["path"], "marker": request.get("marker"),
             "sign_in": request.get("sign_in"), "host": server.host, "db_name": server.db_name,
             "users": args.users, "warmup": args.warmup, "seconds": args.seconds,
