@@ -210,7 +210,7 @@ def pages(url: str) -> dict[str, dict]:
 
     from app import create_app
     from app.extensions import db
-    from app.models import AdvancementList, AdvancementEntryStatus, Contestant, Entry, User
+    from app.models import AdvancementEntryStatus, AdvancementList, Contestant, Entry, User
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": _load.SECRET})
     with app.app_context():

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import segno
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
 from app.errors import abort_with

@@ -40,7 +40,6 @@ from app.models import (
     ImportKind,
     ImportStatus,
     ListStatus,
-    PanelRole,
     QuestionKind,
     ScoreSheet,
     Stage,
@@ -323,7 +322,7 @@ def _advanced_stage(stage: Stage, cast: Cast, organiser: User, summary) -> None:
     people = _places(stage)
     if not _scored_component(_component(stage, "theory")):
         rows = []
-        for n, (_place, exam, ws, name, _enterprise) in enumerate(people, start=1):
+        for n, (_place, exam, _ws, name, _enterprise) in enumerate(people, start=1):
             rng = random.Random(f"demo-advanced-theory-{exam}")
             level = _strength(cast, exam, 0, exam == cast.contestant_entry.exam_number)
             rows.append([n, exam, name, f"{min(100, rng.gauss(level * 100 + 12, 6)):.1f}"])

@@ -19,8 +19,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload, selectinload
 
 import scoring as sc
 from app import display_datetime
