@@ -152,10 +152,23 @@ def generate(spec_path: str, out_path: str) -> None:
             Phase.ready.wait()
 
         def sign_in(self, username: str, password: str) -> None:
+            """Through the real form; retried when no answer came (64 password checks at once
+            queue for two workers on a busy machine)."""
+            for attempt in range(3):
+                try:
+                    return self._sign_in(username, password)
+                except RuntimeError:
+                    if attempt == 2:
+                        raise
+
+        def _sign_in(self, username: str, password: str) -> None:
             from urllib.parse import urlencode
 
             page = self.client.get("/login", name="login page").text
-            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+            found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page or "")
+            if found is None:
+                raise RuntimeError("no sign-in form (no answer)")
+            token = found.group(1)
             answer = self.client.post(
                 "/login", name="login",
                 data=urlencode({"csrf_token": token, "username": username, "password": password}),
