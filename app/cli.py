@@ -90,12 +90,14 @@ def create_token(username: str, name: str, scope: str | None):
 
 
 @demo_cli.command("load")
-def load_demo():
+@click.option("--configuration-only", is_flag=True,
+              help="Stop at configuration and registrations (no scores, lists or judging).")
+def load_demo(configuration_only: bool):
     """Create the 2025 team-leader demo contest (safe to run again: adds nothing twice)."""
     from app.services.demo import DEMO_ACCOUNTS
     from app.services.demo import load_demo as load
 
-    summary = load()
+    summary = load(living=not configuration_only)
     db.session.commit()
     click.echo(summary.describe())
     click.echo("demo accounts (username / password / role):")

@@ -291,7 +291,7 @@ def _ready_app(fresh_url: Callable[[], str]):
     app = create_app({"SQLALCHEMY_DATABASE_URI": fresh_url(), "SECRET_KEY": "bench"})
     with app.app_context():
         upgrade()
-        load_demo()
+        load_demo(living=False)
         db.session.commit()
     return app
 
@@ -364,8 +364,10 @@ def main() -> None:
     parser.add_argument("--skip-pg", action="store_true")
     global ARGS
     ARGS = parser.parse_args()
-    pg_base = os.environ.get("BENCH_PG_URL",
-                             "postgresql+psycopg://contest:contest@127.0.0.1/contest_test_a")
+    from bench._common import postgres_url
+
+    pg_base, how = (None, "--skip-pg") if ARGS.skip_pg else postgres_url()
+    print(f"postgresql: {how}" if pg_base else f"postgresql SKIPPED: {how}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp_name:
         tmp = Path(tmp_name)
         path = tmp / "报名表-10万行.xlsx"
@@ -374,7 +376,7 @@ def main() -> None:
         print(f"sheet: {ARGS.rows} rows ({bad} made bad), {path.stat().st_size / 1e6:.1f} MB, "
               f"written in {time.perf_counter() - start:.1f} s", flush=True)
         results = {"sqlite": measure("sqlite", lambda: _sqlite_url(tmp), path)}
-        if not ARGS.skip_pg:
+        if pg_base:
             try:
                 results["postgresql"] = measure("postgresql", lambda: _postgres_url(pg_base),
                                                 path)

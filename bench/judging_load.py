@@ -9,9 +9,11 @@ child process of this script (it monkey-patches the standard library with gevent
 which the database set-up and the checks here must not see); this process builds the databases,
 starts and stops gunicorn, and checks the stored marks afterwards.
 
-Method, for each database (a fresh SQLite file; a fresh schema in PostgreSQL database
-``contest_test_c``):
-1. ``flask db upgrade`` and ``flask demo load`` in child processes, as an operator would; then
+Method, for each database (a fresh SQLite file; a fresh schema in the PostgreSQL database of
+``--pg-url`` / BENCH_PG_URL, else of the local cluster's ``contest_bench``, made as .ci/run
+does -- or PostgreSQL skipped, saying why):
+1. ``flask db upgrade`` and ``flask demo load --configuration-only`` in child processes, as an
+   operator would; then
    ``prepare_practical`` puts ``--workstations`` contestants in the demo's chemical advanced
    stage and draws them, and new judge accounts (no enterprise, so every workstation is theirs)
    join the practical's panel next to judge1..judge5 until it has ``--users`` judges.
@@ -73,7 +75,6 @@ _BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 _ROOT = os.path.dirname(_BENCH_DIR)
 sys.path[:] = [_ROOT] + [p for p in sys.path if os.path.abspath(p or ".") != _BENCH_DIR]
 
-PG_BASE = "postgresql+psycopg://contest:contest@127.0.0.1/contest_test_c"
 SECRET = "bench-judging-load-secret"
 PASSWORD = "Judge2025"  # the demo judges' password; the new judges get the same
 SAVE_URL = "/judge/components/{component}/sheets/{ws}/save"
@@ -395,7 +396,7 @@ def prepare(url: str, n_workstations: int, n_judges: int) -> dict:
     """Migrate, load the demo, draw the practical and fill its panel; return what the load
     generator needs (component id, judges with their workstations, marking items)."""
     _flask_cli(url, "db", "upgrade")
-    _flask_cli(url, "demo", "load")
+    _flask_cli(url, "demo", "load", "--configuration-only")
     from app import create_app
     from app.extensions import db
     from app.models import Component, PanelRole, Role
@@ -694,7 +695,9 @@ def main() -> None:
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"],
                         help="gunicorn worker class (2 workers either way)")
     parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
-    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", PG_BASE))
+    parser.add_argument("--pg-url", default=None,
+                        help="default: BENCH_PG_URL, else a database made on the local cluster "
+                             "as .ci/run does (bench/_common.postgres_url)")
     parser.add_argument("--dump", help="a directory to write every measured request to "
                                        "(DATABASE-ceiling.tsv, DATABASE-saves.tsv)")
     args = parser.parse_args()
@@ -703,11 +706,24 @@ def main() -> None:
     if importlib.util.find_spec("locust") is None:
         raise SystemExit("this benchmark's load tool is Locust: .venv/bin/pip install locust")
 
+    kinds = [k.strip() for k in args.databases.split(",") if k.strip()]
+    skipped = {}
+    if "postgresql" in kinds and args.pg_url is None:
+        spec = importlib.util.spec_from_file_location("bench_common",
+                                                      os.path.join(_BENCH_DIR, "_common.py"))
+        common = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(common)
+        args.pg_url, how = common.postgres_url()
+        if args.pg_url is None:
+            skipped["postgresql"] = how
+            kinds.remove("postgresql")
+        print(f"postgresql: {how}" if args.pg_url else f"postgresql SKIPPED: {how}", flush=True)
+
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
     results = {}
     with tempfile.TemporaryDirectory(prefix="judging_load_") as tmp_name:
-        for kind in [k.strip() for k in args.databases.split(",") if k.strip()]:
+        for kind in kinds:
             tmp = Path(tmp_name) / kind
             tmp.mkdir()
             r = bench_database(kind, args, tmp)
@@ -761,6 +777,7 @@ def main() -> None:
     for kind, r in results.items():
         summary[kind] = {k: v for k, v in r.items()
                          if k not in ("ceiling_mean_s",)}
+    summary["skipped"] = skipped
     summary["valid"] = all(r["failed_logins"] == 0 and r["errors"] == 0 and r["finished_in_time"]
                            for r in results.values())
     print(json.dumps(summary, ensure_ascii=False, default=str))

@@ -316,7 +316,7 @@ def setup_database(url: str, sizes: dict[str, int]) -> dict:
     stages, timings = {}, {}
     with app.app_context():
         upgrade()
-        load_demo()
+        load_demo(living=False)
         db.session.commit()
         enterprises = _enterprises(400)
         db.session.commit()
@@ -656,7 +656,9 @@ def main() -> None:
     ARGS = parser.parse_args()
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} "
           f"cores", flush=True)
-    pg_base = os.environ.get("BENCH_PG_URL")
+    from bench._common import postgres_url
+
+    pg_base, how = (None, "--skip-pg") if ARGS.skip_pg else postgres_url()
     results: dict[str, dict] = {}
     skipped = {}
     pool = multiprocessing.get_context("spawn").Pool(1, maxtasksperchild=1)
@@ -664,12 +666,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="bench-results-") as tmp:
             path = Path(tmp) / "bench-results.db"
             results["sqlite"] = measure("sqlite", f"sqlite:///{path}", pool)
-        if ARGS.skip_pg:
-            skipped["postgresql"] = "--skip-pg"
-        elif not pg_base:
-            skipped["postgresql"] = "BENCH_PG_URL is not set"
-            print("postgresql SKIPPED: BENCH_PG_URL is not set (e.g. BENCH_PG_URL="
-                  "postgresql://contest:contest@localhost/contest_bench_results)", flush=True)
+        if not pg_base:
+            skipped["postgresql"] = how
+            print(f"postgresql SKIPPED: {how}", flush=True)
         else:
             try:
                 results["postgresql"] = measure("postgresql", _postgres_url(pg_base), pool)

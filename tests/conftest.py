@@ -83,7 +83,7 @@ def database_url(tmp_path_factory) -> str:
     """The session's database, upgraded by Alembic (not create_all) and with the demo loaded."""
     url = fresh_database_url("test_main", tmp_path_factory.mktemp("db"))
     flask_cli(url, "db", "upgrade")
-    flask_cli(url, "demo", "load")
+    flask_cli(url, "demo", "load", "--configuration-only")
     return url
 
 

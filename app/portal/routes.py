@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
 from app.errors import Refusal, abort_with
@@ -27,6 +28,7 @@ PORTAL = (Role.CONTESTANT, Role.ENTERPRISE_CONTACT)
 def home():
     """A contestant sees only their own entries; an enterprise contact only its enterprise's."""
     entries = db.session.scalars(entry_service.visible_entries(current_user)
+                                 .options(*_ENTRY_PEOPLE)
                                  .order_by(Entry.contest_id.desc(), Entry.id)).all()
     may_claim = (current_user.role == Role.CONTESTANT and db.session.scalar(
         sa.select(Contestant.id).where(Contestant.user_id == current_user.id)) is None)
@@ -36,9 +38,15 @@ def home():
                            can_correct=lambda e: entry_service.can_correct(current_user, e))
 
 
+# What the portal's pages show of an entry, loaded with it (an enterprise contact's list would
+# otherwise read each person, track and contest one query at a time).
+_ENTRY_PEOPLE = (joinedload(Entry.contestant), joinedload(Entry.enterprise),
+                 joinedload(Entry.track), joinedload(Entry.contest))
+
+
 def _own_entry(entry_id: int) -> Entry:
     entry = db.session.scalar(entry_service.visible_entries(current_user)
-                              .where(Entry.id == entry_id))
+                              .where(Entry.id == entry_id).options(*_ENTRY_PEOPLE))
     if entry is None:
         abort_with(404, _("No such entry."))
     return entry

@@ -61,17 +61,18 @@ def notice(list_id: int):
     from flask_babel import gettext as _
 
     from app.errors import abort_with
-    from app.models import AdvancementList
+    from app.models import ListStatus
     from app.services import results
 
-    listing = db.session.scalar(results.public_lists().where(AdvancementList.id == list_id))
-    if listing is None:
+    published = results.notice(list_id)
+    if published is None:
         abort_with(404, _("No such list under public notice."))
-    return render_template("public/notice.html", listing=listing,
-                           rows=results.advancers(listing),
-                           amendments=results.amendments(listing),
-                           newer=results.undecided_newer_version(listing),
-                           successor=results.replacement_list(listing))
+    listing = published.listing
+    return render_template(
+        "public/notice.html", listing=listing, rows=published.lines, removed=published.removed,
+        amendments=results.amendments(listing), newer=results.undecided_newer_version(listing),
+        successor=(results.replacement_list(listing)
+                   if listing.status == ListStatus.WITHDRAWN else None))
 
 
 def _lookup_limit() -> str:

@@ -162,8 +162,12 @@ class DemoSummary:
         return f"demo contest loaded: {parts}"
 
 
-def load_demo() -> DemoSummary:
-    """Create (or complete) the demo contest, its people and its accounts; flush, not commit."""
+def load_demo(*, living: bool = True) -> DemoSummary:
+    """Create (or complete) the demo contest, its people and its accounts; flush, not commit.
+
+    ``living``: then play the chemical track on to its advanced assessment (app.services.
+    demo_story); without it the demo stops at configuration and registrations (what the test
+    suite starts from)."""
     summary = DemoSummary()
     rng = random.Random(2025)
     contest = _contest(summary)
@@ -174,6 +178,10 @@ def load_demo() -> DemoSummary:
     stages = _stages(tracks, abilities, summary)
     _panel(stages["chem-advanced"], users, summary)
     _entries(contest, tracks, enterprises, stages, users, rng, summary)
+    if living:
+        from app.services import demo_story
+
+        demo_story.play(contest, stages, users, summary)
     if summary.created:
         audit.record("demo.load", contest, summary.describe(), after=summary.created)
     db.session.flush()

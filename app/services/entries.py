@@ -11,6 +11,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.inputs import clean_text
@@ -64,6 +65,7 @@ def registration_open(track: Track, now: datetime | None = None) -> bool:
 def open_tracks() -> list[Track]:
     tracks = db.session.scalars(
         sa.select(Track).join(Contest).where(Contest.is_template.is_(False))
+        .options(selectinload(Track.stages))
         .order_by(Contest.year.desc(), Track.sort_order)).all()
     return [t for t in tracks if registration_open(t)]
 

@@ -13,13 +13,14 @@ import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload, selectinload
 
 import scoring as sc
 from app.display import display_datetime
@@ -31,6 +32,8 @@ from app.models import (
     AdvancementList,
     Appeal,
     ComponentScore,
+    Contestant,
+    Enterprise,
     Entry,
     EntryStatus,
     ListStatus,
@@ -44,6 +47,7 @@ from app.models import (
     Stage,
     StageEntry,
     StageEntryStatus,
+    Track,
     User,
     VersionStatus,
     utcnow,
@@ -510,8 +514,9 @@ def open_recheck(version: ResultsVersion) -> RecheckRound | None:
         RecheckRound.version_id == version.id, RecheckRound.closed_at.is_(None)).limit(1))
 
 
-def publish(version: ResultsVersion, *, actor: User) -> None:
-    """Publish a draft version; the previously published one is superseded, never changed."""
+def publish(version: ResultsVersion, *, actor: User, now: datetime | None = None) -> None:
+    """Publish a draft version; the previously published one is superseded, never changed.
+    ``now`` dates the publication (default: the present; the demo replays 2025)."""
     if version.status != VersionStatus.DRAFT:
         raise ServiceError(_("Only a draft version can be published."), code="conflict")
     from app.services.rechecks import publication_blocker
@@ -524,7 +529,7 @@ def publish(version: ResultsVersion, *, actor: User) -> None:
     if previous is not None:
         previous.status = VersionStatus.SUPERSEDED
     version.status = VersionStatus.PUBLISHED
-    version.published_at = utcnow()
+    version.published_at = now or utcnow()
     version.published_by_id = actor.id
     db.session.flush()
     audit.record("results.publish", version, f"{version.stage.track.name}·{version.stage.name} "
@@ -817,8 +822,54 @@ def advancers(listing: AdvancementList) -> list[AdvancementEntry]:
     return [e for e in listing.entries if e.status == AdvancementEntryStatus.ADVANCING]
 
 
-def start_notice(listing: AdvancementList, *, actor: User) -> None:
-    """Publish the list for public notice (公示) for the stage's notice days."""
+@dataclass(frozen=True)
+class NoticeLine:
+    """One name on a public notice: exam number, person and enterprise, never an ID number;
+    ``replacement`` when the place came by 递补."""
+
+    exam_number: str | None
+    name: str
+    enterprise: str
+    replacement: bool
+
+
+@dataclass(frozen=True)
+class Notice:
+    listing: AdvancementList
+    lines: list[NoticeLine]
+    removed: int
+
+
+def notice(list_id: int) -> Notice | None:
+    """A list as the public sees it (``public_lists``; None otherwise): its advancers in list
+    order with exam number, name and enterprise, and how many were removed on objections. Two
+    queries whatever the list's length -- the list with its stage, track and contest, then the
+    names -- because a province's contestants open it at once on publication day."""
+    listing = db.session.scalar(
+        public_lists().where(AdvancementList.id == list_id)
+        .options(joinedload(AdvancementList.stage).joinedload(Stage.track)
+                 .joinedload(Track.contest)))
+    if listing is None:
+        return None
+    rows = db.session.execute(
+        sa.select(AdvancementEntry.status, Entry.exam_number, Contestant.name, Enterprise.name,
+                  AdvancementEntry.replaces_id)
+        .join(StageEntry, StageEntry.id == AdvancementEntry.stage_entry_id)
+        .join(Entry, Entry.id == StageEntry.entry_id)
+        .join(Contestant, Contestant.id == Entry.contestant_id)
+        .join(Enterprise, Enterprise.id == Entry.enterprise_id)
+        .where(AdvancementEntry.list_id == listing.id, AdvancementEntry.status.in_(
+            [AdvancementEntryStatus.ADVANCING, AdvancementEntryStatus.REMOVED]))
+        .order_by(AdvancementEntry.position)).all()
+    return Notice(listing, [NoticeLine(number, name, enterprise, replaces is not None)
+                            for status, number, name, enterprise, replaces in rows
+                            if status == AdvancementEntryStatus.ADVANCING],
+                  sum(1 for status, *_rest in rows if status == AdvancementEntryStatus.REMOVED))
+
+
+def start_notice(listing: AdvancementList, *, actor: User, now: datetime | None = None) -> None:
+    """Publish the list for public notice (公示) for the stage's notice days, from ``now``
+    (default: the present)."""
     if listing.status != ListStatus.DRAFT:
         raise ServiceError(_("Only a draft list goes to public notice."), code="conflict")
     stage_flow.check(listing.stage, stage_flow.Step.LIST_ON_NOTICE)
@@ -828,7 +879,7 @@ def start_notice(listing: AdvancementList, *, actor: User) -> None:
                              "was drawn up from version %(old)d: withdraw it and draw up a new "
                              "one.", n=newer.number, old=listing.version.number),
                            code="conflict")
-    now = utcnow()
+    now = now or utcnow()
     listing.status = ListStatus.NOTICE
     listing.notice_starts_at = now
     listing.notice_ends_at = now + timedelta(days=listing.stage.notice_days)
@@ -840,7 +891,8 @@ def start_notice(listing: AdvancementList, *, actor: User) -> None:
 
 
 def record_objection(listing: AdvancementList, target: AdvancementEntry, *, filed_by: str,
-                     contact: str | None, text: str, actor: User) -> Objection:
+                     contact: str | None, text: str, actor: User,
+                     now: datetime | None = None) -> Objection:
     if listing.status != ListStatus.NOTICE:
         raise ServiceError(_("Objections are taken only during public notice."), code="conflict")
     errors = {}
@@ -861,7 +913,7 @@ def record_objection(listing: AdvancementList, target: AdvancementEntry, *, file
         raise FieldErrors(errors)
     objection = Objection(list_id=listing.id, advancement_entry_id=target.id,
                           filed_by_name=filed_by, contact=contact or None,
-                          text=text, recorded_by_id=actor.id)
+                          text=text, recorded_by_id=actor.id, filed_at=now or utcnow())
     db.session.add(objection)
     db.session.flush()
     audit.record("objection.record", objection, f"公示异议：{filed_by}", after={"text": text},
@@ -870,7 +922,7 @@ def record_objection(listing: AdvancementList, target: AdvancementEntry, *, file
 
 
 def rule_on_objection(objection: Objection, *, upheld: bool, ruling: str,
-                      actor: User) -> AdvancementEntry | None:
+                      actor: User, now: datetime | None = None) -> AdvancementEntry | None:
     """Rule on an objection. A verified one removes the advancer; the next eligible by rank
     takes the place (递补), within the per-enterprise cap. Returns the replacement, if any."""
     if objection.status != RulingStatus.OPEN:
@@ -880,13 +932,14 @@ def rule_on_objection(objection: Objection, *, upheld: bool, ruling: str,
         raise FieldErrors({"ruling": _("A ruling needs its reason.")})
     listing = db.session.get(AdvancementList, objection.list_id)
     objection.status = RulingStatus.UPHELD if upheld else RulingStatus.DISMISSED
-    objection.ruling, objection.ruled_by_id, objection.ruled_at = ruling, actor.id, utcnow()
+    now = now or utcnow()
+    objection.ruling, objection.ruled_by_id, objection.ruled_at = ruling, actor.id, now
     replacement = None
     objection_target = db.session.get(AdvancementEntry, objection.advancement_entry_id)
     if upheld:
         target = objection_target
         target.status = AdvancementEntryStatus.REMOVED
-        target.removed_at = utcnow()
+        target.removed_at = now
         target.reason = ruling
         replacement = _replace(listing, target)
     db.session.flush()
@@ -1171,15 +1224,22 @@ def replacement_list(listing: AdvancementList) -> AdvancementList | None:
 
 
 def published_results_for(entry: Entry) -> list[dict]:
-    """A contestant's published results: per stage, the latest published version's row."""
+    """A contestant's published results: per stage, the latest published version's row, with
+    its component points, the number ranked and the entry's standing on the version's list.
+    A fixed number of queries per stage (never one per line of the version or the list)."""
     out = []
-    places = db.session.scalars(sa.select(StageEntry).where(StageEntry.entry_id == entry.id)).all()
+    places = db.session.scalars(
+        sa.select(StageEntry).where(StageEntry.entry_id == entry.id)
+        .options(joinedload(StageEntry.stage).selectinload(Stage.components))
+        .join(Stage, Stage.id == StageEntry.stage_id).order_by(Stage.seq)).all()
     for place in places:
         version = latest_published(place.stage)
         if version is None:
             continue
-        row = db.session.scalar(sa.select(ResultRow).where(
-            ResultRow.version_id == version.id, ResultRow.stage_entry_id == place.id))
+        row = db.session.scalar(
+            sa.select(ResultRow).where(ResultRow.version_id == version.id,
+                                       ResultRow.stage_entry_id == place.id)
+            .options(selectinload(ResultRow.components)))
         if row is None:
             continue
         count = db.session.scalar(sa.select(sa.func.count()).select_from(ResultRow)
@@ -1189,10 +1249,10 @@ def published_results_for(entry: Entry) -> list[dict]:
             AdvancementList.status.in_([ListStatus.NOTICE, ListStatus.FINAL])))
         standing = None
         if listing is not None:
-            mine = next((e for e in listing.entries if e.stage_entry_id == place.id), None)
-            standing = mine.status if mine else None
+            standing = db.session.scalar(sa.select(AdvancementEntry.status).where(
+                AdvancementEntry.list_id == listing.id,
+                AdvancementEntry.stage_entry_id == place.id))
         out.append({"stage": place.stage, "version": version, "row": row, "of": count,
                     "list": listing, "standing": standing,
                     "components": {c.component_id: c for c in row.components}})
     return out
-

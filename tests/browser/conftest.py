@@ -39,7 +39,7 @@ def demo_database(name: str, tmp: Path) -> str:
     """A new database (SQLite file or PostgreSQL schema) migrated, with the demo loaded."""
     url = fresh_database_url(name, tmp)
     flask_cli(url, "db", "upgrade")
-    flask_cli(url, "demo", "load")
+    flask_cli(url, "demo", "load", "--configuration-only")
     return url
 
 

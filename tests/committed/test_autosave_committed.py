@@ -20,7 +20,7 @@ def production_app(tmp_path_factory):
 
     url = fresh_database_url("autosave_committed", tmp_path_factory.mktemp("autosave-db"))
     flask_cli(url, "db", "upgrade")
-    flask_cli(url, "demo", "load")
+    flask_cli(url, "demo", "load", "--configuration-only")
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "autosave-test",
                       "LOGIN_RATE_LIMIT": "1000 per minute"})
     with app.app_context():

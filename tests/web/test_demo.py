@@ -82,7 +82,7 @@ def test_demo_has_an_account_for_every_role(db_session):
 
 def test_loading_the_demo_again_adds_nothing(database_url, db_session):
     before = _row_counts(db_session)
-    result = flask_cli(database_url, "demo", "load")
+    result = flask_cli(database_url, "demo", "load", "--configuration-only")
     assert "nothing added" in result.stdout
     assert "organiser        Organiser2025" in result.stdout  # `make run` always shows them
     db_session.rollback()

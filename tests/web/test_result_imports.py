@@ -315,7 +315,7 @@ def test_cli_json_and_exit_codes(runner, tmp_path, setup, db_session):
 def test_cli_in_its_own_process_imports_results(tmp_path):
     url = fresh_database_url("test_cli_results", tmp_path)
     flask_cli(url, "db", "upgrade")
-    flask_cli(url, "demo", "load")
+    flask_cli(url, "demo", "load", "--configuration-only")
     path = tmp_path / "theory.csv"
     # No contestant is in the advanced stage of a fresh demo: every row is an unknown number.
     path.write_text("准考证号,成绩\n2025010001,80\n", encoding="utf-8")
