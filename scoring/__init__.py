@@ -124,6 +124,14 @@ from .advancement import (
 from .aggregation import Aggregation, AggregationRule, aggregate_judges
 from .errors import InvalidInput, InvalidMark, InvalidRule, ScoringError, WeightsError
 from .exam import ExamQuestion, QuestionKind, mark_answer, mark_answers
+from .item_analysis import (
+    ItemAnalysis,
+    ItemStatistics,
+    MarkedSheets,
+    TestStatistics,
+    analyse_items,
+    mark_answer_matrix,
+)
 from .judges import AggregationSensitivity, aggregation_sensitivity, judge_effects
 from .marking import (
     JUDGEMENT_SCALE,
@@ -201,4 +209,6 @@ __all__ = [
     "select_advancers",
     "stage_results",
     "standardise",
+    "ItemAnalysis", "ItemStatistics", "MarkedSheets", "TestStatistics", "analyse_items",
+    "mark_answer_matrix",
 ]
