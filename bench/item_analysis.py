@@ -22,9 +22,8 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._common import best_of, peak_rss_mb, reset_peak_rss  # noqa: E402
-
 import scoring as sc  # noqa: E402
+from bench._common import best_of, peak_rss_mb, reset_peak_rss  # noqa: E402
 
 TARGET_SECONDS = 2.0
 ABILITIES = ("组织管理", "沟通协调", "持续学习", "团队文化建设", "人才培育", "开拓创新", "问题解决",

@@ -29,8 +29,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from .exam import ExamQuestion, mark_answer
 from .errors import InvalidInput, InvalidRule
+from .exam import ExamQuestion, mark_answer
 
 #: Below this discrimination index (in percent) a question is flagged as weak. Moodle's guide
 #: calls 20–29 weak and below 20 very weak; a negative index usually means a wrong key.
