@@ -117,3 +117,4 @@ from app.admin import contests as configuration_pages  # noqa: E402,F401  (regis
 from app.admin import imports as import_pages  # noqa: E402,F401  (registers them on bp)
 from app.admin import rechecks as recheck_pages  # noqa: E402,F401  (registers them on bp)
 from app.admin import whatif as whatif_pages  # noqa: E402,F401  (registers them on bp)
+from app.admin import exam_quality as exam_quality_pages  # noqa: E402,F401  (registers them on bp)
