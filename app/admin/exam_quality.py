@@ -2,7 +2,9 @@
 correction or voided question -- previewed first, applied only when confirmed with a reason."""
 from __future__ import annotations
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+import io
+
+from flask import flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -11,7 +13,11 @@ from app.errors import abort_with
 from app.extensions import db
 from app.models import Component, Role
 from app.security import roles_required
+from app.admin.import_forms import AnswerKeyUploadForm
+from app.admin.imports import XLSX, _after_check, _upload
 from app.services import ServiceError, exam_quality
+from app.services import imports as import_service
+from app.services.answer_key_io import AnswerKeyImporter, export_key, export_name
 from scoring.item_analysis import LOW_DISCRIMINATION
 
 
@@ -111,3 +117,33 @@ def exam_key_change(component_id: int):
     flash(_("The key was changed, the scores re-marked, and version %(n)d computed as a draft.",
             n=version.number), "success")
     return redirect(url_for("admin.results_version", version_id=version.id))
+
+
+@bp.route("/components/<int:component_id>/answer-key.xlsx")
+@roles_required(Role.ORGANISER)
+def export_answer_key(component_id: int):
+    """The answer key as .xlsx in the layout the import reads (an empty one is the template)."""
+    component = _component(component_id)
+    return send_file(io.BytesIO(export_key(component)), mimetype=XLSX, as_attachment=True,
+                     download_name=export_name(component))
+
+
+@bp.route("/components/<int:component_id>/answer-key/import", methods=["GET", "POST"])
+@roles_required(Role.ORGANISER)
+def import_answer_key(component_id: int):
+    """Upload an answer key: checked first; it replaces the key only when every row is right
+    and the component has no scores yet."""
+    component = _component(component_id)
+    form = AnswerKeyUploadForm()
+    if form.validate_on_submit():
+        try:
+            outcome = import_service.console_check(
+                AnswerKeyImporter(component, current_user), _upload(form.file.data),
+                current_user, in_background=False)
+        except ServiceError as error:
+            db.session.rollback()
+            form.file.errors.append(error.message)
+        else:
+            return _after_check(outcome)
+    return render_template("admin/import_answer_key.html", form=form, component=component,
+                           stage=component.stage)

@@ -40,6 +40,12 @@ class SchemeUploadForm(FlaskForm):
     submit = SubmitField(_l("Check the file"))
 
 
+class AnswerKeyUploadForm(FlaskForm):
+    file = FileField(_l("Answer key sheet"), validators=[
+        FileRequired(_l("Choose the file to upload.")), FileAllowed(SHEET_TYPES, SHEET_MESSAGE)])
+    submit = SubmitField(_l("Check the file"))
+
+
 class DecisionForm(FlaskForm):
     """Import the good rows, or cancel: a button whose form carries only the CSRF token."""
 

@@ -110,7 +110,8 @@ ACCESS = {
         "confirm_result_import")},
     # theory exam quality: item analysis, its chart, a key correction
     **{f"admin.{name}": ORG for name in (
-        "exam_quality_page", "exam_quality_chart", "exam_key_change")},
+        "exam_quality_page", "exam_quality_chart", "exam_key_change", "export_answer_key",
+        "import_answer_key")},
 }
 
 ACCOUNTS = {
