@@ -8,13 +8,13 @@ from flask import flash, jsonify, redirect, render_template, request, send_file,
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.admin.import_forms import AnswerKeyUploadForm
+from app.admin.imports import XLSX, _after_check, _upload
 from app.admin.routes import bp
 from app.errors import abort_with
 from app.extensions import db
 from app.models import Component, Role
 from app.security import roles_required
-from app.admin.import_forms import AnswerKeyUploadForm
-from app.admin.imports import XLSX, _after_check, _upload
 from app.services import ServiceError, exam_quality
 from app.services import imports as import_service
 from app.services.answer_key_io import AnswerKeyImporter, export_key, export_name

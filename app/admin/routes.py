@@ -114,7 +114,7 @@ def audit_log():
 
 from app.admin import charts, entries, exports, judging, result_imports, results  # noqa: E402,F401  (register their pages on bp)
 from app.admin import contests as configuration_pages  # noqa: E402,F401  (registers them on bp)
+from app.admin import exam_quality as exam_quality_pages  # noqa: E402,F401  (registers them on bp)
 from app.admin import imports as import_pages  # noqa: E402,F401  (registers them on bp)
 from app.admin import rechecks as recheck_pages  # noqa: E402,F401  (registers them on bp)
 from app.admin import whatif as whatif_pages  # noqa: E402,F401  (registers them on bp)
-from app.admin import exam_quality as exam_quality_pages  # noqa: E402,F401  (registers them on bp)
