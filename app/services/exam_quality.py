@@ -119,8 +119,8 @@ class Report:
             "x_max": 100, "y_min": -100, "y_max": 100,
             "series": [
                 {"name": _("Questions"), "points": [point(i) for i in plotted if not i.flag]},
-                {"name": _("Flagged questions"), "points": [point(i) for i in plotted
-                                                            if i.flag]},
+                {"name": _("Flagged questions"), "color": "#dc3545",
+                 "points": [point(i) for i in plotted if i.flag]},
             ],
             "note": _("Questions that everyone answered alike have no discrimination and are "
                       "not drawn.") if len(plotted) < len(self.analysis.items) else "",

@@ -75,6 +75,7 @@
                  formatter: function (p) { return p.data.name + "  " + p.data.value.join(" / "); } },
       series: spec.series.map(function (s) {
         return { type: "scatter", name: s.name, symbolSize: 9,
+                 itemStyle: s.color ? { color: s.color } : undefined,
                  data: s.points.map(function (p) { return { name: p.name, value: [value(p.x), value(p.y)] }; }) };
       })
     };
