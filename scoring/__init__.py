@@ -122,6 +122,7 @@ from .advancement import (
     select_advancers,
 )
 from .aggregation import Aggregation, AggregationRule, aggregate_judges
+from .awards import AwardRule, Awards, AwardTier, assign_awards, tier_count
 from .errors import InvalidInput, InvalidMark, InvalidRule, ScoringError, WeightsError
 from .exam import ExamQuestion, QuestionKind, mark_answer, mark_answers
 from .item_analysis import (
@@ -210,5 +211,5 @@ __all__ = [
     "stage_results",
     "standardise",
     "ItemAnalysis", "ItemStatistics", "MarkedSheets", "TestStatistics", "analyse_items",
-    "mark_answer_matrix",
+    "mark_answer_matrix", "AwardRule", "AwardTier", "Awards", "assign_awards", "tier_count",
 ]
