@@ -122,8 +122,17 @@ from .advancement import (
     select_advancers,
 )
 from .aggregation import Aggregation, AggregationRule, aggregate_judges
+from .awards import AwardRule, Awards, AwardTier, assign_awards, tier_count
 from .errors import InvalidInput, InvalidMark, InvalidRule, ScoringError, WeightsError
 from .exam import ExamQuestion, QuestionKind, mark_answer, mark_answers
+from .item_analysis import (
+    ItemAnalysis,
+    ItemStatistics,
+    MarkedSheets,
+    TestStatistics,
+    analyse_items,
+    mark_answer_matrix,
+)
 from .judges import AggregationSensitivity, aggregation_sensitivity, judge_effects
 from .marking import (
     JUDGEMENT_SCALE,
@@ -215,4 +224,6 @@ __all__ = [
     "select_advancers",
     "stage_results",
     "standardise",
+    "ItemAnalysis", "ItemStatistics", "MarkedSheets", "TestStatistics", "analyse_items",
+    "mark_answer_matrix", "AwardRule", "AwardTier", "Awards", "assign_awards", "tier_count",
 ]

@@ -38,6 +38,8 @@ class ExamQuestion:
     word (``"对"``, ``"√"``, ``"T"``), or, for ``other``, the exact expected text.
     ``partial_credit`` is what a multiple-choice answer earns when it is a non-empty proper
     subset of the key (e.g. half the points); 0 or None means none.
+    ``voided``: the question was struck out after the exam (该题作废): every attempt earns its
+    points, whatever was answered, so the exam's maximum stays as published.
     """
 
     number: int
@@ -45,6 +47,7 @@ class ExamQuestion:
     answer_key: str
     points: Decimal
     partial_credit: Decimal | None = None
+    voided: bool = False
 
     def __post_init__(self):
         if isinstance(self.number, bool) or not isinstance(self.number, int) or self.number < 1:
@@ -104,7 +107,10 @@ def _read(question: ExamQuestion, raw) -> frozenset[str] | str | None:
 def mark_answer(question: ExamQuestion, answer) -> Decimal:
     """Points for one answer: single choice, true/false and other questions all or nothing;
     multiple choice the full points for exactly the key, the question's partial credit for a
-    non-empty proper subset of the key, 0 for any wrong option. Not answered earns 0."""
+    non-empty proper subset of the key, 0 for any wrong option. Not answered earns 0. A voided
+    question earns its points for every attempt."""
+    if question.voided:
+        return question.points
     given = _read(question, answer)
     if given is None:
         return Decimal(0)

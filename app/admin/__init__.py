@@ -12,6 +12,7 @@ from app.admin import (  # noqa: E402,F401  (each registers its pages on bp)
     contestants,
     contests,
     entries,
+    exam_quality,
     exports,
     imports,
     judging,

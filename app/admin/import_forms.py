@@ -40,6 +40,12 @@ class SchemeUploadForm(CheckedForm):
     submit = SubmitField(_l("Check the file"))
 
 
+class AnswerKeyUploadForm(CheckedForm):
+    file = FileField(_l("Answer key sheet"), validators=[
+        FileRequired(_l("Choose the file to upload.")), FileAllowed(SHEET_TYPES, SHEET_MESSAGE)])
+    submit = SubmitField(_l("Check the file"))
+
+
 class DecisionForm(CheckedForm):
     """Import the good rows, or cancel: a button whose form carries only the CSRF token."""
 

@@ -69,6 +69,12 @@ def _target(batch: ImportBatch) -> tuple[str, str | None]:
             stage = component.stage
             return (f"{stage.track.name} · {stage.name} · {component.name}",
                     url_for("admin.component_results", component_id=component.id))
+    elif batch.kind == ImportKind.ANSWER_KEY:
+        component = db.session.get(Component, batch.target_id)
+        if component is not None:
+            stage = component.stage
+            return (f"{stage.track.name} · {stage.name} · {component.name}",
+                    url_for("admin.exam_quality_page", component_id=component.id))
     elif batch.kind == ImportKind.MARKING_SCHEME:
         component = db.session.get(Component, batch.target_id)
         if component is not None:

@@ -311,9 +311,18 @@ class ExamQuestion(db.Model):
     points: Mapped[Decimal] = mapped_column(ScaledDecimal(POINTS))
     # Points for a correct proper subset of a multiple-choice key (e.g. half); 0 = none.
     partial_credit: Mapped[Decimal | None] = mapped_column(ScaledDecimal(POINTS))
+    # Struck out after the exam (该题作废): every attempt earns its points.
+    voided: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     ability_id: Mapped[int | None] = mapped_column(sa.ForeignKey("abilities.id"))
 
     component: Mapped[Component] = relationship(back_populates="questions")
+
+    def rule(self):
+        """The question as scoring/ marks it."""
+        import scoring as sc
+
+        return sc.ExamQuestion(self.number, self.kind.value, self.answer_key, self.points,
+                               self.partial_credit, voided=self.voided)
     ability: Mapped[Ability | None] = relationship()
 
 

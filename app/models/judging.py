@@ -129,6 +129,7 @@ class ImportKind(enum.StrEnum):
     DIGITAL_TWIN = "digital_twin"
     MARKING_SCHEME = "marking_scheme"
     COMPONENT_SCORES = "component_scores"
+    ANSWER_KEY = "answer_key"
 
 
 class ImportStatus(enum.StrEnum):

@@ -574,9 +574,7 @@ class TheoryImporter(ResultImporter):
         questions = self.component.questions
         if self.question_columns and questions:
             try:
-                self.key = {q.number: sc.ExamQuestion(q.number, q.kind.value, q.answer_key,
-                                                      q.points, q.partial_credit)
-                            for q in questions}
+                self.key = {q.number: q.rule() for q in questions}
             except sc.ScoringError as error:
                 raise ImportFailed(_("The answer key of %(name)s is wrong: %(reason)s",
                                      name=self.component.name, reason=str(error))) from None

@@ -5,7 +5,7 @@ initial_passwords keeps, until a person's first sign-in, the salt from which the
 initial password is derived (the password itself is never stored, only its hash on the account).
 
 Revision ID: 5c1e7a9d3b24
-Revises: e4a7c9b2d6f1
+Revises: a6c3f58e1d27
 Create Date: 2026-12-05 09:30:00.000000
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '5c1e7a9d3b24'
-down_revision = 'e4a7c9b2d6f1'
+down_revision = 'a6c3f58e1d27'
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ notice → notice, a published version → provisional results, a computed versi
 stored scores or a draw → scoring.
 
 Revision ID: a6c3f58e1d27
-Revises: e4a7c9b2d6f1
+Revises: a9c3e5f7b214
 Create Date: 2026-12-05 09:30:00.000000
 
 """
@@ -19,7 +19,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a6c3f58e1d27'
-down_revision = 'e4a7c9b2d6f1'
+down_revision = 'a9c3e5f7b214'
 branch_labels = None
 depends_on = None
 

@@ -6,7 +6,7 @@ until now, so existing rows get it) or "per_item" (WorldSkills: grades averaged 
 rounded once).
 
 Revision ID: a9c3e5f7b214
-Revises: e4a7c9b2d6f1
+Revises: 67dfda2270d6
 Create Date: 2026-12-05 10:20:00.000000
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a9c3e5f7b214'
-down_revision = 'e4a7c9b2d6f1'
+down_revision = '67dfda2270d6'
 branch_labels = None
 depends_on = None
 

@@ -118,6 +118,10 @@ ACCESS = {
     **{f"admin.{name}": ORG for name in (
         "component_results", "component_push_token", "result_import_batch",
         "confirm_result_import")},
+    # theory exam quality: item analysis, its chart, a key correction
+    **{f"admin.{name}": ORG for name in (
+        "exam_quality_page", "exam_quality_chart", "exam_key_change", "export_answer_key",
+        "import_answer_key")},
 }
 
 ACCOUNTS = {

@@ -63,8 +63,27 @@
     };
   }
 
+  // A point per thing (e.g. a question): spec.series[i].points = [{name, x, y}], the axes named
+  // by x_label / y_label and bounded by x_max, y_min, y_max.
+  function scatterOption(spec) {
+    return {
+      xAxis: { type: "value", name: spec.x_label || "", nameLocation: "middle", nameGap: 28,
+               min: 0, max: spec.x_max },
+      yAxis: { type: "value", name: spec.y_label || "", min: spec.y_min, max: spec.y_max },
+      grid: { left: 16, right: 32, top: spec.note ? 78 : 58, bottom: 64, containLabel: true },
+      tooltip: { trigger: "item", renderMode: "richText",
+                 formatter: function (p) { return p.data.name + "  " + p.data.value.join(" / "); } },
+      series: spec.series.map(function (s) {
+        return { type: "scatter", name: s.name, symbolSize: 9,
+                 itemStyle: s.color ? { color: s.color } : undefined,
+                 data: s.points.map(function (p) { return { name: p.name, value: [value(p.x), value(p.y)] }; }) };
+      })
+    };
+  }
+
   function option(spec) {
-    var base = spec.type === "radar" ? radarOption(spec) : barOption(spec);
+    var base = spec.type === "radar" ? radarOption(spec)
+      : (spec.type === "scatter" ? scatterOption(spec) : barOption(spec));
     base.animation = false;
     base.aria = { enabled: true };
     base.textStyle = { fontFamily: FONT };
@@ -74,7 +93,39 @@
     return base;
   }
 
+  function scatterTable(box, spec) {
+    var details = document.createElement("details");
+    details.className = "chart-table small mt-1";
+    var summary = document.createElement("summary");
+    summary.textContent = box.getAttribute("data-chart-table") || "";
+    details.appendChild(summary);
+    var table = document.createElement("table");
+    table.className = "table table-sm w-auto";
+    var head = table.createTHead().insertRow();
+    ["", spec.x_label || "", spec.y_label || ""].forEach(function (text) {
+      var th = document.createElement("th");
+      th.scope = "col";
+      th.textContent = text;
+      head.appendChild(th);
+    });
+    var body = table.createTBody();
+    spec.series.forEach(function (s) {
+      s.points.forEach(function (p) {
+        var row = body.insertRow();
+        var th = document.createElement("th");
+        th.scope = "row";
+        th.textContent = p.name + " (" + s.name + ")";
+        row.appendChild(th);
+        row.insertCell().textContent = p.x === null ? "—" : String(p.x);
+        row.insertCell().textContent = p.y === null ? "—" : String(p.y);
+      });
+    });
+    details.appendChild(table);
+    box.parentNode.insertBefore(details, box.nextSibling);
+  }
+
   function dataTable(box, spec) {
+    if (spec.type === "scatter") { scatterTable(box, spec); return; }
     var details = document.createElement("details");
     details.className = "chart-table small mt-1";
     var summary = document.createElement("summary");
@@ -117,7 +168,9 @@
   }
 
   function draw(box, spec) {
-    if (!spec.categories.length) {
+    var empty = spec.type === "scatter"
+      ? !spec.series.some(function (s) { return s.points.length; }) : !spec.categories.length;
+    if (empty) {
       var heading = document.createElement("strong");
       heading.textContent = spec.title;
       note(box, spec.note || "");
