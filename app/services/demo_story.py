@@ -57,9 +57,9 @@ from app.services import (
     judging,
     rechecks,
     results,
+    score_sheets,
     sittings,
 )
-from app.services import stages as stage_service
 from app.services.appeals import file_appeal
 from app.services.imports import insert_rows
 from app.services.registration_import import RegistrationImporter
@@ -307,9 +307,12 @@ def _advance(version, cast: Cast, organiser: User, summary) -> None:
 # --- the advanced stage ----------------------------------------------------------------------
 
 def _advanced_stage(stage: Stage, cast: Cast, organiser: User, summary) -> None:
-    for status in (StageStatus.REGISTRATION, StageStatus.SCORING):
-        if status in stage_service.next_statuses(stage):
-            stage_service.change_status(stage, status, actor=organiser)
+    from app.services import stage_flow
+
+    # Finalising the preliminary's list opened the stage to its advancers; the draw below
+    # starts its scoring (stage_flow).
+    if StageStatus.REGISTRATION in stage_flow.next_statuses(stage):
+        stage_flow.change_status(stage, StageStatus.REGISTRATION, actor=organiser)
     if not stage.sittings:
         for name, starts, ends in SITTINGS:
             sittings.create_sitting(stage, {"name": name, "venue": VENUE, "room": ROOM,
@@ -381,9 +384,9 @@ def _judge_the_practical(stage: Stage, cast: Cast, summary) -> None:
             if username == "judge1" and not ws.startswith("1"):
                 continue  # the second sitting: judge1's sheets still to fill
             marks = _practical_marks(ws, username, harsh=(ws == flagged and username == "judge3"))
-            sheet = judging.sheet_for(practical, judge, ws, create=True)
-            judging.save(sheet, marks, {}, "0", version=sheet.version, actor=judge)
-            judging.submit(sheet, version=sheet.version, actor=judge)
+            sheet = score_sheets.sheet_for(practical, judge, ws, create=True)
+            score_sheets.save(sheet, marks, {}, "0", version=sheet.version, actor=judge)
+            score_sheets.submit(sheet, version=sheet.version, actor=judge)
             sheets += 1
     summary.add("score sheets", sheets)
 

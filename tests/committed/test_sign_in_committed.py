@@ -16,7 +16,7 @@ def two_instances(tmp_path_factory):
 
     url = fresh_database_url("sign_in_committed", tmp_path_factory.mktemp("sign-in-db"))
     flask_cli(url, "db", "upgrade")
-    flask_cli(url, "demo", "load")
+    flask_cli(url, "demo", "load", "--configuration-only")
     config = {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "two-instances",
               "LOGIN_RATE_LIMIT": "3 per minute", "LOGIN_RATE_LIMIT_PER_ADDRESS": "100 per minute"}
     apps = (create_app(dict(config)), create_app(dict(config)))
