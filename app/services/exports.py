@@ -342,7 +342,7 @@ def advancement_sheet(listing, *, actor: User) -> Path:
         Column("名次", 6, lambda r: r[1].rank),
         Column("备注", 16, remark, wrap=True),
     ]
-    from app import display_datetime
+    from app.display import display_datetime
     from app.services.results import amendments, undecided_newer_version
 
     notes = []
