@@ -31,6 +31,7 @@ REFUSAL_STATUS: dict[str, int] = {
     "bad_transition": 409,
     "not_ready": 409,
     "confirmation_required": 409,
+    "no_match": 422,
 }
 
 

@@ -12,7 +12,7 @@ from app.admin.confirm import ask, confirmed
 from app.display import display_datetime
 from app.errors import Refusal, abort_with
 from app.extensions import db
-from app.inputs import parse_id
+from app.inputs import parse_id, text_problem
 from app.labels import RESULT_STATUS
 from app.models import (
     AdvancementEntry,
@@ -26,7 +26,7 @@ from app.models import (
     StageEntry,
 )
 from app.security import roles_required
-from app.services import FieldErrors, appeals, confirmations, results
+from app.services import FieldErrors, ServiceError, appeals, confirmations, results
 
 PAGE_SIZE = 100
 CHANGES_PAGE_SIZE = 50  # contestants whose lines differ from the previous version, per page
@@ -190,8 +190,8 @@ def withdraw_list(list_id: int):
     """Withdraw a draft list or one under notice, with the reason (confirmed first)."""
     listing = _listing(list_id)
     reason = request.form.get("reason", "")
-    if not reason.strip():
-        return _list_page(listing, {"withdraw_reason": _(
+    if not reason.strip() or text_problem(reason):
+        return _list_page(listing, {"withdraw_reason": text_problem(reason) or _(
             "Say why the list is withdrawn: the public notice shows it.")}, 422)
     with Refusal():
         confirmation = confirmations.withdraw(listing)
@@ -210,8 +210,8 @@ def keep_list(list_id: int):
     """Keep a list although a newer version was published, with the reason (confirmed first)."""
     listing = _listing(list_id)
     reason = request.form.get("reason", "")
-    if not reason.strip():
-        return _list_page(listing, {"keep_reason": _(
+    if not reason.strip() or text_problem(reason):
+        return _list_page(listing, {"keep_reason": text_problem(reason) or _(
             "Say why the list is kept: the public notice shows it.")}, 422)
     with Refusal():
         confirmation = confirmations.keep(listing)
@@ -263,6 +263,8 @@ def rule_objection(objection_id: int):
     upheld = request.form.get("decision") == "upheld"
     ruling = request.form.get("ruling", "")
     with Refusal():
+        if text_problem(ruling):  # refused before a confirmation is asked
+            raise ServiceError(text_problem(ruling), field="ruling")
         if upheld:  # removing an advancer is confirmed first
             confirmation = confirmations.upheld_objection(objection, ruling)
             if not confirmed(confirmation):

@@ -41,6 +41,46 @@ ERROR_SCHEMA = {
 }
 
 
+_TYPE_WORDS = {"integer": "整数", "number": "数值", "string": "文本", "object": "对象",
+               "array": "列表", "boolean": "是或否（true/false）", "null": "空值"}
+
+
+def schema_problem(error: jsonschema.ValidationError) -> dict[str, Any]:
+    """A request body's schema error as the API's error detail, in Chinese: the field (a dotted
+    path) and what is wrong with it (jsonschema's own messages are English)."""
+    field = ".".join(str(p) for p in error.path) or None
+    kind, value = error.validator, error.validator_value
+    if kind == "required":
+        missing = next((name for name in value if isinstance(error.instance, dict)
+                        and name not in error.instance), None)
+        field = ".".join(filter(None, [field, missing])) or None
+        reason = _("This field is required.")
+    elif kind == "type":
+        kinds = value if isinstance(value, list) else [value]
+        reason = "应为" + "或".join(_TYPE_WORDS.get(k, k) for k in kinds)
+    elif kind in ("minimum", "exclusiveMinimum"):
+        reason = f"不能小于{value}" if kind == "minimum" else f"应大于{value}"
+    elif kind in ("maximum", "exclusiveMaximum"):
+        reason = f"不能大于{value}" if kind == "maximum" else f"应小于{value}"
+    elif kind == "minLength":
+        reason = "不能为空" if value == 1 else f"至少{value}个字符"
+    elif kind == "maxLength":
+        reason = f"最多{value}个字符"
+    elif kind == "minItems":
+        reason = f"至少{value}项"
+    elif kind == "maxItems":
+        reason = f"最多{value}项"
+    elif kind == "enum":
+        reason = "应为以下之一：" + "、".join(str(v) for v in value)
+    elif kind == "pattern":
+        reason = "格式不正确"
+    elif kind == "additionalProperties":
+        reason = "包含不允许的字段"
+    else:
+        reason = "取值不符合要求"
+    return {"field": field, "reason": reason}
+
+
 class Operation:
     """One documented endpoint: its rule, method, roles and schemas."""
 
@@ -172,8 +212,7 @@ def endpoint(rule: str, *, method: str = "GET", summary: str, tag: str,
                 errors = sorted(jsonschema.Draft202012Validator(request_schema).iter_errors(body),
                                 key=lambda e: list(e.path))
                 if errors:
-                    details = [{"field": ".".join(str(p) for p in e.path) or None,
-                                "reason": e.message} for e in errors]
+                    details = [schema_problem(e) for e in errors]
                     return api_error(422, "invalid_body",
                                      _("The request body is not valid."), details=details)
                 hostile = hostile_json(body)

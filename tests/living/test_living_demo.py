@@ -87,7 +87,10 @@ def test_the_public_notice_names_the_60_advancers_and_the_removal(public, read):
     table = page.split('id="notice-list"')[1].split("</table>")[0]
     assert table.count("<tr>") == 61  # the header and 60 names
     assert "中国石化金陵石化公司" in table
-    assert "1 contestants were removed" in page or "1名" in page or "1 名" in page
+    # the upheld objection's replacement is marked on the list and dated in the amendments
+    assert table.count("递补") == 1
+    amendments = page.split('id="amendments"')[1].split("</ol>")[0]
+    assert "递补" in amendments
 
 
 def test_the_advanced_stage_is_drawn_into_two_sittings_with_theory_and_twin_imported(read):

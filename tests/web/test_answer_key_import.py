@@ -106,6 +106,6 @@ def test_a_key_is_not_replaced_once_the_exam_has_scores(app, signed_in, db_sessi
     response = organiser.post(f"/admin/components/{component_id}/answer-key/import",
                               {"file": (io.BytesIO(_sheet(GOOD)), "标准答案.xlsx")},
                               content_type="multipart/form-data")
-    assert response.status_code == 409
+    assert response.status_code == 422
     assert "已有成绩" in response.get_data(as_text=True)
     assert _questions(db_session, component_id) == before

@@ -161,7 +161,8 @@ def test_a_hostile_mark_reason_or_overrun_in_the_autosave_is_a_422_naming_it(
                                  data=body, content_type="application/json",
                                  headers={"X-CSRFToken": visitor.csrf_token()})
     assert answer.status_code == 422, answer.get_data(as_text=True)
-    assert CJK.search(answer.get_json()["error"]["fields"][field])
+    details = {d["field"]: d["reason"] for d in answer.get_json()["error"]["details"]}
+    assert CJK.search(details[field])
     db_session.expire_all()
     assert _table_counts(db_session) == before
 

@@ -218,10 +218,14 @@ ROLES = {"organiser": ["/admin/", "/account/tokens", "/admin/components/4/scheme
                        "/admin/components/4/scheme/new", "/admin/stages/1/what-if?preview=1",
                        "/admin/stages/2/sittings", "/admin/lists/1", "/admin/results",
                        "/admin/judging", "/admin/components/4/scores"],
-         "chief": ["/judge/", "/judge/appeals"], "judge1": ["/judge/"],
-         "arbiter": ["/judge/", "/judge/appeals"],
-         "contestant": ["/portal/"], "contact": ["/portal/"],
-         "anonymous": ["/", "/register", "/login", "/notices"]}
+         # every signed-in role may change its password and hold API tokens (the menu shows
+         # the tokens page to organisers only, so it is named here)
+         "chief": ["/judge/", "/judge/appeals", "/account/tokens", "/account/password"],
+         "judge1": ["/judge/", "/account/tokens", "/account/password"],
+         "arbiter": ["/judge/", "/judge/appeals", "/account/tokens", "/account/password"],
+         "contestant": ["/portal/", "/portal/claim", "/account/tokens", "/account/password"],
+         "contact": ["/portal/", "/account/tokens", "/account/password"],
+         "anonymous": ["/", "/register", "/login", "/notices", "/lookup"]}
 
 
 @pytest.fixture
@@ -244,7 +248,7 @@ def busy_contest(app, signed_in, db_session):
     )
     from app.services import judging, score_sheets
     from tests.judging_setup import prepare_practical
-    from tests.results_setup import pass_recheck_on_the_web
+    from tests.results_setup import confirmed_post, pass_recheck_on_the_web
 
     with app.app_context():
         stage = db.session.scalar(sa.select(Stage).join(Track).where(Track.code == "chem",
@@ -270,7 +274,7 @@ def busy_contest(app, signed_in, db_session):
     organiser.post(f"/admin/stages/{stage_id}/results", {"reason": "首次计算"})
     version = db_session.scalar(sa.select(ResultsVersion))
     pass_recheck_on_the_web(organiser, version.id, db_session)
-    organiser.post(f"/admin/results/{version.id}/publish")
+    confirmed_post(organiser, f"/admin/results/{version.id}/publish")
     organiser.post(f"/admin/results/{version.id}/advancement")
     listing = db_session.scalar(sa.select(AdvancementList))
     organiser.post(f"/admin/lists/{listing.id}/notice")
