@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
+from app.display import fixed_decimals
 from app.errors import Refusal, abort_with, api_error
 from app.extensions import db
 from app.inputs import parse_version
@@ -68,8 +69,14 @@ def sheet(component_id: int, workstation: str):
     component = _component(component_id)
     sheet = _sheet_or_404(component, workstation)
     current = score_sheets.state(sheet, component)
+    items = score_sheets.marking_items(component)
+    titles = {i.code: i.title for i in items}
     return render_template("judge/sheet.html", component=component, workstation=workstation,
-                           sheet=sheet, state=current, items=score_sheets.marking_items(component),
+                           sheet=sheet, state=current, items=items,
+                           rules=score_sheets.mirror_rules(component),
+                           missing=[score_sheets.field_label(code, titles)
+                                    for code in current.problems],
+                           maximum=fixed_decimals(component.maximum, component.stage.decimals),
                            submit_form=SubmitSheetForm(version=sheet.version if sheet else 0),
                            history=score_sheets.sheet_history(sheet) if sheet else [])
 
@@ -111,15 +118,16 @@ def submit_sheet(component_id: int, workstation: str):
     if sheet is None or not form.validate_on_submit():
         flash(_("Mark the sheet before submitting it."), "warning")
         return redirect(url_for("judge.sheet", component_id=component.id, workstation=workstation))
-    refusal = Refusal(fields=[i.code for i in score_sheets.marking_items(component)])
+    refusal = Refusal(fields=[*(i.code for i in score_sheets.marking_items(component)),
+                              "overrun_minutes"])
     with refusal:
         current = score_sheets.submit(sheet, version=parse_version(form.version.data),
                                       actor=current_user)
         flash(_("Workstation %(n)s submitted: %(points)s points.", n=workstation,
                 points=current.points), "success")
         return redirect(url_for("judge.workspace"))
-    if refusal.errors:  # the items still to mark, named on the sheet page
-        flash(_("The sheet is not complete: %(items)s.", items="、".join(refusal.errors)),
+    if refusal.errors:  # each message names its item; the sheet page marks them too
+        flash(_("The sheet is not complete: %(items)s.", items="；".join(refusal.errors.values())),
               "danger")
     return redirect(url_for("judge.sheet", component_id=component.id, workstation=workstation))
 

@@ -117,6 +117,28 @@ def marking_rules(component: Component) -> tuple[sc.MarkingScheme, tuple[ItemRul
         component.stage.decimals), component)
 
 
+def mirror_rules(component: Component) -> dict:
+    """What the sheet page's script needs to mirror ``scoring.running_total`` and
+    ``scoring.score_sheet`` while the judge types (the server's answer to each save stays the
+    truth): every amount in integer units of 10**-decimals, as scoring/ counts them."""
+    scheme, _rules = marking_rules(component)
+    scale = 10 ** scheme.decimals
+
+    def units(value) -> int:
+        return int(Decimal(value or 0) * scale)
+
+    rule = scheme.time_overrun
+    return {
+        "decimals": scheme.decimals,
+        "items": [{"code": item.code, "kind": item.kind.value, "max": units(item.maximum),
+                   "per": units(item.deduction_per_occurrence),
+                   "all_or_nothing": bool(item.all_or_nothing)} for item in scheme.items],
+        "overrun": None if rule is None else {
+            "per_minute": units(rule.deduction_per_started_minute),
+            "disqualify_after": rule.disqualify_after_minutes},
+    }
+
+
 def sheet_for(component: Component, judge: User, workstation: str, *,
               create: bool = False, assignment: JudgeAssignment | None = None
               ) -> ScoreSheet | None:
@@ -165,6 +187,27 @@ class SheetState:
     dq_reason: str | None = None
 
 
+def field_label(code: str, titles: dict[str, str]) -> str:
+    """A sheet field as the judge reads it: the item's code and title, or the time overrun."""
+    if code == "overrun_minutes":
+        return _("Minutes over time")
+    title = titles.get(code)
+    return f"{code} {title}" if title else code
+
+
+def _titles(component: Component) -> dict[str, str]:
+    return {i.code: i.title for i in marking_items(component)}
+
+
+def named_problems(problems: dict[str, str], rules, titles: dict[str, str]) -> dict[str, str]:
+    """Each problem of a sheet with the field it is about named in words (by the order of the
+    sheet), so a message read away from its field still says which one."""
+    order = {rule.code: n for n, rule in enumerate(rules)}
+    ordered = sorted(problems, key=lambda code: order.get(code, len(order)))
+    return {code: _("%(field)s: %(problem)s", field=field_label(code, titles),
+                    problem=problems[code]) for code in ordered}
+
+
 def _parse_value(item: MarkingItem, raw) -> Decimal | None:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
@@ -206,8 +249,8 @@ def _compute(scheme: sc.MarkingScheme, time_limit_minutes: int | None, items, va
         if (item.kind == ItemKind.DISQUALIFYING and values[item.code] == 1
                 and not reasons.get(item.code, "").strip()):
             problems[item.code] = _("A disqualification needs a written reason.")
-    if time_limit_minutes and overrun is None:
-        problems["overrun_minutes"] = _("Enter the minutes over time (0 if none).")
+    # An empty time-overrun field is no overrun: the judge writes a number only when the
+    # contestant went over the limit.
     kinds = {item.code: item.kind for item in items}
     given = {code: (bool(v) if kinds[code] == ItemKind.DISQUALIFYING else v)
              for code, v in values.items() if v is not None}
@@ -664,7 +707,8 @@ def submit(sheet: ScoreSheet, *, version: int, actor: User) -> SheetState:
         raise Conflict(_("This sheet was changed elsewhere since you opened it. Reload it."))
     current = state(sheet, sheet.component)
     if not current.complete:
-        raise FieldErrors(current.problems)
+        raise FieldErrors(named_problems(current.problems, marking_rules(sheet.component)[1],
+                                         _titles(sheet.component)))
     sheet.status = SheetStatus.SUBMITTED
     sheet.submitted_at = utcnow()
     sheet.points = current.points

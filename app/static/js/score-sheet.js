@@ -1,9 +1,20 @@
 // Score sheet: saves as the judge types, keeps unsaved marks on the device when the venue's
 // Wi-Fi drops, retries, and refuses to overwrite a sheet someone else changed (409).
+//
+// The bar at the top (running total, items still to fill) follows every keystroke through a
+// mirror of scoring.running_total / scoring.score_sheet in integer units of 10**-decimals; the
+// server's answer to each save is the truth and replaces the mirror's figures when it comes.
 (function () {
   "use strict";
   var form = document.getElementById("score-sheet");
   if (!form || form.dataset.locked === "true") { return; }
+  var rules = JSON.parse(document.getElementById("sheet-rules").textContent);
+  var totalOut = document.getElementById("sheet-total");
+  var unfilledOut = document.getElementById("sheet-unfilled");
+  var unfilledItems = document.getElementById("sheet-unfilled-items");
+  var submitMissing = document.getElementById("submit-missing");
+  var submitCount = document.getElementById("submit-count");
+  var submitButton = document.getElementById("submit-button");
   var storageKey = form.dataset.storageKey;
   var statusLine = document.getElementById("save-status");
   var connection = document.getElementById("connection-warning");
@@ -53,6 +64,93 @@
     });
   }
 
+  // --- the mirror of scoring/ -------------------------------------------------------------
+  var scale = Math.pow(10, rules.decimals);
+
+  // A typed number in units, as parse_number reads plain digits; null: not a number here.
+  function toUnits(text) {
+    var match = /^\s*\+?(\d*)(?:\.(\d*))?\s*$/.exec(text || "");
+    if (!match || (match[1] === "" && !match[2])) { return null; }
+    var fraction = (match[2] || "").replace(/0+$/, "");
+    if (fraction.length > rules.decimals) { return null; }
+    while (fraction.length < rules.decimals) { fraction += "0"; }
+    return Number(match[1] || "0") * scale + Number(fraction || "0");
+  }
+
+  function halfUpDiv(num, den) { return Math.floor((2 * num + den) / (2 * den)); }
+
+  function fixed(units) {
+    var whole = Math.floor(units / scale), rest = String(units - whole * scale);
+    if (rules.decimals === 0) { return String(whole); }
+    while (rest.length < rules.decimals) { rest = "0" + rest; }
+    return whole + "." + rest;
+  }
+
+  // {code: points in units} of the items given and valid, and the labels still to fill.
+  function mirror() {
+    var typed = collect(), points = {}, missing = [], counted = {};
+    var boxes = {};
+    items().forEach(function (box) { boxes[box.dataset.item] = box; });
+    rules.items.forEach(function (item) {
+      var raw = typed.values[item.code], label = boxes[item.code] ? boxes[item.code].dataset.label : item.code;
+      var given = raw !== undefined && String(raw).trim() !== "";
+      var units = given ? toUnits(String(raw)) : null;
+      if (item.kind === "measurement") {
+        if (units === null || units > item.max || (item.all_or_nothing && units !== 0 && units !== item.max)) {
+          missing.push(label); return;
+        }
+        points[item.code] = units; counted[item.code] = true;
+      } else if (item.kind === "judgement") {
+        if (units === null || units % scale || units > 3 * scale) { missing.push(label); return; }
+        points[item.code] = halfUpDiv((units / scale) * item.max, 3); counted[item.code] = true;
+      } else if (item.kind === "deduction") {
+        if (given && (units === null || units % scale)) { missing.push(label); points[item.code] = item.max; return; }
+        points[item.code] = given ? Math.max(0, item.max - (units / scale) * item.per) : item.max;
+        counted[item.code] = given;
+      } else {  // disqualifying: no points; a disqualification needs its written reason
+        var fired = raw === "1";
+        if (fired && !String(typed.reasons[item.code] || "").trim()) { missing.push(label); return; }
+        points[item.code] = 0; counted[item.code] = fired;
+      }
+    });
+    var sum = 0;
+    Object.keys(points).forEach(function (code) { sum += points[code]; });
+    var disqualified = rules.items.some(function (item) {
+      return item.kind === "disqualifying" && typed.values[item.code] === "1" && points[item.code] === 0;
+    });
+    if (!missing.length && rules.overrun) {
+      var overrun = String(typed.overrun_minutes || "").trim();
+      var minutes = overrun === "" ? 0 : (/^\d+$/.test(overrun) ? Number(overrun) : null);
+      if (minutes === null) {
+        missing.push(boxes.overrun_minutes ? boxes.overrun_minutes.dataset.label : "overrun");
+      } else {
+        sum -= Math.min(minutes * rules.overrun.per_minute, sum);
+        if (rules.overrun.disqualify_after !== null && minutes > rules.overrun.disqualify_after) { disqualified = true; }
+      }
+    }
+    if (!missing.length && disqualified) { sum = 0; }
+    return { total: sum, points: points, missing: missing };
+  }
+
+  function showMissing(labels) {
+    unfilledOut.textContent = String(labels.length);
+    unfilledItems.textContent = labels.join("、");
+    if (submitMissing) {
+      submitMissing.textContent = labels.length ? form.dataset.textMissing + " " + labels.join("、") : form.dataset.textReady;
+      submitCount.textContent = labels.length ? submitButton.dataset.textCount.replace("{n}", labels.length) : "";
+    }
+  }
+
+  function reflect() {
+    var m = mirror();
+    totalOut.textContent = fixed(m.total);
+    rules.items.forEach(function (item) {
+      var out = document.getElementById("points-" + item.code);
+      if (out) { out.textContent = item.code in m.points ? fixed(m.points[item.code]) : ""; }
+    });
+    showMissing(m.missing);
+  }
+
   function remember() {
     var copy = collect();
     copy.version = form.dataset.version;
@@ -72,14 +170,19 @@
     });
   }
 
+  // The server's answer: its figures stand (the mirror has shown the same ones already).
   function update(body) {
     form.dataset.version = body.version;
     if (submitVersion) { submitVersion.value = body.version; }
-    document.getElementById("sheet-total").textContent = body.points;
+    if (again) { return; }  // typed on since: the mirror's figures are the newer ones
+    totalOut.textContent = body.points;
     Object.keys(body.item_points).forEach(function (code) {
       var out = document.getElementById("points-" + code);
       if (out) { out.textContent = body.item_points[code]; }
     });
+    var boxes = {};
+    items().forEach(function (box) { boxes[box.dataset.item] = box.dataset.label; });
+    showMissing(Object.keys(body.problems || {}).map(function (code) { return boxes[code] || code; }));
   }
 
   function save() {
@@ -130,6 +233,7 @@
   }
 
   function changed() {
+    reflect();
     dirty = true;
     remember();
     clearTimeout(timer);
@@ -169,6 +273,7 @@
   });
   window.addEventListener("online", function () { if (dirty) { save(); } });
 
+  reflect();
   // Typing kept on this device from a lost connection comes back and is saved.
   try {
     var kept = JSON.parse(localStorage.getItem(storageKey) || "null");
