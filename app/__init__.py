@@ -116,12 +116,13 @@ def _init_templates(app: Flask) -> None:
     from flask_babel import get_locale
 
     from app import labels
-    from app.display import display_datetime, fixed_decimals
+    from app.display import display_datetime, fixed_decimals, mark_text
     from app.models import mask_id_number
     from app.security import nav_for
 
     app.jinja_env.filters["masked_id"] = mask_id_number
     app.jinja_env.filters["fixed"] = fixed_decimals
+    app.jinja_env.filters["mark"] = mark_text
     app.jinja_env.filters["datetime"] = display_datetime
 
     @app.context_processor

@@ -13,6 +13,17 @@ def fixed_decimals(value, decimals: int = 2):
     return str(Decimal(value).quantize(Decimal(1).scaleb(-int(decimals))))
 
 
+def mark_text(value, kind, decimals: int = 2) -> str:
+    """A stored mark as the judge entered it: a grade, a number of occurrences or a
+    disqualification (0/1) as a whole number, measurement points at the stage's decimals --
+    never the stored scale or an exponent ("1E+1")."""
+    if value is None:
+        return ""
+    if getattr(kind, "value", kind) == "measurement":
+        return fixed_decimals(value, decimals)
+    return str(int(Decimal(value)))
+
+
 def display_datetime(value, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     """A stored (naive UTC) moment as the display time zone's wall clock (Beijing time by
     default), as the templates' ``datetime`` filter shows it; flashes, error messages and audit

@@ -21,9 +21,7 @@ from app.models import (
     JudgeAssignment,
     PanelRole,
     Role,
-    ScoreSheet,
     ScoreSource,
-    SheetStatus,
     Sitting,
     Stage,
     StageEntry,
@@ -65,26 +63,7 @@ def _component(component_id: int) -> Component:
 @roles_required(Role.ORGANISER)
 def judging_overview():
     """Every stage with judged or imported components: draw, panels, sheets, sign-off."""
-    # EXISTS, not DISTINCT: PostgreSQL cannot compare a stage's JSON columns.
-    stages = db.session.scalars(sa.select(Stage).where(Stage.components.any())
-                                .order_by(Stage.track_id, Stage.seq)).all()
-    rows = []
-    for stage in stages:
-        draw = db.session.scalar(sa.select(Draw).where(Draw.stage_id == stage.id).limit(1))
-        people = db.session.scalar(sa.select(sa.func.count()).select_from(StageEntry)
-                                   .where(StageEntry.stage_id == stage.id))
-        components = []
-        for component in stage.components:
-            counts = dict(db.session.execute(
-                sa.select(ScoreSheet.status, sa.func.count()).where(
-                    ScoreSheet.component_id == component.id).group_by(ScoreSheet.status)).all())
-            components.append({
-                "component": component, "panel": len(judging.panel(component)),
-                "submitted": counts.get(SheetStatus.SUBMITTED, 0),
-                "open": sum(n for s, n in counts.items() if s != SheetStatus.SUBMITTED),
-                "decrypted": judging.is_decrypted(component)})
-        rows.append({"stage": stage, "draw": draw, "people": people, "components": components})
-    return render_template("admin/judging.html", rows=rows)
+    return render_template("admin/judging.html", rows=judging.overview())
 
 
 @bp.route("/components/<int:component_id>/panel", methods=["GET", "POST"])

@@ -254,6 +254,216 @@ def _shuffled(places: list[StageEntry], seed: str) -> list[StageEntry]:
     return ordered
 
 
+# --- how far the panel has got ---------------------------------------------------------------------
+# The panel page's counters, the organisers' judging overview and sign-off all read the same
+# PanelProgress, so a counter can never say nothing is left while sign-off refuses.
+
+@dataclass(frozen=True)
+class Seat:
+    """A workstation as the progress needs it (plain data, loaded for many components at once)."""
+
+    id: int
+    stage_id: int
+    workstation: str
+    sitting_id: int | None
+    enterprise_id: int | None
+
+
+@dataclass(frozen=True)
+class Seating:
+    """A judge's assignment as the progress needs it."""
+
+    user_id: int
+    judge: str
+    enterprise_id: int | None
+    sitting_id: int | None
+    workstations: tuple[str, ...] | None
+
+
+def _marks_seat(seating: Seating, seat: Seat) -> bool:
+    """Whether the judge marks this workstation: in the assignment's sitting and workstations,
+    and not a contestant of the judge's own enterprise (as ``judge_places`` decides)."""
+    return ((seating.sitting_id is None or seat.sitting_id == seating.sitting_id)
+            and (not seating.workstations or seat.workstation in seating.workstations)
+            and not (seating.enterprise_id and seat.enterprise_id == seating.enterprise_id))
+
+
+NOT_STARTED, IN_PROGRESS, RETURNED, SUBMITTED = "not_started", "draft", "returned", "submitted"
+
+
+@dataclass
+class PanelProgress:
+    """Every sheet the panel owes, by state: a judge's workstation with no sheet yet is not
+    started; a draft is in progress; returned sheets wait for their judge; submitted sheets
+    become signed off with the component. ``waiting`` names who blocks sign-off and where:
+    (judge, state, workstations), every sheet that is owed and not submitted."""
+
+    not_started: int = 0
+    in_progress: int = 0
+    returned: int = 0
+    submitted: int = 0
+    signed_off: int = 0
+    waiting: list[tuple[str, str, list[str]]] = field(default_factory=list)
+
+    @property
+    def open(self) -> int:
+        """Sheets owed and not submitted: sign-off waits for each of them."""
+        return self.not_started + self.in_progress + self.returned
+
+
+def _progress(signed_off: bool, seatings: list[Seating], seats: list[Seat],
+              sheets: dict[tuple[int, int], SheetStatus]) -> PanelProgress:
+    """The progress of one component from its judges, its drawn workstations and its sheets'
+    statuses by (workstation id, judge id). A sheet a judge has although the workstation is
+    no longer on the judge's list still counts by its state."""
+    progress = PanelProgress()
+    waiting: dict[tuple[str, str], list[str]] = {}
+    names = {s.user_id: s.judge for s in seatings}
+    owed = {(seat.id, s.user_id): seat for s in seatings for seat in seats if _marks_seat(s, seat)}
+    numbers = {seat.id: seat.workstation for seat in seats}
+    for key in sorted(set(owed) | set(sheets),
+                      key=lambda k: (names.get(k[1], ""), k[1], numbers.get(k[0], ""))):
+        status = sheets.get(key)
+        state = {None: NOT_STARTED, SheetStatus.DRAFT: IN_PROGRESS,
+                 SheetStatus.RETURNED: RETURNED}.get(status, SUBMITTED)
+        if state == SUBMITTED:
+            if signed_off:
+                progress.signed_off += 1
+            else:
+                progress.submitted += 1
+            continue
+        if state == NOT_STARTED:
+            progress.not_started += 1
+        elif state == IN_PROGRESS:
+            progress.in_progress += 1
+        else:
+            progress.returned += 1
+        judge = names.get(key[1]) or _("a judge no longer on the panel")
+        waiting.setdefault((judge, state), []).append(numbers.get(key[0], "—"))
+    progress.waiting = [(judge, state, sorted(stations))
+                        for (judge, state), stations in waiting.items()]
+    return progress
+
+
+def _seatings(component_ids: list[int]) -> dict[int, list[Seating]]:
+    rows = db.session.execute(
+        sa.select(JudgeAssignment.component_id, JudgeAssignment.user_id, User.display_name,
+                  User.enterprise_id, JudgeAssignment.sitting_id, JudgeAssignment.workstations)
+        .join(User, User.id == JudgeAssignment.user_id)
+        .where(JudgeAssignment.component_id.in_(component_ids),
+               JudgeAssignment.panel_role == PanelRole.JUDGE)
+        .order_by(JudgeAssignment.id)).all()
+    out: dict[int, list[Seating]] = {}
+    for component_id, user_id, name, enterprise_id, sitting_id, workstations in rows:
+        out.setdefault(component_id, []).append(Seating(
+            user_id, name, enterprise_id, sitting_id,
+            tuple(workstations) if workstations else None))
+    return out
+
+
+def _seats(stage_ids: list[int]) -> dict[int, list[Seat]]:
+    rows = db.session.execute(
+        sa.select(StageEntry.id, StageEntry.stage_id, StageEntry.workstation_number,
+                  StageEntry.sitting_id, Entry.enterprise_id)
+        .join(Entry, Entry.id == StageEntry.entry_id)
+        .where(StageEntry.stage_id.in_(stage_ids), StageEntry.status == StageEntryStatus.ACTIVE,
+               StageEntry.workstation_number.is_not(None))
+        .order_by(StageEntry.workstation_number)).all()
+    out: dict[int, list[Seat]] = {}
+    for row in rows:
+        out.setdefault(row.stage_id, []).append(Seat(*row))
+    return out
+
+
+def _sheet_states(component_ids: list[int]) -> dict[int, dict[tuple[int, int], SheetStatus]]:
+    rows = db.session.execute(
+        sa.select(ScoreSheet.component_id, ScoreSheet.stage_entry_id, ScoreSheet.judge_id,
+                  ScoreSheet.status).where(ScoreSheet.component_id.in_(component_ids))).all()
+    out: dict[int, dict[tuple[int, int], SheetStatus]] = {}
+    for component_id, place_id, judge_id, status in rows:
+        out.setdefault(component_id, {})[(place_id, judge_id)] = status
+    return out
+
+
+def progress_of(components: list[Component]) -> dict[int, PanelProgress]:
+    """The progress of each judged component, in three queries however many there are (the
+    organisers' judging overview)."""
+    judged = [c for c in components if c.source == ScoreSource.JUDGES]
+    if not judged:
+        return {}
+    ids = [c.id for c in judged]
+    seatings, seats = _seatings(ids), _seats(sorted({c.stage_id for c in judged}))
+    sheets = _sheet_states(ids)
+    return {c.id: _progress(c.signed_off_at is not None, seatings.get(c.id, []),
+                            seats.get(c.stage_id, []), sheets.get(c.id, {})) for c in judged}
+
+
+def progress(component: Component) -> PanelProgress:
+    """The progress of one judged component (what its chief judge's panel counts)."""
+    return progress_of([component]).get(component.id, PanelProgress())
+
+
+def waiting_text(progress: PanelProgress, limit: int = 12) -> str:
+    """Who and which workstations sign-off waits for, in words ("李裁判：赛位 201、202 尚未开始
+    评分；…"), at most ``limit`` workstations named per judge and state."""
+    parts = []
+    for judge, state, stations in progress.waiting:
+        shown = "、".join(stations[:limit])
+        if len(stations) > limit:
+            shown = _("%(shown)s and %(n)d more", shown=shown, n=len(stations) - limit)
+        if state == NOT_STARTED:
+            parts.append(_("%(judge)s has not started workstations %(stations)s",
+                           judge=judge, stations=shown))
+        elif state == IN_PROGRESS:
+            parts.append(_("%(judge)s has not submitted workstations %(stations)s",
+                           judge=judge, stations=shown))
+        else:
+            parts.append(_("%(judge)s has workstations %(stations)s returned to mark again",
+                           judge=judge, stations=shown))
+    return "；".join(parts)
+
+
+def overview() -> list[dict]:
+    """The organisers' judging overview: every stage that has components, with its number of
+    contestants, its draw, and each component's panel size, sheets by state (the progress the
+    chief judge's panel counts), sign-off and decryption -- in a fixed number of queries
+    however many stages and components there are."""
+    from sqlalchemy.orm import selectinload
+
+    from app.models import Track
+
+    # EXISTS, not DISTINCT: PostgreSQL cannot compare a stage's JSON columns.
+    stages = db.session.scalars(
+        sa.select(Stage).where(Stage.components.any())
+        .options(selectinload(Stage.components),
+                 joinedload(Stage.track).joinedload(Track.contest))
+        .order_by(Stage.track_id, Stage.seq)).all()
+    if not stages:
+        return []
+    stage_ids = [stage.id for stage in stages]
+    components = [c for stage in stages for c in stage.components]
+    component_ids = [c.id for c in components]
+    draws: dict[int, Draw] = {}
+    for draw in db.session.scalars(sa.select(Draw).where(Draw.stage_id.in_(stage_ids))
+                                   .order_by(Draw.id)):
+        draws.setdefault(draw.stage_id, draw)
+    people = dict(db.session.execute(
+        sa.select(StageEntry.stage_id, sa.func.count()).where(StageEntry.stage_id.in_(stage_ids))
+        .group_by(StageEntry.stage_id)).all())
+    panels = dict(db.session.execute(
+        sa.select(JudgeAssignment.component_id, sa.func.count())
+        .where(JudgeAssignment.component_id.in_(component_ids))
+        .group_by(JudgeAssignment.component_id)).all())
+    decrypted = set(db.session.scalars(sa.select(Decryption.component_id).where(
+        Decryption.component_id.in_(component_ids)).distinct()))
+    progress = progress_of(components)
+    return [{"stage": stage, "draw": draws.get(stage.id), "people": people.get(stage.id, 0),
+             "components": [{"component": c, "panel": panels.get(c.id, 0),
+                             "progress": progress.get(c.id), "decrypted": c.id in decrypted}
+                            for c in stage.components]}
+            for stage in stages]
+
+
 # --- the chief judge's view and sign-off --------------------------------------------------------
 
 @dataclass
@@ -272,6 +482,24 @@ class PanelReview:
     # Each workstation's judgement items with the judges' grades (in the order of ``judges``)
     # and, when the component combines them per item, the panel's points.
     judgement: list[dict] = field(default_factory=list)
+    # The sheets owed by state, and who sign-off waits for (the panel's counters).
+    progress: PanelProgress = field(default_factory=PanelProgress)
+    # Workstations whose submitted sheets are not yet enough for the aggregation.
+    short: list[str] = field(default_factory=list)
+
+    def sign_off_refusal(self) -> str | None:
+        """Why sign-off would be refused now (None: it can go ahead, after the chief judge has
+        acknowledged any flagged disagreement). ``sign_off`` refuses with exactly this."""
+        if self.problem:
+            return self.problem
+        if self.progress.open:
+            return _("Sign-off waits for %(n)d sheets: %(who)s. A judge who cannot mark is "
+                     "taken off the panel by the organisers first.", n=self.progress.open,
+                     who=waiting_text(self.progress))
+        if self.short:
+            return _("Workstations %(stations)s do not have enough judges' sheets yet.",
+                     stations="、".join(self.short))
+        return None
 
 
 def _judge_points(component: Component, place: StageEntry | None = None) -> pd.DataFrame:
@@ -438,13 +666,21 @@ def review(component: Component) -> PanelReview:
     judges, disagreement flags naming the judges, and what another aggregation would change."""
     places = db.session.scalars(_stage_places(component.stage)
                                 .where(StageEntry.workstation_number.is_not(None))
+                                .options(joinedload(StageEntry.entry))
                                 .order_by(StageEntry.workstation_number)).all()
     assignments = [a for a in panel(component) if a.panel_role == PanelRole.JUDGE]
     judges = [a.user for a in assignments]
-    expected = {a.user_id: {p.workstation_number for p in judge_places(a)} for a in assignments}
+    seatings = [Seating(a.user_id, a.user.display_name, a.user.enterprise_id, a.sitting_id,
+                        tuple(a.workstations) if a.workstations else None) for a in assignments]
+    seats = [Seat(p.id, p.stage_id, p.workstation_number, p.sitting_id, p.entry.enterprise_id)
+             for p in places]
+    expected = {s.user_id: {seat.workstation for seat in seats if _marks_seat(s, seat)}
+                for s in seatings}
     sheets = db.session.scalars(sa.select(ScoreSheet).where(
         ScoreSheet.component_id == component.id)).all()
     by_key = {(s.stage_entry_id, s.judge_id): s for s in sheets}
+    progress = _progress(component.signed_off_at is not None, seatings, seats,
+                         {key: s.status for key, s in by_key.items()})
     points = _judge_points(component)
     aggregated = pd.DataFrame()
     problem = None
@@ -470,13 +706,13 @@ def review(component: Component) -> PanelReview:
                                  if c["expected"] and (c["sheet"] is None
                                                        or c["sheet"].status != SheetStatus.SUBMITTED)]})
     flagged = int(aggregated["disagreement"].sum()) if not aggregated.empty else 0
-    incomplete = sum(1 for r in rows if r["agg"] is None or not bool(r["agg"]["complete"]))
-    open_sheets = sum(1 for s in sheets if s.status != SheetStatus.SUBMITTED)
+    short = [r["workstation"] for r in rows
+             if r["agg"] is None or not bool(r["agg"]["complete"])]
     sensitivity = effects = None
     if not points.empty and problem is None:
         sensitivity, effects = _sensitivity(component, points, places)
-    return PanelReview(rows, judges, aggregated, flagged, incomplete, open_sheets, sensitivity,
-                       effects, problem, judgement_grades(component, judges))
+    return PanelReview(rows, judges, aggregated, flagged, len(short), progress.open, sensitivity,
+                       effects, problem, judgement_grades(component, judges), progress, short)
 
 
 def _sensitivity(component: Component, points: pd.DataFrame, places: list[StageEntry]):
@@ -514,18 +750,9 @@ def sign_off(component: Component, *, actor: User, acknowledged_flags: bool = Fa
 
     stage_flow.check(component.stage, stage_flow.Step.SIGNED_OFF)
     result = review(component)
-    if result.problem:
-        raise ServiceError(result.problem)
-    if result.open_sheets:
-        raise ServiceError(_("%(n)d sheets are not submitted yet.", n=result.open_sheets))
-    missing = sorted({name for row in result.rows for name in row["missing"]})
-    if missing:
-        raise ServiceError(_("Sheets are still expected from %(judges)s; a judge who cannot "
-                             "mark is taken off the panel by the organisers first.",
-                             judges="、".join(missing)))
-    if result.incomplete:
-        raise ServiceError(_("%(n)d workstations do not have enough judges' sheets yet.",
-                             n=result.incomplete))
+    refusal = result.sign_off_refusal()  # what the panel page shows, word for word
+    if refusal:
+        raise ServiceError(refusal, code="not_ready")
     if result.flagged and not acknowledged_flags:
         raise FieldErrors({"acknowledge": _(
             "%(n)d workstations are flagged for disagreement between judges; confirm you have "
