@@ -69,7 +69,10 @@
 
   // A typed number in units, as parse_number reads plain digits; null: not a number here.
   function toUnits(text) {
-    var match = /^\s*\+?(\d*)(?:\.(\d*))?\s*$/.exec(text || "");
+    var plain = String(text || "").replace(/[\uFF10-\uFF19]/g, function (c) {
+      return String.fromCharCode(c.charCodeAt(0) - 0xFEE0);  // full-width digits, as the server reads them
+    }).replace(/\uFF0E/g, ".");
+    var match = /^\s*\+?(\d*)(?:\.(\d*))?\s*$/.exec(plain);
     if (!match || (match[1] === "" && !match[2])) { return null; }
     var fraction = (match[2] || "").replace(/0+$/, "");
     if (fraction.length > rules.decimals) { return null; }
