@@ -487,6 +487,10 @@ class PanelReview:
     # Workstations whose submitted sheets are not yet enough for the aggregation.
     short: list[str] = field(default_factory=list)
 
+    def judge_name(self, username: str) -> str:
+        """A judge named by the aggregation (by user name) as people read it."""
+        return next((j.display_name for j in self.judges if j.username == username), username)
+
     def sign_off_refusal(self) -> str | None:
         """Why sign-off would be refused now (None: it can go ahead, after the chief judge has
         acknowledged any flagged disagreement). ``sign_off`` refuses with exactly this."""

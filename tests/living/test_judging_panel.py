@@ -55,6 +55,11 @@ def test_the_panel_counts_judge1s_unstarted_sheets_and_says_sign_off_waits_for_t
     waits = page.split('id="sign-off-waits"')[1].split("</div>")[0]
     assert f"还有{counters['not_started']}份评分表未提交" in waits
     assert f"{judge1}：赛位 2" in waits and "尚未开始评分" in waits
+    # judges by name, not by account name, where the panel names who differs and how severe
+    severity = page.split('id="effects-title"')[1].split("</table>")[0]
+    assert judge1 in severity and "judge1" not in severity
+    flagged = page.split('class="table-warning"')[1].split("</tr>")[0]
+    assert "评分差异" in flagged and not re.search(r"judge\d", flagged.split("评分差异")[1])
     # one query per kind of thing shown, none per workstation (60) or judge
     assert len(statements) <= 14, len(statements)
 
