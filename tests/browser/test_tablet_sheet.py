@@ -38,6 +38,8 @@ def tablet_server(tmp_path_factory):
         db.engine.dispose()
     with serving(url, tmp) as base:
         yield base, app, component_id, scheme
+    with app.app_context():
+        db.engine.dispose()  # the test's own look at the sheets leaves no connection open
 
 
 def expected(scheme, marks: dict) -> tuple[str, int]:
