@@ -113,3 +113,29 @@ def test_the_panel_and_the_judging_overview_take_a_bounded_number_of_queries(
         page = organiser.get("/admin/judging").get_data(as_text=True)
     assert "未开始" in page
     assert len(statements) <= 12, len(statements)
+
+
+def test_after_sign_off_the_counters_say_signed_off_and_the_correction_page_shows_marks_as_entered(
+        app, signed_in, db_session):
+    from app.models import StageEntry
+    from tests.corrections_setup import signed_off_stage
+
+    with app.app_context():
+        ids = signed_off_stage()
+    chief = signed_in("chief")
+    panel = chief.get(f"/judge/components/{ids['practical']}/panel").get_data(as_text=True)
+    assert _counters(panel) == {"not_started": 0, "in_progress": 0, "submitted": 0,
+                                "returned": 0, "signed_off": 39}
+    station = db_session.get(StageEntry, ids["places"][0]).workstation_number
+    page = chief.get(f"/judge/components/{ids['practical']}/corrections/{station}").get_data(
+        as_text=True)
+    sheets = db_session.scalars(sa.select(ScoreSheet).where(
+        ScoreSheet.component_id == ids["practical"],
+        ScoreSheet.stage_entry_id == ids["places"][0])).all()
+    assert sheets and "E+" not in page
+    for sheet in sheets:
+        assert re.search(rf'name="value-{sheet.id}-A1" value="10\.00"', page)  # measurement
+        assert re.search(rf'name="value-{sheet.id}-B3" value="10\.00"', page)
+        assert re.search(rf'name="value-{sheet.id}-A3" value="3"', page)  # a grade
+        assert re.search(rf'name="value-{sheet.id}-C1" value="0"', page)  # occurrences
+    assert page.count("3：完全规范、熟练") == len(sheets)  # B1's descriptors on every sheet
