@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from app.admin import bp
 from app.admin.contest_forms import ConfirmForm
+from app.admin.entries import list_place
 from app.admin.exports import send_export
 from app.errors import Refusal, abort_with
 from app.extensions import db
@@ -179,4 +180,4 @@ def reissue_initial_password(entry_id: int):
             account_service.reissue_initial_password(user, actor=current_user)
             flash(_("A new initial password has been made for %(name)s: print the admission "
                     "ticket to hand it out.", name=entry.contestant.name), "success")
-    return redirect(url_for("admin.entry", entry_id=entry.id))
+    return redirect(url_for("admin.entry", entry_id=entry.id, **list_place()))

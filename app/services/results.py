@@ -1178,10 +1178,17 @@ def amendments(listing: AdvancementList) -> list[Amendment]:
             "%(left)s.", when=display_datetime(old.withdrawn_at),
             reason=old.withdrawal_reason or "", n=listing.version.number, joined=joined,
             left=left)))
-    for entry in sorted((e for e in listing.entries
-                         if e.status == AdvancementEntryStatus.REMOVED),
-                        key=lambda e: (e.removed_at or listing.created_at, e.id)):
-        successors = [e for e in listing.entries if e.replaces_id == entry.id]
+    # only the removed rows and those who took their places are read, not the whole list
+    # with its reserves (a preliminary's list holds every ranked contestant)
+    removed = db.session.scalars(sa.select(AdvancementEntry).where(
+        AdvancementEntry.list_id == listing.id,
+        AdvancementEntry.status == AdvancementEntryStatus.REMOVED)).all()
+    replacing = db.session.scalars(sa.select(AdvancementEntry).where(
+        AdvancementEntry.list_id == listing.id,
+        AdvancementEntry.replaces_id.in_([e.id for e in removed])).order_by(
+        AdvancementEntry.position)).all() if removed else []
+    for entry in sorted(removed, key=lambda e: (e.removed_at or listing.created_at, e.id)):
+        successors = [e for e in replacing if e.replaces_id == entry.id]
         taken_by = ("、".join(str(person(e.stage_entry_id)) for e in successors)
                     or _("no eligible contestant"))
         out.append(Amendment(entry.removed_at or listing.created_at, _(
