@@ -44,13 +44,7 @@ def _stage(stage_id: int) -> Stage:
 @bp.route("/results")
 @roles_required(Role.ORGANISER)
 def results_overview():
-    stages = db.session.scalars(sa.select(Stage).order_by(Stage.track_id, Stage.seq)).all()
-    rows = [{"stage": s, "problems": results.readiness(s),
-             "published": results.latest_published(s),
-             "versions": db.session.scalar(sa.select(sa.func.count()).select_from(ResultsVersion)
-                                           .where(ResultsVersion.stage_id == s.id))}
-            for s in stages if s.components]
-    return render_template("admin/results_overview.html", rows=rows)
+    return render_template("admin/results_overview.html", rows=results.stages_overview())
 
 
 @bp.route("/stages/<int:stage_id>/results", methods=["GET", "POST"])

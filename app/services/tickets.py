@@ -41,15 +41,29 @@ class Ticket:
     initial_password: str | None
 
 
-def admission_tickets(query: sa.Select, *, stage: Stage | None = None) -> list[Ticket]:
-    """A ticket for each approved entry of ``query`` (a select of Entry), in exam-number order.
-    The place printed is the entry's in ``stage`` when given, else in the latest stage it has
-    reached. Entries without an exam number (not approved) get none."""
+def _printable(query: sa.Select) -> sa.Select:
+    return query.where(Entry.status == EntryStatus.APPROVED, Entry.exam_number.is_not(None))
+
+
+def ticket_count(query: sa.Select) -> int:
+    """How many tickets :func:`admission_tickets` prints for ``query`` in all."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(
+        _printable(query).with_only_columns(Entry.id).subquery())) or 0
+
+
+def admission_tickets(query: sa.Select, *, stage: Stage | None = None, offset: int = 0,
+                      limit: int | None = None) -> list[Ticket]:
+    """A ticket for each approved entry of ``query`` (a select of Entry), in exam-number order
+    (``limit`` of them from ``offset``: a print run in batches). The place printed is the
+    entry's in ``stage`` when given, else in the latest stage it has reached. Entries without
+    an exam number (not approved) get none. Three queries, however many tickets."""
+    ordered = (_printable(query)
+               .order_by(Entry.contest_id, Entry.track_id, Entry.exam_number_seq, Entry.id)
+               .offset(offset).limit(limit))
     entries = db.session.scalars(
-        query.where(Entry.status == EntryStatus.APPROVED, Entry.exam_number.is_not(None))
-        .options(joinedload(Entry.contestant).joinedload(Contestant.user),
-                 joinedload(Entry.enterprise), joinedload(Entry.track), joinedload(Entry.contest))
-        .order_by(Entry.contest_id, Entry.track_id, Entry.exam_number_seq, Entry.id)
+        ordered.options(joinedload(Entry.contestant).joinedload(Contestant.user),
+                        joinedload(Entry.enterprise), joinedload(Entry.track),
+                        joinedload(Entry.contest))
     ).unique().all()
     if not entries:
         return []
