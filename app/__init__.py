@@ -116,13 +116,15 @@ def _init_templates(app: Flask) -> None:
     from flask_babel import get_locale
 
     from app import labels
-    from app.display import display_datetime, fixed_decimals
+    from app.display import display_datetime, fixed_decimals, track_label
     from app.models import mask_id_number
     from app.security import nav_for
 
     app.jinja_env.filters["masked_id"] = mask_id_number
     app.jinja_env.filters["fixed"] = fixed_decimals
     app.jinja_env.filters["datetime"] = display_datetime
+    app.jinja_env.filters["track_label"] = lambda track: track_label(
+        track.contest.name, track.contest.year, track.name)
 
     @app.context_processor
     def layout_globals():
