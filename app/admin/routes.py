@@ -10,7 +10,7 @@ from app.admin import bp
 from app.admin.forms import ROLE_LABELS, UserForm
 from app.errors import Refusal, abort_with
 from app.extensions import db
-from app.inputs import parse_id
+from app.inputs import parse_id, refuse_form
 from app.models import AuditLog, Contest, Enterprise, Role, User
 from app.security import SESSION_KEY, roles_required
 from app.services import accounts
@@ -75,6 +75,7 @@ def new_user():
     if form.validate_on_submit():
         if not form.password.data:
             form.password.errors.append(_("A new account needs a password."))
+            refuse_form(form)
         else:
             with Refusal(form, default="username"):
                 accounts.create_user(
