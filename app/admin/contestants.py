@@ -28,7 +28,6 @@ from app.services import contestant_accounts as account_service
 from app.services import tickets
 from app.services.exports import EXPORTERS
 
-
 #: Tickets per printed batch: a print run of a whole preliminary (1,400 A4 pages) goes out in
 #: batches a browser renders and prints at once.
 TICKETS_PER_BATCH = 100

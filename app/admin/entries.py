@@ -5,7 +5,6 @@ import sqlalchemy as sa
 from flask import after_this_request, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-
 from sqlalchemy.orm import joinedload
 
 from app.admin import bp
