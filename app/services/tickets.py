@@ -2,6 +2,7 @@
 the sign-in sheets (签到表) of each sitting."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import segno
@@ -21,9 +22,11 @@ from app.models import (
 from app.services.contestant_accounts import initial_passwords
 
 
+@functools.lru_cache(maxsize=2048)
 def exam_number_qr(contest_code: str, exam_number: str) -> str:
     """The QR code of a ticket's exam number as an SVG data URI. The mask pattern is fixed: any
-    of the eight is valid, and choosing the best costs most of the time of a bulk print."""
+    of the eight is valid, and choosing the best costs most of the time of a bulk print. An
+    exam number never changes, so a batch printed again reuses its codes (kept per process)."""
     return (segno.make_qr(f"{contest_code}:{exam_number}", error="m", mask=4, boost_error=False)
             .svg_data_uri(scale=4, border=2))
 
