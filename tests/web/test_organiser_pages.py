@@ -139,3 +139,19 @@ def test_the_results_overview_reads_every_stage_in_a_few_queries(app, signed_in,
     # the user, the stages with their tracks, contests and components, which imported
     # components have scores, the versions counted per stage: never a query per stage
     assert len(statements) <= 6, statements
+
+
+def test_a_stages_sign_in_sheets_take_a_few_queries_whatever_the_number_of_people(
+        app, signed_in, db_session):
+    prelim = db_session.scalar(sa.select(Stage).join(Track).where(Track.code == "chem",
+                                                                  Stage.seq == 1))
+    people = db_session.scalar(sa.text(
+        f"SELECT count(*) FROM stage_entries WHERE stage_id = {prelim.id}"))
+    assert people > 100
+    organiser = signed_in("organiser")
+    organiser.get(f"/admin/stages/{prelim.id}/signin-sheets")
+    with counted(app) as statements:
+        page = organiser.get(f"/admin/stages/{prelim.id}/signin-sheets").get_data(as_text=True)
+    sheet = page.split('<section class="signin-sheet"')[1]
+    assert sheet.count("<tr") == people + 1  # the header and one line per person
+    assert len(statements) <= 8, statements
