@@ -116,7 +116,7 @@ def _init_templates(app: Flask) -> None:
     from flask_babel import get_locale
 
     from app import labels
-    from app.display import display_datetime, fixed_decimals, mark_text
+    from app.display import display_datetime, fixed_decimals, mark_text, track_label
     from app.models import mask_id_number
     from app.security import nav_for
 
@@ -124,6 +124,8 @@ def _init_templates(app: Flask) -> None:
     app.jinja_env.filters["fixed"] = fixed_decimals
     app.jinja_env.filters["mark"] = mark_text
     app.jinja_env.filters["datetime"] = display_datetime
+    app.jinja_env.filters["track_label"] = lambda track: track_label(
+        track.contest.name, track.contest.year, track.name)
 
     @app.context_processor
     def layout_globals():

@@ -31,3 +31,12 @@ def display_datetime(value, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     from flask_babel import format_datetime
 
     return format_datetime(value, fmt) if value else ""
+
+
+def track_label(contest_name: str, year: int | None, track_name: str) -> str:
+    """How a track is named where tracks of several contests are offered together (selectors,
+    overviews): its contest's full name -- with the year in front when the name lacks it, so a
+    contest copied for the next year never reads the same as the original -- then the track."""
+    if year is not None and str(year) not in contest_name:
+        contest_name = f"{year}年{contest_name}"
+    return f"{contest_name} · {track_name}"

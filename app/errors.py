@@ -116,6 +116,10 @@ class Refusal:
             return False
         refuse(refusal_status(error))
         self.error = error
+        if self.form is not None:
+            from app.inputs import remember_refused_form  # not at the top: an import cycle
+
+            remember_refused_form(self.form)
         messages = error.errors if isinstance(error, FieldErrors) else {error.field: error.message}
         form_fields = {field.name: field for field in _fields(self.form)} if self.form is not None else {}
         for name, message in messages.items():

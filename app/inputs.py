@@ -279,6 +279,7 @@ def init_inputs(app) -> None:
     from app.errors import abort_with
 
     install_converters(app)
+    app.jinja_env.globals["form_error_summary"] = form_error_summary
 
     @app.before_request
     def refuse_hostile_query():
@@ -343,7 +344,10 @@ def _leaf_fields(fields):
 
 class CheckedForm(FlaskForm):
     """The base of every form of the app (a test walks them): FlaskForm with ``CheckedMeta``.
-    An error on a hidden field (which has no place on the page to show it) is flashed."""
+
+    A submitted form that fails its checks refuses the request, as a service's refusal does:
+    the page shown again answers 422 (``refuse_form``). An error on a hidden field (which has
+    no place on the page to show it) is flashed."""
 
     class Meta(CheckedMeta):
         pass
@@ -357,4 +361,45 @@ class CheckedForm(FlaskForm):
                     and field.name != "csrf_token":
                 for message in dict.fromkeys(str(m) for m in field.errors):
                     flash(message, "danger")
+        if not valid and self.is_submitted():
+            refuse_form(self)
         return valid
+
+
+def refuse_form(form) -> None:
+    """The one answer to a form refused in a browser view, by its own checks or by a view that
+    puts an error next to a field: the request is refused with 422 (its work rolled back; the
+    page shown again answers 422 instead of 200), and the form is remembered for the summary of
+    its errors at the top of the page (``form_error_summary``, shown by base.html)."""
+    from app.transaction import refuse
+
+    refuse(422)
+    remember_refused_form(form)
+
+
+def remember_refused_form(form) -> None:
+    """Keep ``form`` for the summary of this request's form errors (``Refusal`` does it for a
+    service's refusal placed on a form's fields)."""
+    from flask import g
+
+    forms = g.setdefault("refused_forms", [])
+    if all(form is not other for other in forms):
+        forms.append(form)
+
+
+def form_error_summary() -> list[tuple[str, str, str]]:
+    """Each error of the forms refused in this request as (field id, field label, message), in
+    the order of the form, for the summary at the top of the page with links to the fields.
+    Hidden fields (flashed instead) and the CSRF token are left out."""
+    from flask import g
+
+    summary: list[tuple[str, str, str]] = []
+    for form in g.get("refused_forms", ()):
+        for field in _leaf_fields(form):
+            if not field.errors or field.name == "csrf_token" \
+                    or getattr(field.widget, "input_type", None) == "hidden":
+                continue
+            messages = field.errors if isinstance(field.errors, list | tuple) else []
+            for message in dict.fromkeys(str(m) for m in messages):
+                summary.append((field.id, str(field.label.text), message))
+    return summary

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from app.admin import bp
 from app.admin.contest_forms import ConfirmForm
+from app.admin.entries import list_place
 from app.admin.exports import send_export
 from app.errors import Refusal, abort_with
 from app.extensions import db
@@ -26,6 +27,10 @@ from app.security import roles_required
 from app.services import contestant_accounts as account_service
 from app.services import tickets
 from app.services.exports import EXPORTERS
+
+#: Tickets per printed batch: a print run of a whole preliminary (1,400 A4 pages) goes out in
+#: batches a browser renders and prints at once.
+TICKETS_PER_BATCH = 100
 
 
 def _get(model, ident: int, message: str):
@@ -113,14 +118,15 @@ def print_tickets(track_id: int):
     track = _get(Track, track_id, _("No such track."))
     stage = sitting = enterprise = None
     parts = [track.contest.name, track.name]
+    stage_id_arg = None
     if (sitting_id := _int_arg("sitting")) is not None:
         sitting = _get(Sitting, sitting_id, _("No such sitting."))
         stage = sitting.stage
         if stage.track_id != track.id:
             abort_with(404, _("No such sitting."))
         parts += [stage.name, sitting.name]
-    elif (stage_id := _int_arg("stage")) is not None:
-        stage = _get(Stage, stage_id, _("No such stage."))
+    elif (stage_id_arg := _int_arg("stage")) is not None:
+        stage = _get(Stage, stage_id_arg, _("No such stage."))
         if stage.track_id != track.id:
             abort_with(404, _("No such stage."))
         parts.append(stage.name)
@@ -130,10 +136,21 @@ def print_tickets(track_id: int):
     query = tickets.tickets_query(track.id, stage_id=stage.id if stage else None,
                                   sitting_id=sitting.id if sitting else None,
                                   enterprise_id=enterprise.id if enterprise else None)
-    found = tickets.admission_tickets(query, stage=stage)
-    return render_template("portal/ticket.html", tickets=found,
-                           heading=_("Admission tickets: %(what)s", what=" ".join(parts)),
-                           back=url_for("admin.track_contestants", track_id=track.id))
+    total = tickets.ticket_count(query)
+    batches = max(1, -(-total // TICKETS_PER_BATCH))
+    batch = min(max(1, request.args.get("batch", 1, type=int) or 1), batches)
+    found = tickets.admission_tickets(query, stage=stage, limit=TICKETS_PER_BATCH,
+                                      offset=(batch - 1) * TICKETS_PER_BATCH)
+    here = {key: value for key, value in (("stage", stage_id_arg), ("sitting", sitting_id),
+                                          ("enterprise", enterprise_id)) if value is not None}
+    return render_template(
+        "portal/ticket.html", tickets=found, total=total, batch=batch,
+        tickets_per_batch=TICKETS_PER_BATCH,
+        batch_links=[(n, url_for("admin.print_tickets", track_id=track.id, batch=n, **here),
+                      (n - 1) * TICKETS_PER_BATCH + 1, min(n * TICKETS_PER_BATCH, total))
+                     for n in range(1, batches + 1)] if batches > 1 else [],
+        heading=_("Admission tickets: %(what)s", what=" ".join(parts)),
+        back=url_for("admin.track_contestants", track_id=track.id))
 
 
 def _stage_and_sitting(stage_id: int) -> tuple[Stage, Sitting | None]:
@@ -179,4 +196,4 @@ def reissue_initial_password(entry_id: int):
             account_service.reissue_initial_password(user, actor=current_user)
             flash(_("A new initial password has been made for %(name)s: print the admission "
                     "ticket to hand it out.", name=entry.contestant.name), "success")
-    return redirect(url_for("admin.entry", entry_id=entry.id))
+    return redirect(url_for("admin.entry", entry_id=entry.id, **list_place()))

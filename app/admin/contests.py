@@ -30,7 +30,7 @@ from app.admin.contest_forms import (
 )
 from app.errors import Refusal, abort_with
 from app.extensions import db
-from app.inputs import parse_id
+from app.inputs import parse_id, refuse_form
 from app.models import (
     Ability,
     Component,
@@ -711,6 +711,7 @@ def move_to_sitting(stage_id: int):
         if place is None:
             move.exam_number.errors = [_("No contestant of this stage has the exam number "
                                          "%(number)s.", number=move.exam_number.data)]
+            refuse_form(move)
         else:
             with refusal:
                 sitting_service.move_entry(place, target, actor=current_user)

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask import after_this_request, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from app.admin import bp
 from app.errors import Refusal, abort_with
@@ -36,14 +37,27 @@ def _int(value: str) -> int | None:
     return parse_id(value)
 
 
+def list_place() -> dict[str, str]:
+    """Where the organiser was on the list (its filters and page), from the query string or the
+    form of an action, to keep in the links back to it."""
+    place = {key: (request.values.get(key) or "").strip() for key in (*FILTER_KEYS, "page")}
+    if place["page"] and parse_id(place["page"]) is None:
+        place["page"] = ""
+    return {key: value for key, value in place.items() if value}
+
+
 @bp.route("/entries")
 @roles_required(Role.ORGANISER)
 def entries():
     entry_filter, args = _filter_from_request()
     query = entry_filter.apply(sa.select(Entry))
-    page = db.paginate(query.order_by(Entry.id.desc()), per_page=PAGE_SIZE, error_out=False)
+    # each row's person, enterprise and track in the page's one query, never one per row
+    page = db.paginate(query.order_by(Entry.id.desc()).options(
+        joinedload(Entry.contestant), joinedload(Entry.enterprise), joinedload(Entry.track)),
+        per_page=PAGE_SIZE, error_out=False)
     return render_template(
-        "admin/entries.html", page=page, args=args, counts=entry_service.counts(query),
+        "admin/entries.html", page=page, args=args, place=list_place(),
+        counts=entry_service.counts(query),
         enterprises=entry_service.enterprise_counts(query, limit=15),
         contests=db.session.scalars(sa.select(Contest).order_by(Contest.year.desc())).all(),
         tracks=db.session.scalars(sa.select(Track).order_by(Track.contest_id, Track.sort_order)).all(),
@@ -59,7 +73,7 @@ def entry(entry_id: int):
     if entry is None:
         abort_with(404, _("No such entry."))
     return render_template("admin/entry.html", entry=entry, review_form=ReviewForm(),
-                           full_id=None)
+                           full_id=None, place=list_place())
 
 
 @bp.route("/entries/<int:entry_id>/id-number", methods=["POST"])
@@ -71,7 +85,7 @@ def reveal_id_number(entry_id: int):
         abort_with(404, _("No such entry."))
     full_id = entry_service.reveal_id_number(entry, current_user)
     return render_template("admin/entry.html", entry=entry, review_form=ReviewForm(),
-                           full_id=full_id)
+                           full_id=full_id, place=list_place())
 
 
 @bp.route("/entries/<int:entry_id>/review", methods=["POST"])
@@ -80,16 +94,16 @@ def review_entry(entry_id: int):
     entry = db.session.get(Entry, entry_id)
     if entry is None:
         abort_with(404, _("No such entry."))
-    form = ReviewForm()
+    form, place = ReviewForm(), list_place()
     if not form.validate_on_submit():  # e.g. a reason with a control character
         return render_template("admin/entry.html", entry=entry, review_form=form,
-                               full_id=None), 422
+                               full_id=None, place=place)
     with Refusal(form):
         entry_service.review(entry, form.action.data, current_user, form.reason.data)
         flash(_("Entry updated: %(status)s.", status=ENTRY_STATUS[entry.status]), "success")
-        return redirect(url_for("admin.entry", entry_id=entry.id))
-    return render_template("admin/entry.html", entry=entry, review_form=form, full_id=None)
-    return redirect(url_for("admin.entry", entry_id=entry.id))
+        return redirect(url_for("admin.entry", entry_id=entry.id, **place))
+    return render_template("admin/entry.html", entry=entry, review_form=form, full_id=None,
+                           place=place)
 
 
 @bp.route("/entries/review", methods=["POST"])
@@ -98,7 +112,7 @@ def review_entries():
     """One review step for the entries ticked on the list."""
     form = ReviewForm()
     ids = [i for i in map(parse_id, request.form.getlist("entry_id")) if i is not None]
-    back = url_for("admin.entries", **{k: v for k, v in _filter_from_request()[1].items() if v})
+    back = url_for("admin.entries", **list_place())
     if not form.validate_on_submit() or not ids:
         flash(_("Choose at least one entry and an action."), "warning")
         return redirect(back)

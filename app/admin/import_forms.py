@@ -6,6 +6,7 @@ from wtforms import BooleanField, SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
+from app.display import track_label
 from app.extensions import db
 from app.inputs import CheckedForm
 from app.models import Contest, Track
@@ -16,11 +17,11 @@ SHEET_MESSAGE = _l("Upload an Excel workbook (.xlsx or .xls) or a .csv file.")
 
 def track_choices() -> list[SelectChoice]:
     rows = db.session.execute(
-        sa.select(Track.id, Track.name, Contest.name, Contest.short_name).join(Contest)
+        sa.select(Track.id, Track.name, Contest.name, Contest.year).join(Contest)
         .where(Contest.is_template.is_(False))
         .order_by(Contest.year.desc(), Contest.id.desc(), Track.sort_order))
-    return [SelectChoice(str(track_id), f"{short or contest} · {name}")
-            for track_id, name, contest, short in rows]
+    return [SelectChoice(str(track_id), track_label(contest, year, name))
+            for track_id, name, contest, year in rows]
 
 
 class RegistrationUploadForm(CheckedForm):

@@ -16,6 +16,7 @@ from app.inputs import parse_id, text_problem
 from app.labels import RESULT_STATUS
 from app.models import (
     AdvancementEntry,
+    AdvancementEntryStatus,
     AdvancementList,
     Entry,
     ListStatus,
@@ -29,6 +30,7 @@ from app.security import roles_required
 from app.services import FieldErrors, ServiceError, appeals, confirmations, results
 
 PAGE_SIZE = 100
+LIST_PAGE_SIZE = 100  # an advancement list's rows per page: a list of 60 and its reserves
 CHANGES_PAGE_SIZE = 50  # contestants whose lines differ from the previous version, per page
 
 
@@ -42,13 +44,7 @@ def _stage(stage_id: int) -> Stage:
 @bp.route("/results")
 @roles_required(Role.ORGANISER)
 def results_overview():
-    stages = db.session.scalars(sa.select(Stage).order_by(Stage.track_id, Stage.seq)).all()
-    rows = [{"stage": s, "problems": results.readiness(s),
-             "published": results.latest_published(s),
-             "versions": db.session.scalar(sa.select(sa.func.count()).select_from(ResultsVersion)
-                                           .where(ResultsVersion.stage_id == s.id))}
-            for s in stages if s.components]
-    return render_template("admin/results_overview.html", rows=rows)
+    return render_template("admin/results_overview.html", rows=results.stages_overview())
 
 
 @bp.route("/stages/<int:stage_id>/results", methods=["GET", "POST"])
@@ -171,11 +167,28 @@ def advancement_list(list_id: int):
     return _list_page(_listing(list_id), {})
 
 
+def _list_rows(query: sa.Select) -> sa.Select:
+    """A list's rows with each one's person and enterprise in the same query."""
+    place = joinedload(AdvancementEntry.stage_entry).joinedload(StageEntry.entry)
+    return query.options(place.joinedload(Entry.contestant), place.joinedload(Entry.enterprise))
+
+
 def _list_page(listing: AdvancementList, errors: dict, status: int = 200):
+    """The list a page at a time (its advancers, removals and cap skips come first, by
+    position, so the list proper sits on the first page; the reserves follow), with the
+    advancers an objection can name: a fixed number of queries however long the list."""
     objections = db.session.scalars(sa.select(Objection).where(
         Objection.list_id == listing.id).order_by(Objection.id)).all()
+    rows = sa.select(AdvancementEntry).where(AdvancementEntry.list_id == listing.id)
+    page = db.paginate(_list_rows(rows.order_by(AdvancementEntry.position)),
+                       per_page=LIST_PAGE_SIZE, error_out=False)
+    advancing = (db.session.scalars(_list_rows(rows.where(
+        AdvancementEntry.status == AdvancementEntryStatus.ADVANCING)
+        .order_by(AdvancementEntry.position))).all()
+        if listing.status == ListStatus.NOTICE else [])
     return render_template(
         "admin/advancement_list.html", listing=listing, objections=objections, errors=errors,
+        page=page, advancing=advancing,
         newer=results.undecided_newer_version(listing), amendments=results.amendments(listing),
         blockers=(results.finalise_blockers(listing) if listing.status == ListStatus.NOTICE
                   else []),

@@ -5,12 +5,13 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from app.admin import bp
 from app.admin.forms import ROLE_LABELS, UserForm
 from app.errors import Refusal, abort_with
 from app.extensions import db
-from app.inputs import parse_id
+from app.inputs import parse_id, refuse_form
 from app.models import AuditLog, Contest, Enterprise, Role, User
 from app.security import SESSION_KEY, roles_required
 from app.services import accounts
@@ -44,7 +45,8 @@ def users():
     query = sa.select(User).order_by(User.role, User.username)
     if role in {r.value for r in Role}:
         query = query.where(User.role == Role(role))
-    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
+    page = db.paginate(query.options(joinedload(User.enterprise)), per_page=PAGE_SIZE,
+                       error_out=False)
     sessions = accounts.open_sessions([user.id for user in page.items])
     return render_template("admin/users.html", page=page, role=role, role_labels=ROLE_LABELS,
                            sessions=sessions)
@@ -75,6 +77,7 @@ def new_user():
     if form.validate_on_submit():
         if not form.password.data:
             form.password.errors.append(_("A new account needs a password."))
+            refuse_form(form)
         else:
             with Refusal(form, default="username"):
                 accounts.create_user(

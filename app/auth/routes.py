@@ -21,6 +21,7 @@ from app.auth.forms import LoginForm, PasswordForm, SignUpForm, TokenForm
 from app.display import display_datetime
 from app.errors import Refusal, abort_with
 from app.extensions import db, limiter
+from app.inputs import refuse_form
 from app.models import ApiToken, Role, User
 from app.security import PASSWORD_CHANGE_FIRST, SESSION_KEY, home_for, roles_required
 from app.services import accounts, audit, sign_in
@@ -127,6 +128,7 @@ def change_password():
     if form.validate_on_submit():
         if not current_user.check_password(form.current_password.data):
             form.current_password.errors.append(_("The current password is wrong."))
+            refuse_form(form)
         else:
             with Refusal(form, default="password"):
                 accounts.set_password(current_user, form.password.data, actor=current_user,

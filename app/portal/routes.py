@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
+from app.display import track_label
 from app.errors import Refusal, abort_with
 from app.extensions import db, limiter
 from app.inputs import parse_id
@@ -54,7 +55,7 @@ def _own_entry(entry_id: int) -> Entry:
 
 def _track_choices(form: EntryForm) -> None:
     form.track.choices = [SelectChoice("", "—")] + [
-        SelectChoice(str(t.id), f"{t.contest.name} · {t.name}") for t in entry_service.open_tracks()]
+        SelectChoice(str(t.id), track_label(t.contest.name, t.contest.year, t.name)) for t in entry_service.open_tracks()]
 
 
 @bp.route("/entries/new", methods=["GET", "POST"])

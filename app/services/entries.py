@@ -135,10 +135,13 @@ def _enterprise(values: dict) -> Enterprise:
 
 
 def _apply(entry: Entry, values: dict, enterprise: Enterprise) -> None:
+    """The entry's fields from the form; a category or city left blank is the enterprise's."""
     entry.enterprise = enterprise
     for name in ("enterprise_category", "city", "post", "team_name", "years_as_leader",
                  "skill_level", "honours", "front_line"):
         setattr(entry, name, values[name])
+    entry.enterprise_category = entry.enterprise_category or enterprise.category
+    entry.city = entry.city or enterprise.city
 
 
 def register(actor: User, track: Track, raw: dict) -> Entry:
@@ -251,6 +254,10 @@ def review(entry: Entry, action: str, actor: User, reason: str | None = None) ->
                                field="reason")
     else:
         raise ServiceError(_("Unknown review action."), field="action")
+    if action == Review.APPROVE and entry.status == EntryStatus.SUBMITTED:
+        raise ServiceError(_("This entry is still waiting for its enterprise's endorsement: "
+                             "the enterprise contact (or an organiser) endorses it first, "
+                             "then it can be approved."), code="conflict")
     if entry.status not in allowed_from:
         from app.labels import ENTRY_STATUS
 

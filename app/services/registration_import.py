@@ -343,6 +343,18 @@ class RegistrationImporter(Importer):
             enterprise, _created = find_or_create_enterprise(name, category=category, city=city)
             enterprises[key] = enterprise.id
         now = utcnow()
+        # A row that leaves the category or the city blank takes its enterprise's (a known
+        # enterprise's as stored, a new one's as the sheet first gave them).
+        known = {enterprise_id: (category, city) for enterprise_id, category, city in
+                 db.session.execute(sa.select(Enterprise.id, Enterprise.category, Enterprise.city)
+                                    .where(Enterprise.id.in_(set(enterprises.values()))))}
+
+        def optional(group) -> tuple:
+            category, city = known.get(enterprises[group.enterprise_key], (None, None))
+            values = list(group.optional)
+            values[0] = values[0] or category
+            values[1] = values[1] or city
+            return tuple(values)
 
         new_people = [g for g in plan.rows if g.id_number not in plan.people]
         ids = insert_rows(
@@ -357,7 +369,7 @@ class RegistrationImporter(Importer):
         insert_rows(
             Entry.__table__,
             ("contestant_id", "enterprise_id", "years_as_leader", *OPTIONAL_FIELDS),
-            [(people[g.id_number], enterprises[g.enterprise_key], g.years, *g.optional)
+            [(people[g.id_number], enterprises[g.enterprise_key], g.years, *optional(g))
              for g in plan.rows],
             constants={"contest_id": self.contest_id, "track_id": self.target_id,
                        "front_line": True, "unranked": False, "status": EntryStatus.ENDORSED,

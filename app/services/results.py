@@ -72,16 +72,19 @@ def names_revealed(stage: Stage) -> bool:
     return all(is_decrypted(c) for c in stage.components if c.source == ScoreSource.JUDGES)
 
 
-def readiness(stage: Stage) -> list[str]:
-    """Why the stage's results cannot be computed yet (empty: they can)."""
+def readiness(stage: Stage, *, imported: set[int] | None = None) -> list[str]:
+    """Why the stage's results cannot be computed yet (empty: they can). ``imported``: the ids
+    of the components known to have imported results (:func:`stages_overview` reads them for
+    every stage at once), else each imported component is looked up."""
     problems = []
     for component in stage.components:
         if component.source == ScoreSource.JUDGES and component.signed_off_at is None:
             problems.append(_("%(name)s has not been signed off by the chief judge.",
                               name=component.name))
-        elif component.source == ScoreSource.IMPORT and not db.session.scalar(
-                sa.select(ComponentScore.id).where(ComponentScore.component_id == component.id)
-                .limit(1)):
+        elif component.source == ScoreSource.IMPORT and not (
+                component.id in imported if imported is not None else db.session.scalar(
+                    sa.select(ComponentScore.id).where(
+                        ComponentScore.component_id == component.id).limit(1))):
             problems.append(_("%(name)s has no imported results yet.", name=component.name))
     if not stage.components:
         problems.append(_("The stage has no components."))
@@ -501,6 +504,38 @@ def _awards(stage: Stage, table: pd.DataFrame) -> dict[int, str]:
             awards[int(entry_id)] = award.get("name")
         start += count
     return awards
+
+
+@dataclass
+class StageOverview:
+    """A stage's line on the results overview."""
+
+    stage: Stage
+    problems: list[str]
+    versions: int
+    published: int | None  # the number of its latest published version
+
+
+def stages_overview() -> list[StageOverview]:
+    """Every stage with components, in track order: what keeps its results from being computed,
+    how many versions it has and its latest published one -- four queries for all stages."""
+    stages = db.session.scalars(
+        sa.select(Stage).order_by(Stage.track_id, Stage.seq)
+        .options(selectinload(Stage.components),
+                 joinedload(Stage.track).joinedload(Track.contest))).unique().all()
+    imported = set(db.session.scalars(
+        sa.select(ComponentScore.component_id).distinct().where(
+            ComponentScore.component_id.in_(
+                [c.id for s in stages for c in s.components
+                 if c.source == ScoreSource.IMPORT]))))
+    counts = {stage_id: (n, published) for stage_id, n, published in db.session.execute(
+        sa.select(ResultsVersion.stage_id, sa.func.count(),
+                  sa.func.max(sa.case((ResultsVersion.status == VersionStatus.PUBLISHED,
+                                       ResultsVersion.number))))
+        .group_by(ResultsVersion.stage_id))}
+    return [StageOverview(stage, readiness(stage, imported=imported),
+                          *counts.get(stage.id, (0, None)))
+            for stage in stages if stage.components]
 
 
 def latest_published(stage: Stage) -> ResultsVersion | None:
@@ -1178,10 +1213,17 @@ def amendments(listing: AdvancementList) -> list[Amendment]:
             "%(left)s.", when=display_datetime(old.withdrawn_at),
             reason=old.withdrawal_reason or "", n=listing.version.number, joined=joined,
             left=left)))
-    for entry in sorted((e for e in listing.entries
-                         if e.status == AdvancementEntryStatus.REMOVED),
-                        key=lambda e: (e.removed_at or listing.created_at, e.id)):
-        successors = [e for e in listing.entries if e.replaces_id == entry.id]
+    # only the removed rows and those who took their places are read, not the whole list
+    # with its reserves (a preliminary's list holds every ranked contestant)
+    removed = db.session.scalars(sa.select(AdvancementEntry).where(
+        AdvancementEntry.list_id == listing.id,
+        AdvancementEntry.status == AdvancementEntryStatus.REMOVED)).all()
+    replacing = db.session.scalars(sa.select(AdvancementEntry).where(
+        AdvancementEntry.list_id == listing.id,
+        AdvancementEntry.replaces_id.in_([e.id for e in removed])).order_by(
+        AdvancementEntry.position)).all() if removed else []
+    for entry in sorted(removed, key=lambda e: (e.removed_at or listing.created_at, e.id)):
+        successors = [e for e in replacing if e.replaces_id == entry.id]
         taken_by = ("、".join(str(person(e.stage_entry_id)) for e in successors)
                     or _("no eligible contestant"))
         out.append(Amendment(entry.removed_at or listing.created_at, _(

@@ -2,6 +2,7 @@
 the sign-in sheets (签到表) of each sitting."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import segno
@@ -21,9 +22,11 @@ from app.models import (
 from app.services.contestant_accounts import initial_passwords
 
 
+@functools.lru_cache(maxsize=2048)
 def exam_number_qr(contest_code: str, exam_number: str) -> str:
     """The QR code of a ticket's exam number as an SVG data URI. The mask pattern is fixed: any
-    of the eight is valid, and choosing the best costs most of the time of a bulk print."""
+    of the eight is valid, and choosing the best costs most of the time of a bulk print. An
+    exam number never changes, so a batch printed again reuses its codes (kept per process)."""
     return (segno.make_qr(f"{contest_code}:{exam_number}", error="m", mask=4, boost_error=False)
             .svg_data_uri(scale=4, border=2))
 
@@ -41,15 +44,29 @@ class Ticket:
     initial_password: str | None
 
 
-def admission_tickets(query: sa.Select, *, stage: Stage | None = None) -> list[Ticket]:
-    """A ticket for each approved entry of ``query`` (a select of Entry), in exam-number order.
-    The place printed is the entry's in ``stage`` when given, else in the latest stage it has
-    reached. Entries without an exam number (not approved) get none."""
+def _printable(query: sa.Select) -> sa.Select:
+    return query.where(Entry.status == EntryStatus.APPROVED, Entry.exam_number.is_not(None))
+
+
+def ticket_count(query: sa.Select) -> int:
+    """How many tickets :func:`admission_tickets` prints for ``query`` in all."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(
+        _printable(query).with_only_columns(Entry.id).subquery())) or 0
+
+
+def admission_tickets(query: sa.Select, *, stage: Stage | None = None, offset: int = 0,
+                      limit: int | None = None) -> list[Ticket]:
+    """A ticket for each approved entry of ``query`` (a select of Entry), in exam-number order
+    (``limit`` of them from ``offset``: a print run in batches). The place printed is the
+    entry's in ``stage`` when given, else in the latest stage it has reached. Entries without
+    an exam number (not approved) get none. Three queries, however many tickets."""
+    ordered = (_printable(query)
+               .order_by(Entry.contest_id, Entry.track_id, Entry.exam_number_seq, Entry.id)
+               .offset(offset).limit(limit))
     entries = db.session.scalars(
-        query.where(Entry.status == EntryStatus.APPROVED, Entry.exam_number.is_not(None))
-        .options(joinedload(Entry.contestant).joinedload(Contestant.user),
-                 joinedload(Entry.enterprise), joinedload(Entry.track), joinedload(Entry.contest))
-        .order_by(Entry.contest_id, Entry.track_id, Entry.exam_number_seq, Entry.id)
+        ordered.options(joinedload(Entry.contestant).joinedload(Contestant.user),
+                        joinedload(Entry.enterprise), joinedload(Entry.track),
+                        joinedload(Entry.contest))
     ).unique().all()
     if not entries:
         return []

@@ -114,8 +114,8 @@ def test_enterprise_contact_registers_its_own_people_already_endorsed():
 def test_review_chain_endorse_then_approve_issues_the_next_exam_number_and_first_stage():
     entry = entry_service.register(new_contestant(), track(), fields())
     organiser = user("organiser")
-    with pytest.raises(ServiceError, match="不能执行此操作"):
-        entry_service.review(entry, "approve", organiser)  # not endorsed yet
+    with pytest.raises(ServiceError, match="须先由单位联系人（或组委会）推荐"):
+        entry_service.review(entry, "approve", organiser)  # not endorsed yet: the reason says so
     entry_service.review(entry, "endorse", organiser)
     last = db.session.scalar(sa.select(sa.func.max(Entry.exam_number))
                              .where(Entry.track_id == entry.track_id))

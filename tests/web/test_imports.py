@@ -130,11 +130,11 @@ def test_the_error_report_downloads_as_xlsx_and_the_download_is_recorded(signed_
         AuditLog.action == "import.error_report", AuditLog.object_id == batch_id)) is not None
 
 
-# The form's own check refuses a .pdf (200, as every form that fails its validators); the import
-# service refuses the others (422, the refusal's status).
+# The form's own check refuses a .pdf, the import service the others: both answer 422, as every
+# refused form does.
 @pytest.mark.parametrize(("name", "content", "message", "status"), [
     ("报名表.xlsx", b"this is not a workbook", "无法作为 Excel 工作簿读取", 422),
-    ("报名表.pdf", b"%PDF-1.4", "请上传 Excel 工作簿", 200),
+    ("报名表.pdf", b"%PDF-1.4", "请上传 Excel 工作簿", 422),
     ("空.xlsx", Sheet(rows=[], header=["甲", "乙"]).xlsx(), "未找到表头行", 422),
 ])
 def test_a_file_that_cannot_be_read_is_refused_next_to_the_field(signed_in, db_session, name,

@@ -120,7 +120,7 @@ def test_console_refuses_a_judged_component_and_bad_files(signed_in, setup):
     response = upload(organiser, setup["theory"], b"not a workbook")
     assert response.status_code == 422 and "无法作为 Excel 工作簿读取" in response.get_data(as_text=True)
     response = upload(organiser, setup["theory"], b"x", name="成绩.pdf")
-    assert response.status_code == 200 and ".json" in response.get_data(as_text=True)
+    assert response.status_code == 422 and ".json" in response.get_data(as_text=True)
 
 
 def test_console_push_token_pushes_for_its_component_only(signed_in, setup, client, db_session):
