@@ -65,12 +65,17 @@ _load = _sibling("judging_load")  # its gunicorn Server, databases and figures
 
 CONTESTANT = ("contestant", "Contestant2025")
 MAX_REQUESTS_PER_USER = 100_000
-# The public score lookup (成绩查询) by exam number + ID number is being built on another branch
-# (issue 12, part 3). SLOT: when it lands, set this to its path and method, e.g.
-# {"method": "POST", "path": "/lookup", "form": {"exam_number": ..., "id_number": ...},
-#  "marker": "..."}, and give the benchmark's server a lookup rate limit high enough for one
-# address. Until then the phase is skipped and the JSON says so.
-SCORE_LOOKUP: dict | None = None
+# The public score lookup (成绩查询): POST /lookup with the form's CSRF token, the exam number and
+# the ID number of a real demo contestant on the published preliminary -- each simulated user
+# its own person (``LOOKUP_PEOPLE`` of them, the first by exam number), looking their scores up
+# again and again. Every lookup here finds its entry, and successful lookups are not counted
+# by the limits; the server gets limits high enough for one address anyway (production keeps
+# its own: LOOKUP_RATE_LIMIT / LOOKUP_RATE_LIMIT_PER_ADDRESS).
+SCORE_LOOKUP = {"method": "POST", "path": "/lookup", "form_page": "/lookup",
+                "marker": 'id="lookup-results"'}
+LOOKUP_PEOPLE = 64
+SERVER_ENV = {"LOOKUP_RATE_LIMIT": "100000 per minute",
+              "LOOKUP_RATE_LIMIT_PER_ADDRESS": "100000 per minute"}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -133,17 +138,31 @@ def generate(spec_path: str, out_path: str) -> None:
 
     marker = spec.get("marker")
 
+    forms = spec.get("forms") or []
+
     class Visitor(FastHttpUser):
         host = spec["host"]
         wait_time = constant(0)
         # 64 sign-ins at once (a password hash each) queue for two workers: give them time.
         network_timeout = connection_timeout = 60.0
+        started = 0
 
         def on_start(self):
             self.count = 0
+            self.body = None
             try:
                 if spec.get("sign_in"):
                     self.sign_in(*spec["sign_in"])
+                if spec.get("form_page"):  # the form's page first: its CSRF token and cookie
+                    from urllib.parse import urlencode
+
+                    page = self.client.get(spec["form_page"], name="form page").text
+                    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page or "")
+                    if found is None:
+                        raise RuntimeError(f"no form at {spec['form_page']}")
+                    person = forms[Visitor.started % len(forms)] if forms else {}
+                    Visitor.started += 1
+                    self.body = urlencode({"csrf_token": found.group(1), **person})
             except Exception as error:  # noqa: BLE001 - counted and reported, never hangs
                 Phase.start_errors.append(repr(error)[:300])
                 arrive()
@@ -184,7 +203,12 @@ def generate(spec_path: str, out_path: str) -> None:
                 raise StopUser()
             self.count += 1
             t0 = time.perf_counter()
-            response = self.client.get(spec["path"], name=spec["page"])
+            if self.body is not None:
+                response = self.client.post(
+                    spec["path"], name=spec["page"], data=self.body,
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+            else:
+                response = self.client.get(spec["path"], name=spec["page"])
             t1 = time.perf_counter()
             status = response.status_code
             if status == 200 and marker and marker not in (response.text or ""):
@@ -224,7 +248,14 @@ def pages(url: str) -> dict[str, dict]:
 
     from app import create_app
     from app.extensions import db
-    from app.models import AdvancementEntryStatus, AdvancementList, Contestant, Entry, User
+    from app.models import (
+        AdvancementEntryStatus,
+        AdvancementList,
+        Contestant,
+        Entry,
+        StageEntry,
+        User,
+    )
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": _load.SECRET})
     with app.app_context():
@@ -232,6 +263,13 @@ def pages(url: str) -> dict[str, dict]:
         names = sum(1 for e in listing.entries if e.status == AdvancementEntryStatus.ADVANCING)
         entry_id = db.session.scalar(sa.select(Entry.id).join(Contestant).join(
             User, User.id == Contestant.user_id).where(User.username == CONTESTANT[0]))
+        people = [{"exam_number": number, "id_number": id_number}
+                  for number, id_number in db.session.execute(
+                      sa.select(Entry.exam_number, Contestant.id_number)
+                      .join(Contestant, Contestant.id == Entry.contestant_id)
+                      .join(StageEntry, StageEntry.entry_id == Entry.id)
+                      .where(StageEntry.stage_id == listing.stage_id)
+                      .order_by(Entry.exam_number).limit(LOOKUP_PEOPLE))]
         db.session.remove()
         db.engine.dispose()
     out = {
@@ -241,7 +279,7 @@ def pages(url: str) -> dict[str, dict]:
                    "sign_in": list(CONTESTANT)},
     }
     if SCORE_LOOKUP:
-        out["lookup"] = SCORE_LOOKUP
+        out["lookup"] = {**SCORE_LOOKUP, "forms": people}
     return out
 
 
@@ -266,7 +304,8 @@ def _drained(server, limit: float = 60.0) -> None:
 def run_phase(server, tmp: Path, page: str, request: dict, args) -> dict:
     _drained(server)
     spec = {"page": page, "path": request["path"], "marker": request.get("marker"),
-            "sign_in": request.get("sign_in"), "host": server.host, "db_name": server.db_name,
+            "sign_in": request.get("sign_in"), "form_page": request.get("form_page"),
+            "forms": request.get("forms"), "host": server.host, "db_name": server.db_name,
             "users": args.users, "warmup": args.warmup, "seconds": args.seconds,
             "server_pids": server.worker_pids(), "hard_limit": args.warmup + args.seconds + 120}
     spec_path, out_path = tmp / f"{page}.spec.json", tmp / f"{page}.out.json"
@@ -302,7 +341,7 @@ def bench_database(kind: str, args, tmp: Path, pg_base: str | None) -> dict:
         setup_s = time.perf_counter() - t
         requests = pages(url)
         out = {}
-        with _load.Server(url, tmp) as server:
+        with _load.Server(url, tmp, port=args.port, env=SERVER_ENV) as server:
             ceiling = figures(run_phase(server, tmp, "healthz", {"path": "/healthz"}, args), None)
             for page, request in requests.items():
                 out[page] = figures(run_phase(server, tmp, page, request, args), ceiling["rps"])
@@ -323,6 +362,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured warm-up per page")
     parser.add_argument("--users", type=int, default=64, help="concurrent users (at least 64)")
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--port", type=int, default=None,
+                        help="the server's port on 127.0.0.1 (default: a free one)")
     args = parser.parse_args()
     if importlib.util.find_spec("locust") is None:
         raise SystemExit("this benchmark's load tool is Locust: .venv/bin/pip install locust")
