@@ -27,8 +27,40 @@ from app.models import (
     utcnow,
 )
 from tests.conftest import DEMO_PASSWORDS, Visitor
-from tests.results_setup import confirmed_post
-from tests.web.test_stage_flow import corrected  # noqa: F401  (the fixture)
+from tests.results_setup import (
+    confirmed_post,
+    correct_theory_to_88_24,
+    make_top_scorer_98_24,
+    pass_recheck,
+    recheck_and_publish,
+    score_preliminary,
+)
+
+
+@pytest.fixture
+def corrected(app, db_session):
+    """The chemical preliminary: version 1 published (the first contestant first with 98.24),
+    its list on notice (the notice period over), then the first contestant's theory corrected
+    to 92.24 in version 2, computed and re-checked, not yet published. Returns the ids."""
+    from app.extensions import db
+    from app.services import accounts, results
+
+    with app.app_context():
+        organiser = accounts.get_by_username("organiser")
+        stage_id, _people = score_preliminary(seed=5)
+        stage = db.session.get(Stage, stage_id)
+        place = make_top_scorer_98_24(stage)
+        first = recheck_and_publish(results.create_version(stage, actor=organiser), organiser)
+        listing = results.generate_list(first, actor=organiser)
+        results.start_notice(listing, actor=organiser)
+        listing.notice_starts_at -= timedelta(days=8)
+        listing.notice_ends_at -= timedelta(days=8)
+        correct_theory_to_88_24(place)
+        second = results.create_version(stage, actor=organiser, reason="理论成绩更正")
+        pass_recheck(second, organiser)
+        db.session.commit()
+        return {"stage": stage_id, "list": listing.id, "first": first.id, "second": second.id,
+                "place": place.id}
 
 
 @contextmanager
