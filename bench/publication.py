@@ -10,16 +10,20 @@ BENCH_PG_URL, or else of the local cluster, where a role and database ``contest_
 created as .ci/run does -- PostgreSQL is skipped, saying why, when neither can be had):
 1. ``flask db upgrade`` and ``flask demo load`` in child processes (the living demo: the
    chemical preliminary's list of 60, final after its notice, the demo contestant on it).
-2. gunicorn, 2 sync workers, on 127.0.0.1 and a free port, sign-in limits raised (every
-   simulated contestant signs in once, from one address).
+2. gunicorn, 2 sync workers, on 127.0.0.1 and a free port (or ``--port``), sign-in and
+   lookup limits raised (every simulated contestant signs in once, from one address).
 3. One phase per page, each ``--users`` Locust users (FastHttpUser) without wait, for
    ``--warmup`` then ``--seconds``; only requests started inside the window count:
    ``healthz`` (GET /healthz, one SELECT 1: the ceiling), ``notice`` (GET /notices/<list>),
    ``portal`` (GET /portal/entries/<entry> as the signed-in demo contestant: scores, rank,
-   advancement, the ability chart's box), and ``lookup`` -- the public score lookup, a slot
-   until that page is on main (see SCORE_LOOKUP below): skipped, and said so, while it is not.
-   Every answer must be 200 and the page's own marker must be in it (the notice's list table,
-   the portal's results), else it counts as a failure.
+   advancement, the ability chart's box), and ``lookup`` (POST /lookup, the public score
+   lookup: each user first opens the form for its CSRF token, then looks up one real demo
+   contestant of the published preliminary by exam number and ID number, its own of the first
+   64, again and again; see SCORE_LOOKUP below). Every answer must be 200 and the page's own
+   marker must be in it (the notice's list table, the portal's results, the lookup's
+   results), else it counts as a failure. The pages come from the page cache
+   (app/page_cache.py) once each worker has rendered them: the warm-up includes those first
+   renders (two per page, 128 for the lookups' 64 people).
 
 Figures per page: ``rps`` (good answers per second of the window), ``p50_ms``/``p90_ms``/
 ``p99_ms`` (nearest rank, client side: includes queueing for one of the two sync workers),
