@@ -10,23 +10,25 @@ How a cached page can never be stale, across any number of gunicorn workers:
   data and the new generation become visible together.
 - **Every request reads the counter** (one primary-key SELECT) and looks its page up under that
   generation, with everything else the page depends on in the key: the view's own key (list id,
-  entry id, the looked-up exam and ID numbers), the path with its query string, the language,
-  and the signed-in account (id, role, name, enterprise). A page cached before a change is keyed
-  on the older generation and is never looked up again once the change has committed.
+  entry id, the looked-up exam and ID numbers), the path, the language, and the signed-in
+  account (id, role, name, enterprise). A page cached before a change is keyed on the older
+  generation and is never looked up again once the change has committed.
 - **Writes are noticed where SQLAlchemy executes them** (``_note_write``): every INSERT, UPDATE
   and DELETE built with SQLAlchemy (the ORM's flushes included), every DDL statement, and every
-  textual statement that writes, on every table except those no cached page shows (sessions,
-  sign-in failures, the audit log, judges' marks and score sheets). Bulk loads that go straight
+  textual statement that writes, on every table except those no cached page shows (accounts,
+  whose part in a page is in its key, sessions, sign-in failures, the audit log, judges' marks
+  and score sheets). Bulk loads that go straight
   to the driver (COPY) call ``written()`` themselves. A write in doubt counts as a write: the
   cost of a needless bump is one page rendered again.
 - What the clock changes is not in the counter: a view names the moment its page stops being
   right (``valid_until``), e.g. when a track's registration window closes.
 
-Never cached: anything but a 200, a page with flashed messages (they are shown once), and a
-page the view declines (``do_not_cache``, e.g. a lookup that found nothing). The CSRF token
-that a page carries (the sign-out form, the lookup form) is cut out of the stored copy and the
-requester's own token put back in each time. ``PAGE_CACHE_MB`` (per worker; 0 turns the cache
-off) bounds the memory; the least recently used pages go first.
+Never cached: anything but a 200, a page with flashed messages (they are shown once), a
+request with a query string, and a page the view declines (``do_not_cache``, e.g. a lookup
+that found nothing). The CSRF token that a page carries (the sign-out form, the lookup form)
+is cut out of the stored copy and the requester's own token put back in each time.
+``PAGE_CACHE_MB`` (per worker; 0 turns the cache off) bounds the memory; the least recently
+used pages go first.
 """
 from __future__ import annotations
 
@@ -245,7 +247,9 @@ def cached(view_key: tuple, render: Callable[[], object]) -> Response:
     work, its access checks included; the cache adds to the key whatever else the page
     depends on (see the module's docstring)."""
     pages = store()
-    if not pages.capacity or session.get("_flashes"):
+    if not pages.capacity or session.get("_flashes") or request.query_string:
+        # a query string is not part of these pages (only of their language link): rendered
+        # afresh, so that made-up ones cannot crowd the real pages out of the cache
         return make_response(render())
     generation_now = generation()
     if generation_now is None:

@@ -382,3 +382,11 @@ def test_statements_built_with_sqlalchemy_count_by_their_table():
     assert not writes_shown_data(sa.insert(AuditLog))
     assert not writes_shown_data(sa.update(UserSession).values(ip="x"))
     assert not writes_shown_data(sa.select(Entry))
+
+
+def test_made_up_query_strings_are_rendered_afresh_and_never_fill_the_cache(app, corrected):
+    public = visitor(app)
+    for n in range(3):
+        page = public.get(f"/notices/{corrected['list']}?n={n}").get_data(as_text=True)
+        assert 'id="notice-list"' in page and f"n%3D{n}" in page  # the language link keeps it
+    assert not app.extensions["page_cache"]._pages
