@@ -46,6 +46,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     db.init_app(app)
     _tune_sqlite(app)
+    from app import page_cache
+
+    page_cache.install(app)  # the generation counter bumped with every write a page shows
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)

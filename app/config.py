@@ -58,6 +58,9 @@ def from_environment(instance_path: Path) -> dict:
         "LOOKUP_RATE_LIMIT_PER_ADDRESS": os.environ.get("LOOKUP_RATE_LIMIT_PER_ADDRESS",
                                                         "30 per minute"),
         # If the shared store (Redis) is down, count in memory rather than refuse sign-ins.
+        # Publication day's page cache (app/page_cache.py): memory per worker process for the
+        # public notice, contestants' portal pages and score lookups; 0 turns it off.
+        "PAGE_CACHE_MB": float(os.environ.get("PAGE_CACHE_MB", 32)),
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": True,

@@ -530,18 +530,19 @@ class Server:
     """gunicorn, 2 sync workers, on 127.0.0.1; stopped on exit."""
 
     def __init__(self, url: str, tmp: Path, workers: int = 2, worker_class: str = "sync",
-                 threads: int = 1):
+                 threads: int = 1, port: int | None = None, env: dict | None = None):
         self.url, self.tmp, self.workers = url, tmp, workers
         self.db_name = (sa_url(url).database if url.startswith("postgresql") else None)
         self.worker_class, self.threads = worker_class, threads
-        self.port = _free_port()
+        self.port = port or _free_port()
         self.host = f"http://127.0.0.1:{self.port}"
+        self.extra_env = env or {}
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> Server:
         env = {**os.environ, "DATABASE_URL": self.url, "SECRET_KEY": SECRET,
                "LOGIN_RATE_LIMIT": "100000 per minute",
-               "LOGIN_RATE_LIMIT_PER_ADDRESS": "100000 per minute"}
+               "LOGIN_RATE_LIMIT_PER_ADDRESS": "100000 per minute", **self.extra_env}
         self.log = open(self.tmp / "gunicorn.log", "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", str(self.workers),

@@ -10,16 +10,22 @@ BENCH_PG_URL, or else of the local cluster, where a role and database ``contest_
 created as .ci/run does -- PostgreSQL is skipped, saying why, when neither can be had):
 1. ``flask db upgrade`` and ``flask demo load`` in child processes (the living demo: the
    chemical preliminary's list of 60, final after its notice, the demo contestant on it).
-2. gunicorn, 2 sync workers, on 127.0.0.1 and a free port, sign-in limits raised (every
-   simulated contestant signs in once, from one address).
+2. gunicorn, 2 sync workers, on 127.0.0.1 and a free port (or ``--port``), sign-in and
+   lookup limits raised (every simulated contestant signs in once, from one address).
 3. One phase per page, each ``--users`` Locust users (FastHttpUser) without wait, for
    ``--warmup`` then ``--seconds``; only requests started inside the window count:
    ``healthz`` (GET /healthz, one SELECT 1: the ceiling), ``notice`` (GET /notices/<list>),
    ``portal`` (GET /portal/entries/<entry> as the signed-in demo contestant: scores, rank,
-   advancement, the ability chart's box), and ``lookup`` -- the public score lookup, a slot
-   until that page is on main (see SCORE_LOOKUP below): skipped, and said so, while it is not.
-   Every answer must be 200 and the page's own marker must be in it (the notice's list table,
-   the portal's results), else it counts as a failure.
+   advancement, the ability chart's box), and ``lookup`` (POST /lookup, the public score
+   lookup: each user first opens the form for its CSRF token, then looks up one real demo
+   contestant of the published preliminary by exam number and ID number, its own of the first
+   64, again and again; see SCORE_LOOKUP below). Every answer must be 200 and the page's own
+   marker must be in it (the notice's list table, the portal's results, the lookup's
+   results), else it counts as a failure. Each user's first request comes before the window
+   (``first_p50_ms``/``first_max_ms``, its failures counted): on publication day a person
+   opens a page and then opens it again and again, and that first view is where each worker
+   renders the page once -- two per page, 128 for the lookups' 64 people -- before serving it
+   from the page cache (app/page_cache.py). The window measures the views after it.
 
 Figures per page: ``rps`` (good answers per second of the window), ``p50_ms``/``p90_ms``/
 ``p99_ms`` (nearest rank, client side: includes queueing for one of the two sync workers),
@@ -65,12 +71,17 @@ _load = _sibling("judging_load")  # its gunicorn Server, databases and figures
 
 CONTESTANT = ("contestant", "Contestant2025")
 MAX_REQUESTS_PER_USER = 100_000
-# The public score lookup (成绩查询) by exam number + ID number is being built on another branch
-# (issue 12, part 3). SLOT: when it lands, set this to its path and method, e.g.
-# {"method": "POST", "path": "/lookup", "form": {"exam_number": ..., "id_number": ...},
-#  "marker": "..."}, and give the benchmark's server a lookup rate limit high enough for one
-# address. Until then the phase is skipped and the JSON says so.
-SCORE_LOOKUP: dict | None = None
+# The public score lookup (成绩查询): POST /lookup with the form's CSRF token, the exam number and
+# the ID number of a real demo contestant on the published preliminary -- each simulated user
+# its own person (``LOOKUP_PEOPLE`` of them, the first by exam number), looking their scores up
+# again and again. Every lookup here finds its entry, and successful lookups are not counted
+# by the limits; the server gets limits high enough for one address anyway (production keeps
+# its own: LOOKUP_RATE_LIMIT / LOOKUP_RATE_LIMIT_PER_ADDRESS).
+SCORE_LOOKUP = {"method": "POST", "path": "/lookup", "form_page": "/lookup",
+                "marker": 'id="lookup-results"'}
+LOOKUP_PEOPLE = 64
+SERVER_ENV = {"LOOKUP_RATE_LIMIT": "100000 per minute",
+              "LOOKUP_RATE_LIMIT_PER_ADDRESS": "100000 per minute"}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -104,6 +115,7 @@ def generate(spec_path: str, out_path: str) -> None:
         cpu: dict = {}
         start_errors: list[str] = []
         bad_bodies: list[str] = []
+        first: list[tuple[float, int]] = []  # each user's first answer: latency, status
 
     def begin_window() -> None:
         Phase.start = time.perf_counter() + warmup
@@ -133,17 +145,36 @@ def generate(spec_path: str, out_path: str) -> None:
 
     marker = spec.get("marker")
 
+    forms = spec.get("forms") or []
+
     class Visitor(FastHttpUser):
         host = spec["host"]
         wait_time = constant(0)
         # 64 sign-ins at once (a password hash each) queue for two workers: give them time.
         network_timeout = connection_timeout = 60.0
+        started = 0
 
         def on_start(self):
             self.count = 0
+            self.body = None
             try:
                 if spec.get("sign_in"):
                     self.sign_in(*spec["sign_in"])
+                if spec.get("form_page"):  # the form's page first: its CSRF token and cookie
+                    from urllib.parse import urlencode
+
+                    page = self.client.get(spec["form_page"], name="form page").text
+                    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page or "")
+                    if found is None:
+                        raise RuntimeError(f"no form at {spec['form_page']}")
+                    person = forms[Visitor.started % len(forms)] if forms else {}
+                    Visitor.started += 1
+                    self.body = urlencode({"csrf_token": found.group(1), **person})
+                # The user's first view, before the window: each worker renders a page once
+                # (then it serves it from the page cache); timed and reported apart.
+                t0 = time.perf_counter()
+                status = self.ask()
+                Phase.first.append((time.perf_counter() - t0, status))
             except Exception as error:  # noqa: BLE001 - counted and reported, never hangs
                 Phase.start_errors.append(repr(error)[:300])
                 arrive()
@@ -184,15 +215,25 @@ def generate(spec_path: str, out_path: str) -> None:
                 raise StopUser()
             self.count += 1
             t0 = time.perf_counter()
-            response = self.client.get(spec["path"], name=spec["page"])
+            status = self.ask()
             t1 = time.perf_counter()
+            if Phase.start <= t0 < Phase.end:
+                Phase.samples.append((t0, t1 - t0, status))
+
+        def ask(self) -> int:
+            """One request of the page; its status (-200: a 200 without the page's content)."""
+            if self.body is not None:
+                response = self.client.post(
+                    spec["path"], name=spec["page"], data=self.body,
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+            else:
+                response = self.client.get(spec["path"], name=spec["page"])
             status = response.status_code
             if status == 200 and marker and marker not in (response.text or ""):
                 status = -200  # a 200 without the page's content: a failure
                 if len(Phase.bad_bodies) < 2:
                     Phase.bad_bodies.append((response.text or "")[:300])
-            if Phase.start <= t0 < Phase.end:
-                Phase.samples.append((t0, t1 - t0, status))
+            return status
 
     env = Environment(user_classes=[Visitor], host=spec["host"])
     runner = env.create_local_runner()
@@ -209,7 +250,7 @@ def generate(spec_path: str, out_path: str) -> None:
             window["database_cpu"] = (d1 - d0) / (w1 - w0)
     Path(out_path).write_text(json.dumps({
         "finished_in_time": bool(finished_in_time), "window": window, "seconds": seconds,
-        "samples": Phase.samples, "start_errors": Phase.start_errors[:5],
+        "samples": Phase.samples, "first": Phase.first, "start_errors": Phase.start_errors[:5],
         "bad_bodies": Phase.bad_bodies, "client_peak_mb": usage.ru_maxrss / 1024}))
 
 
@@ -224,7 +265,14 @@ def pages(url: str) -> dict[str, dict]:
 
     from app import create_app
     from app.extensions import db
-    from app.models import AdvancementEntryStatus, AdvancementList, Contestant, Entry, User
+    from app.models import (
+        AdvancementEntryStatus,
+        AdvancementList,
+        Contestant,
+        Entry,
+        StageEntry,
+        User,
+    )
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": _load.SECRET})
     with app.app_context():
@@ -232,6 +280,13 @@ def pages(url: str) -> dict[str, dict]:
         names = sum(1 for e in listing.entries if e.status == AdvancementEntryStatus.ADVANCING)
         entry_id = db.session.scalar(sa.select(Entry.id).join(Contestant).join(
             User, User.id == Contestant.user_id).where(User.username == CONTESTANT[0]))
+        people = [{"exam_number": number, "id_number": id_number}
+                  for number, id_number in db.session.execute(
+                      sa.select(Entry.exam_number, Contestant.id_number)
+                      .join(Contestant, Contestant.id == Entry.contestant_id)
+                      .join(StageEntry, StageEntry.entry_id == Entry.id)
+                      .where(StageEntry.stage_id == listing.stage_id)
+                      .order_by(Entry.exam_number).limit(LOOKUP_PEOPLE))]
         db.session.remove()
         db.engine.dispose()
     out = {
@@ -241,7 +296,7 @@ def pages(url: str) -> dict[str, dict]:
                    "sign_in": list(CONTESTANT)},
     }
     if SCORE_LOOKUP:
-        out["lookup"] = SCORE_LOOKUP
+        out["lookup"] = {**SCORE_LOOKUP, "forms": people}
     return out
 
 
@@ -266,7 +321,8 @@ def _drained(server, limit: float = 60.0) -> None:
 def run_phase(server, tmp: Path, page: str, request: dict, args) -> dict:
     _drained(server)
     spec = {"page": page, "path": request["path"], "marker": request.get("marker"),
-            "sign_in": request.get("sign_in"), "host": server.host, "db_name": server.db_name,
+            "sign_in": request.get("sign_in"), "form_page": request.get("form_page"),
+            "forms": request.get("forms"), "host": server.host, "db_name": server.db_name,
             "users": args.users, "warmup": args.warmup, "seconds": args.seconds,
             "server_pids": server.worker_pids(), "hard_limit": args.warmup + args.seconds + 120}
     spec_path, out_path = tmp / f"{page}.spec.json", tmp / f"{page}.out.json"
@@ -283,7 +339,13 @@ def run_phase(server, tmp: Path, page: str, request: dict, args) -> dict:
 def figures(out: dict, ceiling_rps: float | None) -> dict:
     summary = _load.summarise(out)
     failures = sum(n for s, n in summary["statuses"].items() if s != "200")
-    summary["failures"] = failures + len(out["start_errors"]) + (0 if out["finished_in_time"] else 1)
+    first = sorted(latency for latency, _status in out.get("first", []))
+    first_failures = sum(1 for _latency, status in out.get("first", []) if status != 200)
+    if first:
+        summary["first_p50_ms"] = round(first[len(first) // 2] * 1000, 2)
+        summary["first_max_ms"] = round(first[-1] * 1000, 2)
+    summary["failures"] = (failures + first_failures + len(out["start_errors"])
+                           + (0 if out["finished_in_time"] else 1))
     if ceiling_rps:
         summary["ratio"] = round(summary["rps"] / ceiling_rps, 3)
     if out["start_errors"]:
@@ -302,7 +364,7 @@ def bench_database(kind: str, args, tmp: Path, pg_base: str | None) -> dict:
         setup_s = time.perf_counter() - t
         requests = pages(url)
         out = {}
-        with _load.Server(url, tmp) as server:
+        with _load.Server(url, tmp, port=args.port, env=SERVER_ENV) as server:
             ceiling = figures(run_phase(server, tmp, "healthz", {"path": "/healthz"}, args), None)
             for page, request in requests.items():
                 out[page] = figures(run_phase(server, tmp, page, request, args), ceiling["rps"])
@@ -323,6 +385,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured warm-up per page")
     parser.add_argument("--users", type=int, default=64, help="concurrent users (at least 64)")
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--port", type=int, default=None,
+                        help="the server's port on 127.0.0.1 (default: a free one)")
     args = parser.parse_args()
     if importlib.util.find_spec("locust") is None:
         raise SystemExit("this benchmark's load tool is Locust: .venv/bin/pip install locust")
@@ -355,7 +419,10 @@ def main() -> None:
                       f"{f['ratio']:.3f}  failures {f['failures']}  (server CPU "
                       f"{f.get('server_cpu_cores')} cores, client {f.get('client_cpu_cores')}"
                       + (f", database {f['database_cpu_cores']}" if "database_cpu_cores" in f
-                         else "") + ")", flush=True)
+                         else "") + ")"
+                      + (f"  first view p50 {f['first_p50_ms']:.0f} ms, max "
+                         f"{f['first_max_ms']:.0f} ms" if "first_p50_ms" in f else ""),
+                      flush=True)
 
     every = [(kind, page, f) for kind, r in results.items() for page, f in r["pages"].items()]
     worst_ratio = min(every, key=lambda x: x[2]["ratio"]) if every else None

@@ -137,6 +137,9 @@ def db_session(app):
     with app.app_context():
         connection = db.engine.connect()
         limiter.reset()
+    # The rollback below takes the generation counter back too: pages cached by an earlier
+    # test would be keyed on generations this test reaches again (app/page_cache.py).
+    app.extensions["page_cache"].clear()
     transaction = connection.begin()
     original = db.session
     # A plain SQLAlchemy session: Flask-SQLAlchemy's own routes queries to the engine and

@@ -9,6 +9,7 @@ from app.models.accounts import (
 )
 from app.models.audit import AuditLog
 from app.models.base import ScaledDecimal, utcnow
+from app.models.cache import CacheGeneration
 from app.models.contest import (
     Ability,
     AggregationMethod,

@@ -83,7 +83,19 @@ def new_entry():
 @bp.route("/entries/<int:entry_id>")
 @roles_required(*PORTAL)
 def entry(entry_id: int):
+    """One's own entry with its published results. Rendered once per change of the data it
+    shows (the page cache, keyed on the signed-in account too: app/page_cache.py), and until
+    the track's registration window opens or closes (which the 修改 button follows)."""
+    from app import page_cache
+
+    return page_cache.cached(("entry", entry_id), lambda: _entry_page(entry_id))
+
+
+def _entry_page(entry_id: int):
+    from app import page_cache
+
     entry = _own_entry(entry_id)
+    page_cache.valid_until(entry_service.registration_changes_at(entry.track))
     return render_template("portal/entry.html", entry=entry,
                            can_correct=entry_service.can_correct(current_user, entry),
                            published=standings.standings([entry], with_components=True)[entry.id])

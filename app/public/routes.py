@@ -57,7 +57,14 @@ def notices():
 @bp.route("/notices/<int:list_id>")
 def notice(list_id: int):
     """One list as published: names and enterprises (never ID numbers), the notice period and
-    how to object; prints on A4."""
+    how to object; prints on A4. Rendered once per change of the published data (the page
+    cache: app/page_cache.py), since a province's contestants open it at once."""
+    from app import page_cache
+
+    return page_cache.cached(("notice", list_id), lambda: _notice_page(list_id))
+
+
+def _notice_page(list_id: int):
     from flask_babel import gettext as _
 
     from app.errors import abort_with
@@ -100,20 +107,36 @@ def _lookup_failed(_response) -> bool:
 def score_lookup():
     """成绩查询: anyone with an exam number and the ID number of its person sees that entry's
     published results and advancement, nothing else; failed attempts are rate-limited."""
-    from flask_babel import gettext as _
-
+    from app import page_cache
     from app.public.forms import LookupForm
-    from app.services.standings import look_up
 
     form = LookupForm()
-    found = None
-    if form.validate_on_submit():
-        found = look_up(form.exam_number.data, form.id_number.data)
-        if not found:
-            g.lookup_failed = True
-            form.id_number.errors.append(_(
-                "No entry has this exam number with this ID number. Check both as printed on "
-                "the admission ticket."))
+    if not form.validate_on_submit():
+        return _lookup_page(form, None)
+    # A found entry's answer is rendered once per change of the published data (the page
+    # cache, keyed on both numbers as typed); a failed attempt never comes from the cache, so
+    # the limits above count each one.
+    return page_cache.cached(("lookup", form.exam_number.data, form.id_number.data),
+                             lambda: _look_up(form))
+
+
+def _look_up(form):
+    from flask_babel import gettext as _
+
+    from app import page_cache
+    from app.services.standings import look_up
+
+    found = look_up(form.exam_number.data, form.id_number.data)
+    if not found:
+        g.lookup_failed = True
+        page_cache.do_not_cache()
+        form.id_number.errors.append(_(
+            "No entry has this exam number with this ID number. Check both as printed on "
+            "the admission ticket."))
+    return _lookup_page(form, found)
+
+
+def _lookup_page(form, found):
     # The page shows the ID number masked only, never as typed (it may be printed or shared).
     form.id_number.raw_data, form.id_number.data = [], ""
     response = make_response(render_template("public/lookup.html", form=form, found=found))

@@ -1,6 +1,7 @@
 """Accounts, their signed-in sessions and API tokens: create, change, deactivate, sign out."""
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import datetime, timedelta
 
@@ -104,6 +105,15 @@ def start_session(user: User, *, ip: str | None) -> str:
     return secret
 
 
+@functools.cache
+def _session_user() -> sa.Select:
+    """The signed-in session's user, built once: every signed-in request runs it."""
+    return (sa.select(User, UserSession.id, UserSession.last_seen_at)
+            .join(UserSession, UserSession.user_id == User.id)
+            .where(UserSession.token_hash == sa.bindparam("token_hash"),
+                   User.id == sa.bindparam("user_id")))
+
+
 def user_for_session(user_id: int, secret: str, *, lifetime: timedelta,
                      now: datetime | None = None) -> User | None:
     """The active user of a signed-in session still open on the server, or None: signed out,
@@ -111,11 +121,8 @@ def user_for_session(user_id: int, secret: str, *, lifetime: timedelta,
     disabled. One query (the judges' autosave runs it on every save); the last-seen time is
     written only when it is older than SESSION_SEEN_EVERY."""
     now = now or utcnow()
-    row = db.session.execute(
-        sa.select(User, UserSession.id, UserSession.last_seen_at)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(UserSession.token_hash == UserSession.hash_secret(secret), User.id == user_id)
-    ).first()
+    row = db.session.execute(_session_user(), {"token_hash": UserSession.hash_secret(secret),
+                                               "user_id": user_id}).first()
     if row is None:
         return None
     user, session_id, last_seen = row

@@ -7,7 +7,7 @@ exam number and places the entry in the track's first stage.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -60,6 +60,21 @@ def registration_open(track: Track, now: datetime | None = None) -> bool:
     return (stage.status == StageStatus.REGISTRATION
             and (stage.registration_opens_at is None or stage.registration_opens_at <= now)
             and (stage.registration_closes_at is None or now <= stage.registration_closes_at))
+
+
+def registration_changes_at(track: Track, now: datetime | None = None) -> datetime | None:
+    """The next moment ``registration_open(track)`` changes by the clock alone (its window
+    opens or closes), or None: a page that follows it is right until then."""
+    if not track.stages:
+        return None
+    stage = track.stages[0]
+    now = now or utcnow()
+    opens, closes = stage.registration_opens_at, stage.registration_closes_at
+    if opens is not None and now < opens:
+        return opens
+    if closes is not None and now <= closes:
+        return closes + timedelta(microseconds=1)  # still open at the closing moment itself
+    return None
 
 
 def open_tracks() -> list[Track]:

@@ -88,6 +88,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 from app.extensions import db
 from app.inputs import visible_text
 from app.models import ImportBatch, ImportKind, ImportStatus, User, utcnow
+from app.page_cache import UNSHOWN_TABLES, written
 from app.services import ServiceError, audit
 
 Progress = Callable[[str, int, int], None]
@@ -717,6 +718,8 @@ def insert_rows(table: sa.Table, names: Sequence[str], rows: Iterable[Sequence[A
     columns = [*names, *constants]
     if not prepared:
         return []
+    if table.name not in UNSHOWN_TABLES:
+        written(connection)  # the driver's COPY or executemany passes SQLAlchemy by
     if dialect.name == "postgresql":
         return _copy(connection, table, columns, prepared, return_ids)
     if dialect.name == "sqlite":

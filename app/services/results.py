@@ -1199,36 +1199,36 @@ def amendments(listing: AdvancementList) -> list[Amendment]:
     list drawn up in place of a withdrawn one: who entered and who left), each advancer
     removed after a verified objection and who took the place (递补) and why, a decision to
     keep the list after a newer version, and its withdrawal. The public notice and the
-    export show exactly these lines."""
+    export show exactly these lines. A few queries whatever the list's length: only the rows
+    that changed are read, and the people they name in one query."""
     out: list[Amendment] = []
+    changed = db.session.scalars(sa.select(AdvancementEntry).where(
+        AdvancementEntry.list_id == listing.id,
+        sa.or_(AdvancementEntry.status == AdvancementEntryStatus.REMOVED,
+               AdvancementEntry.replaces_id.is_not(None)))
+        .order_by(AdvancementEntry.position, AdvancementEntry.id)).all()
+    removed = [e for e in changed if e.status == AdvancementEntryStatus.REMOVED]
+    old = before = now_in = None
     if listing.replaces_list_id is not None:
         old = db.session.get(AdvancementList, listing.replaces_list_id)
-        before = _as_drawn_up(old)
-        now_in = _as_drawn_up(listing)
-        joined = "、".join(str(person(i)) for i in sorted(now_in - before)) or _("no one")
-        left = "、".join(str(person(i)) for i in sorted(before - now_in)) or _("no one")
+        before, now_in = _as_drawn_up(old), _as_drawn_up(listing)
+    named = _people({e.stage_entry_id for e in changed} | (before or set()) | (now_in or set()))
+    if old is not None:
+        joined = "、".join(str(named[i]) for i in sorted(now_in - before)) or _("no one")
+        left = "、".join(str(named[i]) for i in sorted(before - now_in)) or _("no one")
         out.append(Amendment(listing.created_at, _(
             "This list replaces the list withdrawn on %(when)s (%(reason)s); drawn up from "
             "version %(n)d of the results. Newly on the list: %(joined)s. No longer on it: "
             "%(left)s.", when=display_datetime(old.withdrawn_at),
             reason=old.withdrawal_reason or "", n=listing.version.number, joined=joined,
             left=left)))
-    # only the removed rows and those who took their places are read, not the whole list
-    # with its reserves (a preliminary's list holds every ranked contestant)
-    removed = db.session.scalars(sa.select(AdvancementEntry).where(
-        AdvancementEntry.list_id == listing.id,
-        AdvancementEntry.status == AdvancementEntryStatus.REMOVED)).all()
-    replacing = db.session.scalars(sa.select(AdvancementEntry).where(
-        AdvancementEntry.list_id == listing.id,
-        AdvancementEntry.replaces_id.in_([e.id for e in removed])).order_by(
-        AdvancementEntry.position)).all() if removed else []
     for entry in sorted(removed, key=lambda e: (e.removed_at or listing.created_at, e.id)):
-        successors = [e for e in replacing if e.replaces_id == entry.id]
-        taken_by = ("、".join(str(person(e.stage_entry_id)) for e in successors)
+        successors = [e for e in changed if e.replaces_id == entry.id]
+        taken_by = ("、".join(str(named[e.stage_entry_id]) for e in successors)
                     or _("no eligible contestant"))
         out.append(Amendment(entry.removed_at or listing.created_at, _(
             "%(removed)s removed after a verified objection (%(why)s); the place passes to "
-            "%(by)s (递补).", removed=person(entry.stage_entry_id), why=entry.reason or "",
+            "%(by)s (递补).", removed=named[entry.stage_entry_id], why=entry.reason or "",
             by=taken_by)))
     if listing.kept_for_version_id is not None:
         kept = db.session.get(ResultsVersion, listing.kept_for_version_id)
@@ -1243,11 +1243,27 @@ def amendments(listing: AdvancementList) -> list[Amendment]:
     return out
 
 
+def _people(place_ids: set[int]) -> dict[int, Person]:
+    """``person`` for many stage entries in one query."""
+    if not place_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(StageEntry.id, Entry.exam_number, Contestant.name, Enterprise.name)
+        .join(Entry, Entry.id == StageEntry.entry_id)
+        .join(Contestant, Contestant.id == Entry.contestant_id)
+        .outerjoin(Enterprise, Enterprise.id == Entry.enterprise_id)
+        .where(StageEntry.id.in_(sorted(place_ids))))
+    return {place: Person(number or "", name, enterprise or "")
+            for place, number, name, enterprise in rows}
+
+
 def _as_drawn_up(listing: AdvancementList) -> set[int]:
     """The list's advancers as it was drawn up: later replacements (递补) out, advancers
     removed since in."""
-    return {e.stage_entry_id for e in listing.entries if e.replaces_id is None and e.status in (
-        AdvancementEntryStatus.ADVANCING, AdvancementEntryStatus.REMOVED)}
+    return set(db.session.scalars(sa.select(AdvancementEntry.stage_entry_id).where(
+        AdvancementEntry.list_id == listing.id, AdvancementEntry.replaces_id.is_(None),
+        AdvancementEntry.status.in_([AdvancementEntryStatus.ADVANCING,
+                                     AdvancementEntryStatus.REMOVED]))))
 
 
 def public_lists() -> sa.Select:

@@ -88,6 +88,7 @@ def fuzz_session(app, fuzz_connection, fuzz_data):
 
     with app.app_context():
         limiter.reset()
+    app.extensions["page_cache"].clear()  # generations go back with each rollback
     savepoint = fuzz_connection.begin_nested()
     try:
         with _bound(app, fuzz_connection):
