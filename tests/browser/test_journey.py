@@ -1,0 +1,202 @@
+"""One contest from nothing to a finalised advancement list, through the pages only.
+
+The organiser configures a contest, a track, two stages, the preliminary's components with
+weights and quota and the practical's marking scheme; imports an enterprise union's sheet (with
+a bad row); approves the entries; a contestant with an account of their own claims an entry;
+the organiser creates the others' accounts in bulk and one of them signs in with the initial
+password (changed first) and prints the ticket. Two judges mark on a 1024×768 touch screen, the
+chief signs off, the organiser decrypts, imports the theory, computes, re-checks and publishes,
+draws up the list and puts it on notice. A theory score is then corrected: a new version is
+published, the list withdrawn with a reason and drawn up again, an objection upheld and its
+replacement (递补) shown with a dated amendment on the public notice; the replacing contestant
+sees the status on the portal and in the public score lookup; the organiser finalises.
+
+The test writes nothing to the database itself: it only reads it to check what no page shows
+(the audit rows). A screenshot per step goes to test-output/screenshots/journey-NN-*.png.
+"""
+from __future__ import annotations
+
+import io
+import re
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from tests.browser.conftest import serving
+from tests.browser.test_judging import sign_in, sign_out
+from tests.conftest import flask_cli, fresh_database_url, valid_id_number
+
+pytestmark = pytest.mark.browser
+
+TOUCH = {"width": 1024, "height": 768}
+ORGANISER = ("organiser", "Organiser2025")
+
+# Three enterprises, six people; theory decides the order (the practical is the same for all).
+PEOPLE = [  # name, gender, birth date, phone, enterprise, theory points
+    ("张海峰", "男", date(1980, 3, 14), "13900001001", "金陵石化公司", "95"),
+    ("李文静", "女", date(1985, 6, 2), "13900001002", "金陵石化公司", "90"),
+    ("王建国", "男", date(1978, 11, 20), "13900001003", "金陵石化公司", "85"),
+    ("赵明", "男", date(1982, 1, 9), "13900001004", "扬子石化公司", "80"),
+    ("钱丽", "女", date(1987, 8, 30), "13900001005", "扬子石化公司", "75"),
+    ("孙强", "男", date(1983, 5, 5), "13900001006", "南京化学工业园热电公司", "70"),
+]
+
+
+def id_number(index: int) -> str:
+    _name, gender, born, *_rest = PEOPLE[index]
+    return valid_id_number(born, male=gender == "男", seq=index + 11)
+
+
+@pytest.fixture(scope="module")
+def journey_server(tmp_path_factory):
+    """A server of its own on a database with the migrations and the demo accounts only: the
+    journey's contest is made from nothing through the pages."""
+    tmp = tmp_path_factory.mktemp("journey")
+    url = fresh_database_url("test_browser_journey", tmp)
+    flask_cli(url, "db", "upgrade")
+    flask_cli(url, "demo", "load", "--configuration-only")
+    with serving(url, tmp) as base:
+        yield base, url
+
+
+class Steps:
+    """Numbered screenshots, one per step of the journey."""
+
+    def __init__(self, page, folder):
+        self.page, self.folder, self.n = page, folder, 0
+
+    def shot(self, name: str, full_page: bool = True):
+        self.n += 1
+        self.page.screenshot(path=str(self.folder / f"journey-{self.n:02d}-{name}.png"),
+                             full_page=full_page)
+
+
+def registration_sheet() -> bytes:
+    """The sheet as an enterprise union sends it: a merged title, a 填报单位 row, the header,
+    the people (one ID number already turned into a number by Excel), a total and a note."""
+    import xlsxwriter
+
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    sheet = book.add_worksheet("报名表")
+    sheet.merge_range(0, 0, 0, 7, "2026年班组长技能大赛（全流程）报名汇总表")
+    sheet.write_row(1, 0, ["填报单位：南京市化工工会"])
+    sheet.write_row(2, 0, ["序号", "姓名", "性别", "身份证号码", "手机号码", "工作单位",
+                           "设区市", "担任班组长年限"])
+    for n, (name, gender, _born, phone, enterprise, _theory) in enumerate(PEOPLE):
+        sheet.write_row(3 + n, 0, [n + 1, name, gender, id_number(n), phone, enterprise,
+                                   "南京市", 5])
+    sheet.write_row(9, 0, [7, "周六", "男", 3.20102198001011e17, "13900001007",
+                           "金陵石化公司", "南京市", 4])  # the ID number Excel ruined
+    sheet.write_row(10, 0, ["合计", "7人"])
+    sheet.write_row(12, 0, ["注：身份证号码请设置为文本格式。"])
+    book.close()
+    return out.getvalue()
+
+
+def test_journey_from_an_empty_contest_to_a_finalised_list(journey_server, page, screenshots):
+    base, url = journey_server
+    steps = Steps(page, screenshots)
+    page.set_default_timeout(10_000)
+
+    # ---- 1. The organiser sets up a contest from nothing.
+    sign_in(page, base, *ORGANISER)
+    page.goto(base + "/admin/contests")
+    page.get_by_role("link", name="新建赛事").click()
+    page.get_by_label("代码").fill("journey-2026")
+    page.get_by_label("赛事名称").fill("2026年班组长技能大赛（全流程）")
+    page.get_by_label("简称").fill("全流程大赛")
+    page.get_by_label("年份").fill("2026")
+    page.get_by_label("比赛日期").fill("2026-12-20")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("heading", name="2026年班组长技能大赛（全流程）")).to_be_visible()
+    steps.shot("contest")
+
+    page.get_by_role("link", name="新建赛道").click()
+    page.get_by_label("代码").fill("chem")
+    page.get_by_label("赛道名称").fill("化工")
+    page.get_by_label("编号").fill("1")
+    page.get_by_label("承办单位").fill("省机冶石化工会")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("heading", name=re.compile("化工"))).to_be_visible()
+    steps.shot("track")
+
+    # Two stages: the preliminary (quota 3, at most 2 per enterprise, notice of 0 days so the
+    # journey can finalise today) and the final the advancers go on to.
+    first_day = date.today() + timedelta(days=30)
+    page.get_by_role("link", name="新建赛段").click()
+    page.get_by_label("类型").select_option("preliminary")
+    page.get_by_label("赛段名称").fill("预赛")
+    page.get_by_label("开始日期").fill(first_day.isoformat())
+    page.get_by_label("结束日期").fill((first_day + timedelta(days=1)).isoformat())
+    page.get_by_label("晋级名额（前N名晋级）").fill("3")
+    page.get_by_label("资格审查范围（前M名）").fill("5")
+    page.get_by_label("每单位最多晋级人数").fill("2")
+    page.get_by_label("公示天数").fill("0")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("alert")).to_contain_text("赛段“预赛”已创建（草稿）")
+    components_url = page.url
+    steps.shot("stage-created")
+
+    # The preliminary's components: theory imported (40%), practical judged (60%).
+    page.get_by_label("代码（第1个模块）").fill("theory")
+    page.get_by_label("模块名称（第1个模块）").fill("理论考试")
+    page.get_by_label("类型（第1个模块）").select_option("theory")
+    page.get_by_label("权重（%）（第1个模块）").fill("100")
+    page.get_by_label("满分（第1个模块）").fill("100")
+    page.locator("#components-form fieldset").nth(0).get_by_label("成绩来源").select_option("import")
+    page.get_by_role("button", name="保存考核模块与权重").click()
+    expect(page.get_by_text("考核模块与权重已保存")).to_be_visible()
+    page.get_by_label("权重（%）（第1个模块）").fill("40")
+    page.get_by_label("代码（第2个模块）").fill("practical")
+    page.get_by_label("模块名称（第2个模块）").fill("实操考试")
+    page.get_by_label("类型（第2个模块）").select_option("practical")
+    page.get_by_label("权重（%）（第2个模块）").fill("60")
+    page.get_by_label("满分（第2个模块）").fill("100")
+    page.locator("#components-form fieldset").nth(1).get_by_label("成绩来源").select_option("judges")
+    page.locator("#components-form fieldset").nth(1).get_by_label("最少裁判人数").fill("2")
+    expect(page.locator("#weight-total")).to_have_text("100%")
+    page.get_by_role("button", name="保存考核模块与权重").click()
+    expect(page.get_by_text("考核模块与权重已保存")).to_be_visible()
+    steps.shot("components")
+
+    # The practical's marking scheme: one criterion, a measurement (70) and a judgement (30).
+    page.get_by_role("link", name=re.compile("评分标准")).last.click()
+    page.get_by_role("link", name="新建评分模块").click()
+    page.get_by_label("代码", exact=True).fill("A")
+    page.get_by_label("名称").fill("动火作业")
+    page.get_by_role("button", name="保存").click()
+    page.get_by_role("link", name="添加下级 A").click()
+    page.get_by_label("节点类型").select_option("item")
+    page.get_by_label("代码", exact=True).fill("A1")
+    page.get_by_label("名称").fill("气体检测与作业票办理")
+    page.get_by_label("评分项类型").select_option("measurement")
+    page.get_by_label("满分").fill("70")
+    page.get_by_role("button", name="保存").click()
+    page.get_by_role("link", name="添加下级 A").click()
+    page.get_by_label("节点类型").select_option("item")
+    page.get_by_label("代码", exact=True).fill("A2")
+    page.get_by_label("名称").fill("现场监护与应急处置")
+    page.get_by_label("评分项类型").select_option("judgement")
+    page.get_by_label("满分").fill("30")
+    page.get_by_label("0级描述").fill("未监护")
+    page.get_by_label("3级描述").fill("全程监护，处置得当")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_text("已配平。")).to_be_visible()
+    steps.shot("marking-scheme")
+
+    # The final, which the advancers go on to.
+    page.get_by_role("link", name="化工", exact=True).first.click()
+    page.get_by_role("link", name="新建赛段").click()
+    page.get_by_label("类型").select_option("final")
+    page.get_by_label("赛段名称").fill("总决赛")
+    page.get_by_label("开始日期").fill((first_day + timedelta(days=10)).isoformat())
+    page.get_by_label("结束日期").fill((first_day + timedelta(days=10)).isoformat())
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("alert")).to_contain_text("赛段“总决赛”已创建（草稿）")
+    page.get_by_role("link", name="化工", exact=True).first.click()
+    expect(page.locator("#stages")).to_contain_text("预赛")
+    expect(page.locator("#stages")).to_contain_text("总决赛")
+    steps.shot("track-stages")
