@@ -61,6 +61,13 @@ def journey_server(tmp_path_factory):
         yield base, url
 
 
+def choose(select, text: str):
+    """Pick the option of a <select> whose text contains ``text`` (there must be one)."""
+    option = select.locator("option").filter(has_text=text)
+    expect(option).to_have_count(1)
+    select.select_option(option.get_attribute("value"))
+
+
 class Steps:
     """Numbered screenshots, one per step of the journey."""
 
@@ -200,3 +207,107 @@ def test_journey_from_an_empty_contest_to_a_finalised_list(journey_server, page,
     expect(page.locator("#stages")).to_contain_text("预赛")
     expect(page.locator("#stages")).to_contain_text("总决赛")
     steps.shot("track-stages")
+
+    # ---- 2. The enterprise union's sheet is imported: checked first, the bad row named.
+    sheet_path = screenshots.parent / "journey-registrations.xlsx"
+    sheet_path.write_bytes(registration_sheet())
+    page.get_by_role("link", name="导入", exact=True).click()
+    choose(page.get_by_label("赛道"), "全流程")
+    page.get_by_label("报名表").set_input_files(str(sheet_path))
+    page.get_by_role("button", name="检查文件").click()
+    expect(page.locator("[data-count=rows]")).to_have_text("7")
+    expect(page.locator("[data-count=valid]")).to_have_text("6")
+    bad = page.locator("#import-errors tbody tr")
+    expect(bad).to_have_count(1)
+    expect(bad.first.locator("td").nth(0)).to_have_text("10")  # the row number Excel shows
+    expect(bad.first.locator("td").nth(1)).to_contain_text("身份证")
+    steps.shot("import-checked")
+    page.get_by_role("button", name="导入 6 条合格数据").click()
+    expect(page.locator("[data-count=imported]")).to_have_text("6")
+    steps.shot("import-done")
+
+    # ---- 3. The organiser approves the six entries: they get exam numbers.
+    page.get_by_role("link", name="报名管理").click()
+    choose(page.get_by_label("赛道"), "全流程")
+    page.get_by_role("button", name="筛选").click()
+    expect(page.get_by_text("共6条报名。")).to_be_visible()
+    for name, *_rest in PEOPLE:
+        page.get_by_label(f"选择 {name}").check()
+    page.get_by_label("操作").select_option("approve")
+    page.get_by_role("button", name="执行").click()
+    expect(page.get_by_role("alert").first).to_contain_text("6")
+    rows = page.locator("main table tbody tr")
+    exam_numbers = {}
+    for name, *_rest in PEOPLE:
+        row = rows.filter(has_text=name)
+        expect(row).to_contain_text("已审核通过")
+        exam_numbers[name] = row.locator("td").nth(1).inner_text().strip()
+        assert re.fullmatch(r"2026010\d{3}", exam_numbers[name]), exam_numbers
+    steps.shot("entries-approved")
+    sign_out(page)
+
+    # ---- 4. 孙强 made an account of his own and claims the entry his enterprise's sheet made.
+    claimer = 5
+    page.goto(base + "/register")
+    page.get_by_label("用户名").fill("sunqiang")
+    page.get_by_label("您的姓名").fill(PEOPLE[claimer][0])
+    page.get_by_label("手机号码").fill(PEOPLE[claimer][3])
+    page.get_by_label("密码", exact=True).fill("Sunqiang2026")
+    page.get_by_label("再次输入密码").fill("Sunqiang2026")
+    page.get_by_role("button", name="注册账号").click()
+    page.goto(base + "/portal/")
+    page.locator("#claim-hint").get_by_role("link", name="认领报名").click()
+    page.get_by_label("身份证号").fill(id_number(claimer))
+    page.get_by_label("姓名").fill(PEOPLE[claimer][0])
+    page.get_by_label("手机号码").fill("13900009999")
+    page.get_by_role("button", name="认领报名").click()
+    expect(page.locator("#id_number-error")).to_contain_text("所填信息与可认领的报名不符")
+    steps.shot("claim-refused")
+    page.get_by_label("手机号码").fill(PEOPLE[claimer][3])
+    page.get_by_role("button", name="认领报名").click()
+    expect(page.locator("#entries")).to_contain_text(exam_numbers[PEOPLE[claimer][0]])
+    steps.shot("claimed")
+    sign_out(page)
+
+    # ---- 5. Accounts for everyone else, in bulk; tickets printed per enterprise.
+    holder = 4  # 钱丽
+    sign_in(page, base, *ORGANISER)
+    page.goto(base + "/admin/contests")
+    page.get_by_role("link", name="2026年班组长技能大赛（全流程）").first.click()
+    page.locator("#tracks").get_by_role("link", name="化工", exact=True).click()
+    page.get_by_role("link", name="选手账号与准考证").click()
+    page.get_by_role("button", name="为 5 人创建账号").click()
+    expect(page.get_by_role("alert").first).to_contain_text("已创建")
+    expect(page.locator("#without-account")).to_have_text("0")
+    steps.shot("accounts-created")
+    choose(page.locator("#tickets-enterprise"), PEOPLE[holder][4])
+    page.get_by_role("button", name="显示待打印的准考证").click()
+    ticket = page.locator("article.ticket").filter(has_text=exam_numbers[PEOPLE[holder][0]])
+    expect(ticket.locator(".ticket-username")).to_have_text(exam_numbers[PEOPLE[holder][0]])
+    initial_password = ticket.locator(".ticket-password").inner_text().strip()
+    expect(page.locator("article.ticket")).to_have_count(2)
+    steps.shot("tickets-of-an-enterprise")
+    sign_out(page)
+
+    # ---- 6. 钱丽 signs in with the ticket's password, must change it, prints her ticket.
+    sign_in(page, base, exam_numbers[PEOPLE[holder][0]], initial_password)
+    expect(page).to_have_url(re.compile(r"/account/password$"))
+    expect(page.locator("#password-change-first")).to_be_visible()
+    steps.shot("forced-password-change")
+    page.get_by_label("当前密码").fill(initial_password)
+    page.get_by_label("新密码", exact=True).fill("Qianli2026own")
+    page.get_by_label("再次输入新密码").fill("Qianli2026own")
+    page.get_by_role("button", name="修改密码").click()
+    expect(page).to_have_url(re.compile(r"/portal/$"))
+    entry_row = page.locator("#entries tbody tr").filter(has_text=exam_numbers[PEOPLE[holder][0]])
+    expect(entry_row).to_contain_text("已审核通过")
+    entry_row.get_by_role("link", name="准考证").click()
+    expect(page.locator("#ticket-exam-number")).to_have_text(exam_numbers[PEOPLE[holder][0]])
+    expect(page.locator(".ticket-password")).to_have_count(0)  # changed: no longer printed
+    page.emulate_media(media="print")
+    pdf = page.pdf(format="A4", print_background=True)
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1  # one A4 page
+    page.emulate_media(media="screen")
+    steps.shot("ticket")
+    page.get_by_role("link", name="返回").click()
+    sign_out(page)
