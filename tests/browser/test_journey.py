@@ -74,9 +74,9 @@ class Steps:
     def __init__(self, page, folder):
         self.page, self.folder, self.n = page, folder, 0
 
-    def shot(self, name: str, full_page: bool = True):
+    def shot(self, name: str, full_page: bool = True, page=None):
         self.n += 1
-        self.page.screenshot(path=str(self.folder / f"journey-{self.n:02d}-{name}.png"),
+        (page or self.page).screenshot(path=str(self.folder / f"journey-{self.n:02d}-{name}.png"),
                              full_page=full_page)
 
 
@@ -103,7 +103,8 @@ def registration_sheet() -> bytes:
     return out.getvalue()
 
 
-def test_journey_from_an_empty_contest_to_a_finalised_list(journey_server, page, screenshots):
+def test_journey_from_an_empty_contest_to_a_finalised_list(journey_server, chromium, page,
+                                                            screenshots):
     base, url = journey_server
     steps = Steps(page, screenshots)
     page.set_default_timeout(10_000)
@@ -311,3 +312,48 @@ def test_journey_from_an_empty_contest_to_a_finalised_list(journey_server, page,
     steps.shot("ticket")
     page.get_by_role("link", name="返回").click()
     sign_out(page)
+
+    # ---- 7. The organiser seats the practical's panel and draws the workstations.
+    sign_in(page, base, *ORGANISER)
+    page.get_by_role("link", name="裁判与评分").click()
+    page.locator("a[href$='/panel']").last.click()
+    expect(page.get_by_role("heading", name=re.compile("实操考试"))).to_be_visible()
+    for username, duty in (("judge1", "judge"), ("judge2", "judge"), ("chief", "chief_judge")):
+        choose(page.get_by_label("裁判员", exact=True), username)
+        page.get_by_label("职责").select_option(duty)
+        page.get_by_role("button", name="加入评分组").click()
+        expect(page.get_by_role("alert").first).to_be_visible()
+    expect(page.locator("main table tbody tr")).to_have_count(3)
+    steps.shot("panel")
+    page.get_by_role("link", name="返回").click()
+    page.locator("a[href$='/draw']").last.click()
+    page.get_by_label("随机种子（留空则随机生成并记录）").fill("journey-2026")
+    page.get_by_role("button", name="抽签并封存").click()
+    expect(page.get_by_role("alert").first).to_contain_text("封存")
+    stations = page.locator("main table tbody tr")
+    expect(stations).to_have_count(6)
+    steps.shot("draw")
+    sign_out(page)
+
+    # ---- 8. Two judges mark every workstation on a 1024×768 touch screen.
+    tablet_context = chromium.new_context(locale="zh-CN", viewport=TOUCH, has_touch=True)
+    tablet = tablet_context.new_page()
+    tablet.set_default_timeout(10_000)
+    for judge, measured in (("judge1", "62"), ("judge2", "58")):
+        sign_in(tablet, base, judge, "Judge2025")
+        expect(tablet.get_by_role("heading", name="裁判工作台")).to_be_visible()
+        links = tablet.get_by_role("link", name=re.compile("赛位"))
+        expect(links).to_have_count(6)
+        for index in range(6):
+            tablet.get_by_role("link", name=re.compile("赛位")).nth(index).tap()
+            tablet.get_by_label("分数，0至70").fill(measured)
+            tablet.locator("label[for=v-A2-3]").tap()
+            total = f"{int(measured) + 30}.00"
+            expect(tablet.locator("#sheet-total")).to_have_text(total)
+            expect(tablet.locator("#sheet-total")).to_be_in_viewport()
+            expect(tablet.locator("#save-status")).to_contain_text("已保存")
+            if judge == "judge1" and index == 0:
+                steps.shot("judge-on-a-tablet", full_page=False, page=tablet)
+            tablet.get_by_role("button", name="提交评分表").tap()
+            expect(tablet.get_by_role("alert").filter(has_text=f"已提交：{total}分")).to_be_visible()
+        sign_out(tablet)
