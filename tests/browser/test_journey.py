@@ -103,6 +103,47 @@ def registration_sheet() -> bytes:
     return out.getvalue()
 
 
+def theory_file(exam_numbers: dict[str, str], corrected: dict[str, str]) -> bytes:
+    """The exam system's export, written with openpyxl (the app reads it with calamine)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["准考证号", "姓名", "成绩"])
+    for name, *_rest, theory in PEOPLE:
+        sheet.append([exam_numbers[name], name, float(corrected.get(name, theory))])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def compute_recheck_and_publish(page, steps, reason: str, number: int, consequence: str = ""):
+    """On a stage's results page: compute a version, re-check every sampled entry, publish it
+    (asked first). Returns the version page's address."""
+    page.get_by_label("版本说明（如首次计算，或所更正的申诉）").fill(reason)
+    page.get_by_role("button", name="计算新版本").click()
+    expect(page).to_have_url(re.compile(r"/admin/results/\d+$"))
+    version_url = page.url
+    expect(page.get_by_role("heading", name=re.compile(f"第{number}版"))).to_be_visible()
+    page.get_by_role("button", name="抽取复核样本").click()
+    expect(page).to_have_url(re.compile(r"/admin/rechecks/\d+"))
+    while page.locator("input[data-check='recheck-tick']").count():
+        page.locator("input[data-check-all='recheck-tick']").check()
+        page.get_by_role("button", name="勾选的选手核对正确").click()
+    steps.shot(f"recheck-{number}")
+    page.get_by_role("button", name="结束复核").click()
+    page.goto(version_url)
+    page.get_by_role("button", name="发布此版本").click()
+    expect(page.locator("#consequences")).to_contain_text("6名选手")
+    if consequence:
+        expect(page.locator("#consequences")).to_contain_text(consequence)
+    steps.shot(f"confirm-publish-{number}")
+    page.get_by_role("button", name=f"确认发布第{number}版").click()
+    expect(page.get_by_text("已发布").first).to_be_visible()
+    steps.shot(f"version-{number}-published")
+    return version_url
+
+
 def test_journey_from_an_empty_contest_to_a_finalised_list(journey_server, chromium, page,
                                                             screenshots):
     base, url = journey_server
@@ -316,7 +357,8 @@ def test_journey_from_an_empty_contest_to_a_finalised_list(journey_server, chrom
     # ---- 7. The organiser seats the practical's panel and draws the workstations.
     sign_in(page, base, *ORGANISER)
     page.get_by_role("link", name="裁判与评分").click()
-    page.locator("a[href$='/panel']").last.click()
+    ours = page.locator("main section").filter(has_text="全流程大赛 · 化工 · 预赛")
+    ours.locator("a[href$='/panel']").click()
     expect(page.get_by_role("heading", name=re.compile("实操考试"))).to_be_visible()
     for username, duty in (("judge1", "judge"), ("judge2", "judge"), ("chief", "chief_judge")):
         choose(page.get_by_label("裁判员", exact=True), username)
@@ -326,7 +368,7 @@ def test_journey_from_an_empty_contest_to_a_finalised_list(journey_server, chrom
     expect(page.locator("main table tbody tr")).to_have_count(3)
     steps.shot("panel")
     page.get_by_role("link", name="返回").click()
-    page.locator("a[href$='/draw']").last.click()
+    ours.get_by_role("link", name="抽签").click()
     page.get_by_label("随机种子（留空则随机生成并记录）").fill("journey-2026")
     page.get_by_role("button", name="抽签并封存").click()
     expect(page.get_by_role("alert").first).to_contain_text("封存")
@@ -342,6 +384,8 @@ def test_journey_from_an_empty_contest_to_a_finalised_list(journey_server, chrom
     for judge, measured in (("judge1", "62"), ("judge2", "58")):
         sign_in(tablet, base, judge, "Judge2025")
         expect(tablet.get_by_role("heading", name="裁判工作台")).to_be_visible()
+        expect(tablet.get_by_role("heading", name=re.compile("全流程大赛 · 化工 · 预赛 · 实操考试"))
+               ).to_be_visible()
         links = tablet.get_by_role("link", name=re.compile("赛位"))
         expect(links).to_have_count(6)
         for index in range(6):
@@ -357,3 +401,62 @@ def test_journey_from_an_empty_contest_to_a_finalised_list(journey_server, chrom
             tablet.get_by_role("button", name="提交评分表").tap()
             expect(tablet.get_by_role("alert").filter(has_text=f"已提交：{total}分")).to_be_visible()
         sign_out(tablet)
+    tablet_context.close()
+
+    # ---- 9. The chief judge reviews the panel's sheets and signs the practical off.
+    sign_in(page, base, "chief", "Chief2025")
+    ours = page.locator("main section").filter(has_text="全流程大赛 · 化工 · 预赛 · 实操考试")
+    ours.get_by_role("link", name="审核评分组的评分表").click()
+    expect(page.locator("#panel-summary li").first).to_have_text(re.compile(r"未提交的评分表.*0"))
+    steps.shot("chief-panel")
+    page.get_by_role("button", name="签字确认本项目成绩").click()
+    expect(page.get_by_role("alert").filter(has_text="已签字确认")).to_be_visible()
+    sign_out(page)
+
+    # ---- 10. The organiser reveals the names (asked first), then imports the theory exam.
+    sign_in(page, base, *ORGANISER)
+    page.get_by_role("link", name="裁判与评分").click()
+    ours = page.locator("main section").filter(has_text="全流程大赛 · 化工 · 预赛")
+    ours.get_by_role("link", name="成绩（未解密）").click()
+    page.get_by_label("见证人").fill("监督员 陈静")
+    page.get_by_role("button", name="解密显示姓名").click()
+    expect(page.locator("#consequences")).to_contain_text("6")
+    expect(page.locator("#consequences")).to_contain_text("陈静")
+    steps.shot("confirm-decrypt")
+    page.get_by_role("button", name="确认解密").click()
+    scores = page.locator("main table tbody tr")
+    expect(scores).to_have_count(6)
+    for name, *_rest in PEOPLE:
+        expect(scores.filter(has_text=name)).to_contain_text("90.00")
+    steps.shot("decrypted")
+
+    theory_path = screenshots.parent / "journey-theory.xlsx"
+    theory_path.write_bytes(theory_file(exam_numbers, {}))
+    page.get_by_role("link", name="裁判与评分").click()
+    ours.get_by_role("link", name="导入成绩").click()
+    page.get_by_label("成绩文件").set_input_files(str(theory_path))
+    page.get_by_role("button", name="检查文件").click()
+    expect(page.locator("[data-count=new]")).to_have_text("6")
+    page.get_by_role("button", name="导入这 6 条成绩").click()
+    expect(page.locator("[data-count=imported]")).to_have_text("6")
+    steps.shot("theory-imported")
+
+    # ---- 11. Compute, re-check, publish (asked first), draw up the list, put it on notice.
+    page.get_by_role("link", name="成绩", exact=True).click()
+    page.get_by_role("link", name=re.compile("预赛")).filter(has_text="全流程").first.click()
+    version_1 = compute_recheck_and_publish(page, steps, "首次计算", 1)
+    expect(page.locator("main")).to_contain_text("张海峰")
+    page.get_by_role("button", name="生成晋级名单").click()
+    expect(page).to_have_url(re.compile(r"/admin/lists/\d+$"))
+    first_list = int(page.url.rsplit("/", 1)[1])
+    page.get_by_role("button", name="发布公示").click()
+    expect(page.get_by_role("alert").filter(has_text="名单公示至")).to_be_visible()
+    steps.shot("list-on-notice")
+    sign_out(page)
+    page.goto(f"{base}/notices/{first_list}")
+    notice = page.locator("#notice-list tbody tr")
+    expect(notice).to_have_count(3)
+    for name in ("张海峰", "李文静", "赵明"):  # 王建国 is third by total: 金陵石化 has two
+        expect(page.locator("#notice-list")).to_contain_text(name)
+    expect(page.locator("#notice-list")).not_to_contain_text("王建国")
+    steps.shot("public-notice-1")
