@@ -460,3 +460,125 @@ def test_journey_from_an_empty_contest_to_a_finalised_list(journey_server, chrom
         expect(page.locator("#notice-list")).to_contain_text(name)
     expect(page.locator("#notice-list")).not_to_contain_text("王建国")
     steps.shot("public-notice-1")
+
+    # ---- 12. A correction after publication: 张海峰's theory was 45, not 95 (total 96.00 → 76.00).
+    sign_in(page, base, *ORGANISER)
+    corrected_path = screenshots.parent / "journey-theory-corrected.xlsx"
+    corrected_path.write_bytes(theory_file(exam_numbers, {"张海峰": "45"}))
+    page.get_by_role("link", name="裁判与评分").click()
+    ours = page.locator("main section").filter(has_text="全流程大赛 · 化工 · 预赛")
+    ours.get_by_role("link", name="导入成绩").click()
+    page.get_by_label("成绩文件").set_input_files(str(corrected_path))
+    page.get_by_role("button", name="检查文件").click()
+    expect(page.locator("[data-count=changed]")).to_have_text("1")
+    change = page.locator("main table tbody tr").filter(has_text=exam_numbers["张海峰"])
+    expect(change).to_contain_text("95")
+    expect(change).to_contain_text("45")
+    steps.shot("correction-checked")
+    page.get_by_label("我已核对上述更改：替换这些选手的成绩").check()
+    page.get_by_role("button", name="导入这 6 条成绩").click()
+    expect(page.locator("[data-count=imported]")).to_be_visible()
+
+    page.get_by_role("link", name="成绩", exact=True).click()
+    page.get_by_role("link", name=re.compile("预赛")).filter(has_text="全流程").first.click()
+    compute_recheck_and_publish(page, steps, "理论成绩更正", 2, consequence="成绩已更正")
+
+    # The list on notice is flagged; it is withdrawn with a reason (asked first) ...
+    page.goto(f"{base}/admin/lists/{first_list}")
+    expect(page.locator("#superseded")).to_contain_text("其后已发布第2版")
+    steps.shot("list-flagged")
+    reason = "张海峰理论成绩更正（95分更正为45分），名单依第2版重新生成"
+    page.get_by_label("撤回名单的原因（公示页显示）").fill(reason)
+    page.get_by_role("button", name="撤回名单").click()
+    expect(page.locator("#consequences")).to_contain_text("3人")
+    steps.shot("confirm-withdraw")
+    page.get_by_role("button", name="确认撤回名单").click()
+    expect(page.locator("#withdrawn")).to_contain_text(reason)
+    # ... and drawn up again from version 2, then put on notice.
+    page.get_by_role("button", name="依据第2版重新生成名单").click()
+    expect(page).to_have_url(re.compile(r"/admin/lists/\d+$"))
+    second_list = int(page.url.rsplit("/", 1)[1])
+    assert second_list != first_list
+    page.get_by_role("button", name="发布公示").click()
+    expect(page.get_by_role("alert").filter(has_text="名单公示至")).to_be_visible()
+    for name in ("李文静", "王建国", "赵明"):
+        expect(page.locator("main")).to_contain_text(name)
+    steps.shot("list-2-on-notice")
+
+    # ---- 13. An objection against 王建国 is upheld (asked first): 钱丽 takes the place (递补).
+    choose(page.locator("#o-target"), "王建国")
+    page.get_by_label("异议人").fill("职工丙")
+    page.get_by_label("异议内容").fill("王建国担任班组长年限不实")
+    page.get_by_role("button", name="登记", exact=True).click()
+    page.get_by_label("处理理由").first.fill("经核实，担任班组长不满2年")
+    page.get_by_role("button", name="登记处理结果").first.click()
+    expect(page.locator("#consequences")).to_contain_text("王建国")
+    expect(page.locator("#consequences")).to_contain_text("钱丽")
+    steps.shot("confirm-objection")
+    page.get_by_role("button", name=re.compile("确认异议成立")).click()
+    expect(page.get_by_role("alert").filter(has_text="递补")).to_be_visible()
+    sign_out(page)
+
+    # ---- 14. Anyone reads why the first list was withdrawn, and the new list's amendments.
+    page.goto(f"{base}/notices/{first_list}")
+    expect(page.locator("#withdrawn")).to_contain_text("（北京时间）撤回")
+    expect(page.locator("#withdrawn")).to_contain_text(reason)
+    steps.shot("public-withdrawn")
+    page.get_by_role("link", name="取代本名单的新名单").click()
+    amendments = page.locator("#amendments li")
+    expect(amendments).to_have_count(2)
+    expect(amendments.nth(0)).to_contain_text("本名单取代")
+    expect(amendments.nth(0)).to_contain_text(reason)
+    expect(amendments.nth(1)).to_contain_text("王建国")
+    expect(amendments.nth(1)).to_contain_text("钱丽")
+    expect(amendments.nth(1)).to_contain_text("经核实，担任班组长不满2年")
+    expect(amendments.nth(1)).to_contain_text(re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}"))
+    listed = page.locator("#notice-list tbody tr")
+    expect(listed).to_have_count(3)
+    expect(listed.filter(has_text="钱丽")).to_contain_text("递补")
+    expect(page.locator("#notice-list")).not_to_contain_text("王建国")
+    steps.shot("public-amendments")
+
+    # ---- 15. 钱丽 sees where she stands on the portal, and anyone can look her score up.
+    qian = PEOPLE[holder][0]
+    sign_in(page, base, exam_numbers[qian], "Qianli2026own")
+    row = page.locator("#entries tbody tr").filter(has_text=exam_numbers[qian])
+    expect(row.locator(".entry-advancement")).to_have_text("递补")
+    expect(row.locator(".entry-results")).to_contain_text("赛道第")
+    steps.shot("portal-standing")
+    sign_out(page)
+    page.goto(base + "/")
+    page.locator("#home-links").get_by_role("link", name="成绩查询").click()
+    page.get_by_label("准考证号").fill(exam_numbers[qian])
+    page.get_by_label("身份证号").fill(id_number(holder))
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator(".lookup-total")).to_have_text("84.00")  # 40% × 75 + 60% × 90
+    expect(page.locator(".lookup-advancement")).to_have_text("递补")
+    expect(page.locator("#lookup-results")).not_to_contain_text(id_number(holder))
+    steps.shot("score-lookup")
+
+    # ---- 16. The organiser finalises the list (asked first): the advancers go on to the final.
+    sign_in(page, base, *ORGANISER)
+    page.goto(f"{base}/admin/lists/{second_list}")
+    page.get_by_role("button", name="名单定稿").click()
+    expect(page.locator("#consequences")).to_contain_text("总决赛")
+    steps.shot("confirm-finalise")
+    page.get_by_role("button", name="确认定稿").click()
+    expect(page.get_by_role("alert").first).to_contain_text("定稿")
+    steps.shot("list-final")
+    page.goto(base + "/admin/contests")
+    stages_cell = page.locator("#contest-list tr").filter(has_text="全流程")
+    expect(stages_cell).to_contain_text("预赛（已定稿）")
+    expect(stages_cell).to_contain_text("总决赛（报名中）")
+    steps.shot("contest-stages")
+    sign_out(page)
+    assert page.console_errors == []
+
+    # What no page shows: the audit log holds the claim, the withdrawal, the ruling and the
+    # finalisation, each by its actor.
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        actions = {row.action for row in conn.execute(sa.text("SELECT action FROM audit_log"))}
+    engine.dispose()
+    for action in ("entry.claim", "entry.claim_refused", "track.accounts"):
+        assert action in actions, sorted(actions)
