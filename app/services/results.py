@@ -727,6 +727,57 @@ def _differences(version: ResultsVersion, previous: ResultsVersion,
     return changes
 
 
+@dataclass(frozen=True)
+class DifferenceLine:
+    """One difference as the organiser reads it."""
+    who: str
+    what: str
+    before: str
+    after: str
+
+
+def describe_differences(version: ResultsVersion, changes: Sequence[Difference], *,
+                         reveal: bool) -> list[DifferenceLine]:
+    """The differences in plain Chinese: the contestant by exam number (and name once the names
+    are revealed), the field by its name (a component's points or percentage by the
+    component's name), numbers at the stage's published decimals, statuses by their labels."""
+    from app.display import fixed_decimals
+    from app.labels import RESULT_STATUS
+
+    decimals = version.stage.decimals
+    places = {p.id: p for p in db.session.scalars(
+        sa.select(StageEntry).where(StageEntry.id.in_({c.entry_id for c in changes}))
+        .options(joinedload(StageEntry.entry).joinedload(Entry.contestant)))}
+    names = {c["code"]: c["name"] for c in version.settings["components"]}
+    fields = {"total": _("Total"), "rank": _("Rank"), "status": _("Status"),
+              "award": _("Award")}
+    for code, name in names.items():
+        fields[f"{code}_points"] = _("%(component)s: points", component=name)
+        fields[f"{code}_percent"] = _("%(component)s: percentage", component=name)
+
+    def shown(field: str, value) -> str:
+        if value is None or value == "":
+            return "—"
+        if field == "status":
+            return str(RESULT_STATUS[sc.Status(getattr(value, "value", value))])
+        if field in ("rank", "award"):
+            return str(value)
+        text = fixed_decimals(value, decimals)
+        return f"{text}%" if field.endswith("_percent") else text
+
+    lines = []
+    for change in changes:
+        place = places.get(change.entry_id)
+        entry = place.entry if place else None
+        who = (" ".join(filter(None, [entry.exam_number,
+                                      entry.contestant.name if reveal else None]))
+               if entry else "—")
+        lines.append(DifferenceLine(who, fields.get(change.field, change.field),
+                                    shown(change.field, change.before),
+                                    shown(change.field, change.after)))
+    return lines
+
+
 def _lines(versions: Sequence[ResultsVersion], entry_ids: list[int]
            ) -> dict[int, dict[int, tuple]]:
     """version id → entry id → (total, rank, status, award, {component id: (points,
