@@ -461,7 +461,7 @@ def test_journey_from_an_empty_contest_to_a_finalised_list(journey_server, chrom
     expect(page.locator("#notice-list")).not_to_contain_text("王建国")
     steps.shot("public-notice-1")
 
-    # ---- 12. A correction after publication: 张海峰's theory was 45, not 95 (total 96.00 → 76.00).
+    # ---- 12. A correction after publication: 张海峰's theory was 45, not 95 (total 92.00 → 72.00).
     sign_in(page, base, *ORGANISER)
     corrected_path = screenshots.parent / "journey-theory-corrected.xlsx"
     corrected_path.write_bytes(theory_file(exam_numbers, {"张海峰": "45"}))
@@ -482,6 +482,14 @@ def test_journey_from_an_empty_contest_to_a_finalised_list(journey_server, chrom
     page.get_by_role("link", name="成绩", exact=True).click()
     page.get_by_role("link", name=re.compile("预赛")).filter(has_text="全流程").first.click()
     compute_recheck_and_publish(page, steps, "理论成绩更正", 2, consequence="成绩已更正")
+    # The differences name the contestant and the field in Chinese, at 2 decimals.
+    changes = page.locator("#changes tbody tr")
+    zhang = changes.filter(has_text=f"{exam_numbers['张海峰']} 张海峰")
+    expect(zhang.filter(has_text="合计")).to_contain_text("92.00")
+    expect(zhang.filter(has_text="合计")).to_contain_text("72.00")
+    expect(zhang.filter(has_text="名次")).to_contain_text("6")
+    expect(zhang.filter(has_text="理论考试得分率")).to_contain_text("45.00%")
+    expect(page.locator("#changes")).not_to_contain_text(re.compile(r"total|rank|theory_|\.\d{3}"))
 
     # The list on notice is flagged; it is withdrawn with a reason (asked first) ...
     page.goto(f"{base}/admin/lists/{first_list}")
