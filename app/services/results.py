@@ -544,6 +544,21 @@ def version_table(version: ResultsVersion) -> pd.DataFrame:
     return _version_rows(version)
 
 
+def _advancement_table(version: ResultsVersion) -> pd.DataFrame:
+    """:func:`version_table` as the list's notes and reasons should read: each enterprise by its
+    name (unique, as its match key is), totals at the version's published decimals; the same
+    values, so the same selection."""
+    table = version_table(version)
+    ids = {int(key[1:]) for key in table["enterprise"].unique()}
+    names = dict(db.session.execute(sa.select(Enterprise.id, Enterprise.name)
+                                    .where(Enterprise.id.in_(ids))).all())
+    table["enterprise"] = table["enterprise"].map(lambda key: names.get(int(key[1:]), key))
+    step = Decimal(1).scaleb(-int(version.settings.get("decimals", version.stage.decimals)))
+    table["total"] = table["total"].map(
+        lambda value: value.quantize(step) if isinstance(value, Decimal) else value)
+    return table
+
+
 def version_page(version: ResultsVersion, page: int, per_page: int) -> tuple[pd.DataFrame, int]:
     """Page ``page`` (from 1) of :func:`version_table`, ``per_page`` rows read with LIMIT and
     OFFSET in the same order, and the version's number of rows."""
@@ -834,7 +849,7 @@ def generate_list(version: ResultsVersion, *, actor: User) -> AdvancementList:
     withdrawn = db.session.scalar(sa.select(AdvancementList).where(
         AdvancementList.stage_id == stage.id, AdvancementList.status == ListStatus.WITHDRAWN)
         .order_by(AdvancementList.id.desc()).limit(1))
-    table = version_table(version)
+    table = _advancement_table(version)
     advancement = sc.select_advancers(table, stage.quota, stage.per_enterprise_cap,
                                       stage.cutoff_tie_policy.value)
     listing = AdvancementList(stage_id=stage.id, version_id=version.id, status=ListStatus.DRAFT,
@@ -1007,7 +1022,7 @@ def _reselect(listing: AdvancementList, also_removed: Sequence[int] = ()
     """The list's advancers selected again without the removed entries (and
     ``also_removed``): who is in, and who is new compared with the current advancers."""
     version = db.session.get(ResultsVersion, listing.version_id)
-    table = version_table(version)
+    table = _advancement_table(version)
     gone = [e.stage_entry_id for e in listing.entries
             if e.status == AdvancementEntryStatus.REMOVED] + list(also_removed)
     advancement = sc.select_advancers(table, listing.quota, listing.per_enterprise_cap,
