@@ -487,7 +487,8 @@ def test_journey_from_an_empty_contest_to_a_finalised_list(journey_server, chrom
 
     page.get_by_role("link", name="成绩", exact=True).click()
     page.get_by_role("link", name=re.compile("预赛")).filter(has_text="全流程").first.click()
-    compute_recheck_and_publish(page, steps, "理论成绩更正", 2, consequence="成绩已更正")
+    version_2 = compute_recheck_and_publish(page, steps, "理论成绩更正", 2,
+                                            consequence="成绩已更正")
     # The differences name the contestant and the field in Chinese, at 2 decimals.
     changes = page.locator("#changes tbody tr")
     zhang = changes.filter(has_text=f"{exam_numbers['张海峰']} 张海峰")
@@ -574,7 +575,11 @@ def test_journey_from_an_empty_contest_to_a_finalised_list(journey_server, chrom
 
     # ---- 16. The organiser finalises the list (asked first): the advancers go on to the final.
     sign_in(page, base, *ORGANISER)
-    page.goto(f"{base}/admin/lists/{second_list}")
+    page.goto(version_2)  # its list is named by when it was drawn up, not by an id
+    expect(page.locator("#version-lists")).to_contain_text("生成的名单")
+    expect(page.locator("#version-lists")).not_to_contain_text(re.compile(r"名单\d"))
+    page.locator("#version-lists").get_by_role("link", name=re.compile("生成的名单")).click()
+    expect(page).to_have_url(f"{base}/admin/lists/{second_list}")
     page.get_by_role("button", name="名单定稿").click()
     expect(page.locator("#consequences")).to_contain_text("总决赛")
     steps.shot("confirm-finalise")
