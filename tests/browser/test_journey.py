@@ -598,7 +598,14 @@ def test_journey_from_an_empty_contest_to_a_finalised_list(journey_server, chrom
     # finalisation, each by its actor.
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        actions = {row.action for row in conn.execute(sa.text("SELECT action FROM audit_log"))}
+        rows = conn.execute(sa.text("SELECT action, actor_name, reason FROM audit_log")).all()
     engine.dispose()
-    for action in ("entry.claim", "entry.claim_refused", "track.accounts"):
-        assert action in actions, sorted(actions)
+    by_action = {}
+    for action, actor, why in rows:
+        by_action.setdefault(action, []).append((actor, why))
+    for action in ("entry.claim", "entry.claim_refused", "track.accounts", "results.publish",
+                   "list.withdraw", "objection.rule", "list.finalise"):
+        assert action in by_action, sorted(by_action)
+    assert by_action["entry.claim"][0][0] == "sunqiang"
+    assert by_action["list.withdraw"] == [("organiser", reason)]
+    assert len(by_action["results.publish"]) == 2
