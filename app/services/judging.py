@@ -518,6 +518,9 @@ def sign_off(component: Component, *, actor: User, acknowledged_flags: bool = Fa
         raise ServiceError(result.problem)
     if result.open_sheets:
         raise ServiceError(_("%(n)d sheets are not submitted yet.", n=result.open_sheets))
+    if not len(result.aggregated):  # signing nothing off would freeze the component for good
+        raise ServiceError(_("No workstation has been marked yet: there is nothing to sign "
+                             "off."))
     missing = sorted({name for row in result.rows for name in row["missing"]})
     if missing:
         raise ServiceError(_("Sheets are still expected from %(judges)s; a judge who cannot "
