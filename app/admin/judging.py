@@ -125,7 +125,8 @@ def stage_draw(stage_id: int):
     places = db.session.scalars(sa.select(StageEntry).where(StageEntry.stage_id == stage.id)
                                 .order_by(StageEntry.sitting_id, StageEntry.workstation_number,
                                           StageEntry.id)).all()
-    return render_template("admin/draw.html", stage=stage, form=form, draws=draws, places=places)
+    return render_template("admin/draw.html", stage=stage, form=form, draws=draws, places=places,
+                           sitting_names={s.id: s.name for s in stage.sittings})
 
 
 @bp.route("/components/<int:component_id>/scores", methods=["GET", "POST"])

@@ -89,12 +89,14 @@ def results_version(version_id: int):
     changes, next_changes = (results.differences_page(version, after=changes_after,
                                                       limit=CHANGES_PAGE_SIZE)
                              if version.previous_id else (None, None))
+    reveal = results.names_revealed(version.stage)
+    if changes:
+        changes = results.describe_differences(version, changes, reveal=reveal)
     lines = rows.astype(object).where(rows.notna(), None).to_dict("records")  # NA → None
     return render_template(
         "admin/results_version.html", version=version, rows=lines, places=places, page=page,
         pages=max(1, -(-total // PAGE_SIZE)), total=total,
-        components=version.settings["components"], reveal=results.names_revealed(version.stage),
-        changes=changes, changes_after=changes_after, next_changes=next_changes,
+        components=version.settings["components"], reveal=reveal, changes=changes, changes_after=changes_after, next_changes=next_changes,
         lists=[(listing, results.undecided_newer_version(listing))
                for listing in db.session.scalars(sa.select(AdvancementList).where(
                    AdvancementList.version_id == version.id).order_by(AdvancementList.id))],

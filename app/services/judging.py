@@ -503,6 +503,8 @@ class PanelReview:
         if self.short:
             return _("Workstations %(stations)s do not have enough judges' sheets yet.",
                      stations="、".join(self.short))
+        if not len(self.aggregated):  # signing nothing off would freeze the component for good
+            return _("No workstation has been marked yet: there is nothing to sign off.")
         return None
 
 

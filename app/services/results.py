@@ -579,6 +579,21 @@ def version_table(version: ResultsVersion) -> pd.DataFrame:
     return _version_rows(version)
 
 
+def _advancement_table(version: ResultsVersion) -> pd.DataFrame:
+    """:func:`version_table` as the list's notes and reasons should read: each enterprise by its
+    name (unique, as its match key is), totals at the version's published decimals; the same
+    values, so the same selection."""
+    table = version_table(version)
+    ids = {int(key[1:]) for key in table["enterprise"].unique()}
+    names = dict(db.session.execute(sa.select(Enterprise.id, Enterprise.name)
+                                    .where(Enterprise.id.in_(ids))).all())
+    table["enterprise"] = table["enterprise"].map(lambda key: names.get(int(key[1:]), key))
+    step = Decimal(1).scaleb(-int(version.settings.get("decimals", version.stage.decimals)))
+    table["total"] = table["total"].map(
+        lambda value: value.quantize(step) if isinstance(value, Decimal) else value)
+    return table
+
+
 def version_page(version: ResultsVersion, page: int, per_page: int) -> tuple[pd.DataFrame, int]:
     """Page ``page`` (from 1) of :func:`version_table`, ``per_page`` rows read with LIMIT and
     OFFSET in the same order, and the version's number of rows."""
@@ -762,6 +777,57 @@ def _differences(version: ResultsVersion, previous: ResultsVersion,
     return changes
 
 
+@dataclass(frozen=True)
+class DifferenceLine:
+    """One difference as the organiser reads it."""
+    who: str
+    what: str
+    before: str
+    after: str
+
+
+def describe_differences(version: ResultsVersion, changes: Sequence[Difference], *,
+                         reveal: bool) -> list[DifferenceLine]:
+    """The differences in plain Chinese: the contestant by exam number (and name once the names
+    are revealed), the field by its name (a component's points or percentage by the
+    component's name), numbers at the stage's published decimals, statuses by their labels."""
+    from app.display import fixed_decimals
+    from app.labels import RESULT_STATUS
+
+    decimals = version.stage.decimals
+    places = {p.id: p for p in db.session.scalars(
+        sa.select(StageEntry).where(StageEntry.id.in_({c.entry_id for c in changes}))
+        .options(joinedload(StageEntry.entry).joinedload(Entry.contestant)))}
+    names = {c["code"]: c["name"] for c in version.settings["components"]}
+    fields = {"total": _("Total"), "rank": _("Rank"), "status": _("Status"),
+              "award": _("Award")}
+    for code, name in names.items():
+        fields[f"{code}_points"] = _("%(component)s: points", component=name)
+        fields[f"{code}_percent"] = _("%(component)s: percentage", component=name)
+
+    def shown(field: str, value) -> str:
+        if value is None or value == "":
+            return "—"
+        if field == "status":
+            return str(RESULT_STATUS[sc.Status(getattr(value, "value", value))])
+        if field in ("rank", "award"):
+            return str(value)
+        text = fixed_decimals(value, decimals)
+        return f"{text}%" if field.endswith("_percent") else text
+
+    lines = []
+    for change in changes:
+        place = places.get(change.entry_id)
+        entry = place.entry if place else None
+        who = (" ".join(filter(None, [entry.exam_number,
+                                      entry.contestant.name if reveal else None]))
+               if entry else "—")
+        lines.append(DifferenceLine(who, fields.get(change.field, change.field),
+                                    shown(change.field, change.before),
+                                    shown(change.field, change.after)))
+    return lines
+
+
 def _lines(versions: Sequence[ResultsVersion], entry_ids: list[int]
            ) -> dict[int, dict[int, tuple]]:
     """version id → entry id → (total, rank, status, award, {component id: (points,
@@ -818,7 +884,7 @@ def generate_list(version: ResultsVersion, *, actor: User) -> AdvancementList:
     withdrawn = db.session.scalar(sa.select(AdvancementList).where(
         AdvancementList.stage_id == stage.id, AdvancementList.status == ListStatus.WITHDRAWN)
         .order_by(AdvancementList.id.desc()).limit(1))
-    table = version_table(version)
+    table = _advancement_table(version)
     advancement = sc.select_advancers(table, stage.quota, stage.per_enterprise_cap,
                                       stage.cutoff_tie_policy.value)
     listing = AdvancementList(stage_id=stage.id, version_id=version.id, status=ListStatus.DRAFT,
@@ -991,7 +1057,7 @@ def _reselect(listing: AdvancementList, also_removed: Sequence[int] = ()
     """The list's advancers selected again without the removed entries (and
     ``also_removed``): who is in, and who is new compared with the current advancers."""
     version = db.session.get(ResultsVersion, listing.version_id)
-    table = version_table(version)
+    table = _advancement_table(version)
     gone = [e.stage_entry_id for e in listing.entries
             if e.status == AdvancementEntryStatus.REMOVED] + list(also_removed)
     advancement = sc.select_advancers(table, listing.quota, listing.per_enterprise_cap,

@@ -15,7 +15,9 @@ from app.models import (
     JudgementOrder,
     ScoreSheet,
     SheetStatus,
+    Stage,
     StageEntry,
+    Track,
     User,
 )
 from app.services import FieldErrors, ServiceError, accounts, judging, score_sheets
@@ -438,3 +440,16 @@ def test_judgement_per_item_averages_the_judges_grades_and_rounds_once_worldskil
     assert sorted(own) == [Decimal("45.00"), Decimal("63.34")]
     _score, before, after = judging.rescore(practical, place)  # a correction's recompute agrees
     assert before["points"] == after["points"] == "54.16"
+
+
+def test_a_component_with_no_marked_workstation_cannot_be_signed_off():
+    """Before any contestant is drawn the chief's panel is empty; signing it off would freeze
+    the practical with no scores, for good."""
+    stage = db.session.scalar(sa.select(Stage).join(Track).where(Track.code == "chem",
+                                                                 Stage.seq == 2))
+    component = next(c for c in stage.components if c.code == "practical")
+    with pytest.raises(ServiceError, match="无可签字确认"):
+        judging.sign_off(component, actor=user("chief"))
+    assert component.signed_off_at is None
+    assert not db.session.scalar(sa.select(sa.func.count()).select_from(ComponentScore).where(
+        ComponentScore.component_id == component.id))

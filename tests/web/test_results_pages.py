@@ -99,9 +99,10 @@ def test_the_differences_come_a_few_contestants_at_a_time(signed_in, versions, a
     monkeypatch.setattr(pages, "CHANGES_PAGE_SIZE", 4)
     first, second = versions
     with app.app_context():
-        expected = [[str(d.entry_id), d.field, "—" if d.before is None else str(d.before),
-                     "—" if d.after is None else str(d.after)]
-                    for d in results.differences(db.session.get(ResultsVersion, second))]
+        version = db.session.get(ResultsVersion, second)
+        expected = [[d.who, d.what, d.before, d.after] for d in results.describe_differences(
+            version, results.differences(version),
+            reveal=results.names_revealed(version.stage))]
     contestants = len({line[0] for line in expected})
     assert contestants > 8  # several pages of differences
     organiser = signed_in("organiser")
@@ -117,5 +118,10 @@ def test_the_differences_come_a_few_contestants_at_a_time(signed_in, versions, a
         if url:
             assert "page=2" in url  # the results page stays where it was
     assert shown == expected and pages_seen == -(-contestants // 4)
+    # In the contest's words: exam numbers and Chinese field names, numbers at 2 decimals.
+    for who, what, before, after in shown:
+        assert re.fullmatch(r"\d{10}( \S+)?", who) and not re.search(r"[a-z_]", what)
+        for value in (before, after):
+            assert re.fullmatch(r"—|\d+|-?\d+\.\d{2}%?|[^\x00-\x7f]+", value), value
     assert "id=\"changes\"" not in organiser.get(f"/admin/results/{first}").get_data(
         as_text=True)  # the first version has nothing to compare with
