@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 from app.extensions import db
 from app.inputs import CheckedForm
 from app.labels import ROLE_LABELS  # noqa: F401 - the admin views import it from here
-from app.models import Enterprise, Role
+from app.models import Enterprise
 
 
 def enterprise_choices() -> list[SelectChoice]:

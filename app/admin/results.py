@@ -110,8 +110,7 @@ def results_version(version_id: int):
 @roles_required(Role.ORGANISER)
 def export_results(version_id: int):
     """The version as an .xlsx sheet (names only once every judged component is decrypted)."""
-    from flask import after_this_request, send_file
-
+    from app.downloads import send_download
     from app.services import audit
     from app.services.exports import EXPORTERS
 
@@ -123,13 +122,9 @@ def export_results(version_id: int):
                      f"{version.stage.track.name}·{version.stage.name} 第{version.number}版",
                      actor=current_user, stage_id=version.stage_id)
 
-    @after_this_request
-    def remove_file(response):
-        response.call_on_close(lambda: path.unlink(missing_ok=True))
-        return response
-
-    return send_file(path, as_attachment=True, download_name=f"results-v{version.number}.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    stage = version.stage
+    return send_download(path, f"{stage.track.name}{stage.name}成绩第{version.number}版.xlsx",
+                         fallback=f"results-v{version.number}.xlsx", delete=True)
 
 
 @bp.route("/results/<int:version_id>/publish", methods=["POST"])

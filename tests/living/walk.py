@@ -47,8 +47,8 @@ def _shape(url: str) -> str:
 
 def _ids(app, limit_entries: list[int]) -> dict[str, list[int]]:
     """The demo's ids by URL parameter name: every row of the small tables, a few of the big."""
-    from app.extensions import db
     from app import models as m
+    from app.extensions import db
 
     tables = {
         "contest_id": (m.Contest, None), "track_id": (m.Track, None), "stage_id": (m.Stage, None),
@@ -80,7 +80,7 @@ def known_urls(app, ids: dict[str, list[int]], blueprints: tuple[str, ...]) -> l
         choices = [ids[name] for name in names]
         for values in product(*choices):
             try:
-                urls.append(rule.build(dict(zip(names, values)))[1])
+                urls.append(rule.build(dict(zip(names, values, strict=True)))[1])
             except Exception:  # noqa: BLE001 - a rule that cannot be built with these is skipped
                 continue
     return urls
