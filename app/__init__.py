@@ -112,6 +112,12 @@ def _tune_sqlite(app: Flask) -> None:
             cursor.close()
 
 
+def _audit_changes(row) -> list[str]:
+    from app.services.audit import readable_changes
+
+    return readable_changes(row.before, row.after)
+
+
 def _init_templates(app: Flask) -> None:
     from flask_babel import get_locale
 
@@ -123,6 +129,8 @@ def _init_templates(app: Flask) -> None:
     app.jinja_env.filters["masked_id"] = mask_id_number
     app.jinja_env.filters["fixed"] = fixed_decimals
     app.jinja_env.filters["datetime"] = display_datetime
+    # an audit row's before/after as 字段：旧值 → 新值 lines (app.services.audit)
+    app.jinja_env.globals["audit_changes"] = _audit_changes
 
     @app.context_processor
     def layout_globals():

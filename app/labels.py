@@ -387,5 +387,12 @@ AUDIT_FIELDS = {
     "errors": _l("Errors"),
     "entries": _l("Contestants"),
     "correct": _l("Marked correct"),
+    "step": _l("Step"),
+    "error_rate": _l("Error rate"),
+    "threshold": _l("Threshold"),
+    "full_recheck_required": _l("Full re-check required"),
+    "fraction": _l("Sample fraction"),
+    "top_ids": _l("Top contestants checked"),
+    "sampled_ids": _l("Contestants sampled"),
 }
 AUDIT_HIDDEN_FIELDS = frozenset(['batch_id', 'correction_id', 'enterprise_id', 'fingerprint', 'id', 'resulting_version_id', 'sha256', 'sitting_id', 'source_id', 'target_id'])

@@ -103,7 +103,8 @@ def results_version(version_id: int):
                for listing in db.session.scalars(sa.select(AdvancementList).where(
                    AdvancementList.version_id == version.id).order_by(AdvancementList.id))],
         # each status translated once, not once per row (a lazy string looks the locale up)
-        result_status_labels={code: str(label) for code, label in RESULT_STATUS.items()})
+        result_status_labels={code: str(label) for code, label in RESULT_STATUS.items()},
+        tie_break_names=results.tie_break_names(version))
 
 
 @bp.route("/results/<int:version_id>/export")

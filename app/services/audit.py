@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -113,6 +114,10 @@ def _value_names() -> dict[str, str]:
                   labels.ROLE_LABELS):
         for key, label in table.items():
             names.setdefault(str(getattr(key, "value", key)), str(label))
+    from app.services.stage_flow import RULES
+
+    for step, rule in RULES.items():
+        names.setdefault(step.value, str(rule.label))
     return names
 
 
@@ -130,9 +135,14 @@ def _value_text(value: Any, names: dict[str, str]) -> str:
         return gettext("%(n)d items", n=len(value))
     if isinstance(value, dict):
         return gettext("%(n)d items", n=len(value))
+    if isinstance(value, str) and _DECIMAL_TEXT.match(value):
+        return value.rstrip("0").rstrip(".")  # exact, as snapshot() writes decimals
     if isinstance(value, str):
         return names.get(value, value)
     return str(value)
+
+
+_DECIMAL_TEXT = re.compile(r"^-?\d+\.\d+$")
 
 
 def _field_name(path: tuple[str, ...]) -> str:

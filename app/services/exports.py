@@ -201,6 +201,7 @@ def results_sheet(version, *, reveal_names: bool) -> Path:
         StageEntry,
     )
     from app.models.base import PUBLISHED
+    from app.services import results as results_service
 
     decimals = int(version.settings["decimals"])
     unit = Decimal(1).scaleb(-decimals)
@@ -220,6 +221,10 @@ def results_sheet(version, *, reveal_names: bool) -> Path:
         return lambda row: shown(row[index])
 
     status_labels = {str(code): str(label) for code, label in RESULT_STATUS.items()}
+    tie_breaks = results_service.tie_break_names(version)
+
+    def tie_break_text(index):  # the key that decided, by its name
+        return lambda row: tie_breaks.get(row[index], row[index]) if row[index] else ""
 
     def status_text(index):  # the results pages' labels, each translated once
         return lambda row: status_labels.get(row[index], row[index])
@@ -249,7 +254,7 @@ def results_sheet(version, *, reveal_names: bool) -> Path:
         selected += [sa.type_coerce(part.c.points, sa.BigInteger),
                      sa.type_coerce(part.c.percent, sa.BigInteger)]
     columns += [Column("总分", 9, number(len(selected)), published),
-                Column("同分比较", 10, text(len(selected) + 1)),
+                Column("同分比较", 10, tie_break_text(len(selected) + 1)),
                 Column("状态", 12, status_text(len(selected) + 2)),
                 Column("说明", 24, text(len(selected) + 3)),
                 Column("奖项", 8, text(len(selected) + 4))]

@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -387,6 +387,17 @@ def settings_snapshot(stage: Stage) -> dict:
     }
 
 
+def tie_break_names(version: ResultsVersion) -> dict[str, str]:
+    """What a row's tie-break key (the comparison that separated it from the row above) is
+    called: the version's components by their names, time used, the entry columns."""
+    from app.services.stages import TIE_BREAK_COLUMNS, TIME_KEY
+
+    names = {key: str(label) for key, label in TIE_BREAK_COLUMNS.items()}
+    names[TIME_KEY] = _("Time used")
+    names.update({c["code"]: c["name"] for c in version.settings.get("components", [])})
+    return names
+
+
 def compute(stage: Stage) -> tuple[pd.DataFrame, StageInputs]:
     """The stage's results table (scoring.compute_results) from its stored scores."""
     inputs = stage_inputs(stage)
@@ -542,6 +553,27 @@ def version_table(version: ResultsVersion) -> pd.DataFrame:
     """A stored version as a results table: one row per stage entry, with component columns,
     in rank order, ties by entry, unranked entries last."""
     return _version_rows(version)
+
+
+def selection_table(version: ResultsVersion) -> pd.DataFrame:
+    """:func:`version_table` as the advancement rules read it, so that the reasons and the
+    cut-off note they write are plain Chinese: enterprises by name (the cap counts per
+    enterprise, so two of the same name stay apart), totals at the published decimals (they
+    were rounded to them when computed, so nothing changes but the trailing zeros)."""
+    table = version_table(version)
+    ids = sorted({int(code[1:]) for code in table["enterprise"].unique()})
+    names = dict(db.session.execute(sa.select(Enterprise.id, Enterprise.name)
+                                    .where(Enterprise.id.in_(ids))).all())
+    labels: dict[int, str] = {}
+    for enterprise_id in ids:
+        name = names.get(enterprise_id, "—")
+        labels[enterprise_id] = name if name not in labels.values() else \
+            f"{name}（{sum(v.startswith(name) for v in labels.values()) + 1}）"
+    table["enterprise"] = [labels[int(code[1:])] for code in table["enterprise"]]
+    unit = Decimal(1).scaleb(-int(version.settings["decimals"]))
+    table["total"] = [None if total is None else total.quantize(unit, ROUND_HALF_UP)
+                      for total in table["total"]]
+    return table
 
 
 def version_page(version: ResultsVersion, page: int, per_page: int) -> tuple[pd.DataFrame, int]:
@@ -783,7 +815,7 @@ def generate_list(version: ResultsVersion, *, actor: User) -> AdvancementList:
     withdrawn = db.session.scalar(sa.select(AdvancementList).where(
         AdvancementList.stage_id == stage.id, AdvancementList.status == ListStatus.WITHDRAWN)
         .order_by(AdvancementList.id.desc()).limit(1))
-    table = version_table(version)
+    table = selection_table(version)
     advancement = sc.select_advancers(table, stage.quota, stage.per_enterprise_cap,
                                       stage.cutoff_tie_policy.value)
     listing = AdvancementList(stage_id=stage.id, version_id=version.id, status=ListStatus.DRAFT,
@@ -956,7 +988,7 @@ def _reselect(listing: AdvancementList, also_removed: Sequence[int] = ()
     """The list's advancers selected again without the removed entries (and
     ``also_removed``): who is in, and who is new compared with the current advancers."""
     version = db.session.get(ResultsVersion, listing.version_id)
-    table = version_table(version)
+    table = selection_table(version)
     gone = [e.stage_entry_id for e in listing.entries
             if e.status == AdvancementEntryStatus.REMOVED] + list(also_removed)
     advancement = sc.select_advancers(table, listing.quota, listing.per_enterprise_cap,
