@@ -50,9 +50,24 @@ def demo_facts(living_app):
     return decimals, sorted(set(entry_ids)), organiser_words
 
 
+@pytest.fixture(scope="module")
+def lookup(living_app) -> tuple[str, str]:
+    """The demo contestant's published preliminary entry: exam number and ID number."""
+    from app.extensions import db
+    from app.models import Contestant, Entry, Stage, StageEntry, Track, User
+
+    with living_app.app_context():
+        return db.session.execute(
+            sa.select(Entry.exam_number, Contestant.id_number).join(Contestant)
+            .join(User, User.id == Contestant.user_id)
+            .join(StageEntry, StageEntry.entry_id == Entry.id)
+            .join(Stage, Stage.id == StageEntry.stage_id).join(Track, Track.id == Stage.track_id)
+            .where(User.username == "contestant", Track.code == "chem", Stage.seq == 1)).one()
+
+
 @pytest.mark.parametrize("role", list(ROLES), ids=lambda r: r or "public")
 def test_no_page_or_export_shows_a_code_an_id_json_or_unpublished_decimals(
-        living_app, demo_facts, role):
+        living_app, demo_facts, lookup, role):
     from tests.living.walk import _ids
 
     decimals, entry_ids, organiser_words = demo_facts
@@ -64,5 +79,13 @@ def test_no_page_or_export_shows_a_code_an_id_json_or_unpublished_decimals(
     report = walk(living_app, visitor, role or "public", start=start, extra=extra,
                   decimals=decimals,
                   also=organiser_words if role == "organiser" else frozenset())
+    if role is None:  # the score lookup's answer (a form, not a link): the demo contestant's
+        from tests.plain_text import leaks, visible_text
+
+        exam_number, id_number = lookup
+        found = visitor.post("/lookup", {"exam_number": exam_number, "id_number": id_number})
+        text = visible_text(found.get_data(as_text=True))
+        assert found.status_code == 200 and exam_number in text
+        report.add("/lookup (POST)", leaks(text, decimals=decimals))
     assert report.pages > 3
     assert not report.leaks, f"{len(report.leaks)} leaks:\n" + "\n".join(report.leaks[:200])
