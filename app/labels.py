@@ -348,6 +348,7 @@ AUDIT_FIELDS = {
     "time_limit_minutes": _l("Time limit (minutes)"),
     "overrun_deduction_per_minute": _l("Deduction per overrun minute"),
     "overrun_disqualify_after_minutes": _l("Disqualified after overrun (minutes)"),
+    "starts_at": _l("Starts at"),
     "ends_at": _l("Ends at"),
     "node": _l("Level"),
     "title": _l("Title"),

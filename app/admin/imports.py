@@ -80,7 +80,7 @@ def _target(batch: ImportBatch) -> tuple[str, str | None]:
             stage = component.stage
             return (f"{stage.track.name} · {stage.name} · {component.name}",
                     url_for("admin.marking_scheme", component_id=component.id))
-    return (f"{batch.kind.value} {batch.target_id}", None)
+    return (_("(no longer in the system)"), None)  # its track or component was deleted
 
 
 def _after_check(outcome: import_service.Outcome):

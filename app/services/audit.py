@@ -52,6 +52,25 @@ def record(action: str, obj: Any | None, summary: str, *, before: dict | None = 
     return entry
 
 
+def entry_words(entry: Any) -> str:
+    """An entry as an audit summary names it: the person's name and, once issued, the exam
+    number (never the entry's id)."""
+    name = entry.contestant.name if entry.contestant is not None else "—"
+    return f"{name}（{entry.exam_number}）" if entry.exam_number else name
+
+
+def entry_status_words(status: Any) -> str:
+    """An entry status in the Chinese the log is written in, whoever's request wrote it."""
+    from flask_babel import force_locale
+
+    from app.labels import ENTRY_STATUS
+
+    if status is None:
+        return "—"
+    with force_locale("zh"):
+        return str(ENTRY_STATUS.get(status, status))
+
+
 def snapshot(obj: Any, fields: tuple[str, ...] | list[str]) -> dict[str, Any]:
     """The named attributes of ``obj`` as JSON-safe values, for an audit row's before/after:
     decimals as exact strings without trailing zeros (30.00 and 30 are the same setting),
@@ -135,6 +154,10 @@ def _value_text(value: Any, names: dict[str, str]) -> str:
         return gettext("%(n)d items", n=len(value))
     if isinstance(value, dict):
         return gettext("%(n)d items", n=len(value))
+    if isinstance(value, str) and _MOMENT_TEXT.match(value):  # a stored (UTC) moment
+        from app.display import display_datetime
+
+        return display_datetime(datetime.fromisoformat(value))
     if isinstance(value, str) and _DECIMAL_TEXT.match(value):
         return value.rstrip("0").rstrip(".")  # exact, as snapshot() writes decimals
     if isinstance(value, str):
@@ -143,6 +166,7 @@ def _value_text(value: Any, names: dict[str, str]) -> str:
 
 
 _DECIMAL_TEXT = re.compile(r"^-?\d+\.\d+$")
+_MOMENT_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
 
 
 def _field_name(path: tuple[str, ...]) -> str:

@@ -28,7 +28,7 @@ def demo_facts(living_app):
     """The published decimals and the entries worth opening: the demo contestant's, the
     contact's enterprise's first, and the first two of the track."""
     from app.extensions import db
-    from app.models import Contest, Contestant, Draw, Entry, Stage, Track, User
+    from app.models import AuditLog, Contest, Contestant, Draw, Entry, Stage, Track, User
 
     with living_app.app_context():
         decimals = db.session.scalar(sa.select(sa.func.max(Stage.decimals)))
@@ -46,8 +46,9 @@ def demo_facts(living_app):
         typed = [*db.session.scalars(sa.select(Contest.code)),
                  *db.session.scalars(sa.select(Track.code)),
                  *db.session.scalars(sa.select(Draw.seed))]
+        actions = list(db.session.scalars(sa.select(AuditLog.action).distinct()))
     organiser_words = frozenset(w for code in typed for w in re.findall(r"[A-Za-z0-9]+", code))
-    return decimals, sorted(set(entry_ids)), organiser_words
+    return decimals, sorted(set(entry_ids)), organiser_words, actions
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +71,16 @@ def test_no_page_or_export_shows_a_code_an_id_json_or_unpublished_decimals(
         living_app, demo_facts, lookup, role):
     from tests.living.walk import _ids
 
-    decimals, entry_ids, organiser_words = demo_facts
+    decimals, entry_ids, organiser_words, actions = demo_facts
+    from app.labels import AUDIT_CATEGORIES as categories
     start, blueprints = ROLES[role]
     visitor = Visitor(living_app.test_client())
     if role is not None:
         visitor.login(role, DEMO_PASSWORDS[role])
     extra = known_urls(living_app, _ids(living_app, entry_ids), blueprints)
+    if role == "organiser":  # the audit log's filters are a form, not links: each category, and
+        extra += [f"/admin/audit?category={key}" for key in categories]  # each action recorded
+        extra += [f"/admin/audit?action={code}" for code in actions]
     report = walk(living_app, visitor, role or "public", start=start, extra=extra,
                   decimals=decimals,
                   also=organiser_words if role == "organiser" else frozenset())
