@@ -94,6 +94,9 @@ def results_version(version_id: int):
                                                       limit=CHANGES_PAGE_SIZE)
                              if version.previous_id else (None, None))
     lines = rows.astype(object).where(rows.notna(), None).to_dict("records")  # NA → None
+    if changes is not None:
+        changes = results.differences_in_words(version, changes,
+                                               reveal=results.names_revealed(version.stage))
     return render_template(
         "admin/results_version.html", version=version, rows=lines, places=places, page=page,
         pages=max(1, -(-total // PAGE_SIZE)), total=total,

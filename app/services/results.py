@@ -685,6 +685,57 @@ def differences_page(version: ResultsVersion, *, after: int = 0, limit: int = 10
     return _differences(version, previous, changed[:limit]), following
 
 
+@dataclass
+class DifferenceLine:
+    who: str
+    field: str
+    before: str
+    after: str
+
+
+def differences_in_words(version: ResultsVersion, changes: list[Difference], *,
+                         reveal: bool) -> list[DifferenceLine]:
+    """Differences as people read them: the contestant by exam number and name (by
+    workstation or exam number before names are revealed), the field by its Chinese name
+    (总分, 名次, a component's 得分 or 百分比), numbers at the published decimals, statuses by
+    their labels."""
+    from app.display import fixed_decimals
+    from app.labels import RESULT_STATUS
+
+    places = {p.id: p for p in db.session.scalars(
+        sa.select(StageEntry).where(StageEntry.id.in_({c.entry_id for c in changes})))}
+    decimals = int(version.settings["decimals"])
+    fields = {"total": _("Total score"), "rank": _("Rank"), "status": _("Status"),
+              "award": _("Award")}
+    for component in version.settings["components"]:
+        fields[f"{component['code']}_points"] = _("%(name)s points", name=component["name"])
+        fields[f"{component['code']}_percent"] = _("%(name)s percentage",
+                                                   name=component["name"])
+
+    def shown(field: str, value) -> str:
+        if value is None:
+            return "—"
+        if field == "status":
+            return str(RESULT_STATUS.get(value, value))
+        if field == "rank":
+            return str(value)
+        if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+            return fixed_decimals(value, decimals)
+        return str(value)
+
+    def who(entry_id: int) -> str:
+        place = places.get(entry_id)
+        if place is None:
+            return "—"
+        entry = place.entry
+        if reveal:
+            return f"{entry.exam_number or '—'} {entry.contestant.name}"
+        return place.workstation_number or entry.exam_number or "—"
+
+    return [DifferenceLine(who(c.entry_id), str(fields.get(c.field, c.field)),
+                           shown(c.field, c.before), shown(c.field, c.after)) for c in changes]
+
+
 def _changed_entries(version: ResultsVersion, previous: ResultsVersion, *, after: int = 0,
                      limit: int | None = None) -> list[int]:
     """Entry ids, ascending, whose line differs between the two versions, compared in SQL:
