@@ -81,6 +81,9 @@ def test_no_page_or_export_shows_a_code_an_id_json_or_unpublished_decimals(
     if role == "organiser":  # the audit log's filters are a form, not links: each category, and
         extra += [f"/admin/audit?category={key}" for key in categories]  # each action recorded
         extra += [f"/admin/audit?action={code}" for code in actions]
+        # the what-if preview (a form too): the preliminary with a smaller quota and cap
+        extra += ["/admin/stages/1/what-if?preview=1&weights.learning=40&weights.theory=60"
+                  "&quota=50&per_enterprise_cap=4&cutoff_tie_policy=break"]
     report = walk(living_app, visitor, role or "public", start=start, extra=extra,
                   decimals=decimals,
                   also=organiser_words if role == "organiser" else frozenset())
