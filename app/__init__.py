@@ -115,6 +115,12 @@ def _tune_sqlite(app: Flask) -> None:
             cursor.close()
 
 
+def _audit_changes(row) -> list[str]:
+    from app.services.audit import readable_changes
+
+    return readable_changes(row.before, row.after)
+
+
 def _init_templates(app: Flask) -> None:
     from flask_babel import get_locale
 
@@ -129,6 +135,8 @@ def _init_templates(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = display_datetime
     app.jinja_env.filters["track_label"] = lambda track: track_label(
         track.contest.name, track.contest.year, track.name)
+    # an audit row's before/after as 字段：旧值 → 新值 lines (app.services.audit)
+    app.jinja_env.globals["audit_changes"] = _audit_changes
 
     @app.context_processor
     def layout_globals():

@@ -105,9 +105,10 @@ def export_contestant_accounts(track_id: int):
         enterprise = _get(Enterprise, enterprise_id, _("No such enterprise."))
         query = query.where(Entry.enterprise_id == enterprise.id)
         path = EXPORTERS["accounts"](query, title=name, actor=current_user)
-        return send_export(path, f"{track.name}选手账号清单-{enterprise.name}.xlsx")
+        return send_export(path, f"{track.name}选手账号清单-{enterprise.name}.xlsx",
+                           "contestant-accounts.xlsx")
     path = EXPORTERS["accounts"](query, title=name, actor=current_user)
-    return send_export(path, f"{track.name}选手账号清单.xlsx")
+    return send_export(path, f"{track.name}选手账号清单.xlsx", "contestant-accounts.xlsx")
 
 
 @bp.route("/tracks/<int:track_id>/tickets")
@@ -179,7 +180,8 @@ def export_signin_sheets(stage_id: int):
     stage, sitting = _stage_and_sitting(stage_id)
     path = EXPORTERS["signin"](stage, sitting=sitting, actor=current_user)
     suffix = f"-{sitting.name}" if sitting else ""
-    return send_export(path, f"{stage.track.name}{stage.name}签到表{suffix}.xlsx")
+    return send_export(path, f"{stage.track.name}{stage.name}签到表{suffix}.xlsx",
+                       "signin-sheets.xlsx")
 
 
 @bp.route("/entries/<int:entry_id>/initial-password", methods=["POST"])

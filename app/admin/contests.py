@@ -287,7 +287,7 @@ STAGE_ALIASES = {"recheck_fraction": "recheck_percent",
 
 def _prepare_stage_form(form: StageForm, stage: Stage | None) -> None:
     keys = stage_service.tie_break_keys(stage)
-    options = [SelectChoice("", "—")] + [SelectChoice(k, f"{label}（{k}）")
+    options = [SelectChoice("", "—")] + [SelectChoice(k, str(label))
                                          for k, label in keys.items()]
     for index, entry in enumerate(form.tie_breaks, start=1):
         entry.form.key.choices = options

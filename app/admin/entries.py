@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import after_this_request, flash, redirect, render_template, request, send_file, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from app.admin import bp
+from app.downloads import send_download
 from app.errors import Refusal, abort_with
 from app.extensions import db
 from app.inputs import parse_id
@@ -140,10 +141,5 @@ def export_entries():
     path = EXPORTERS["entries"](entry_filter.apply(sa.select(Entry)), title=title,
                                 full_ids=full_ids, actor=current_user)
 
-    @after_this_request
-    def remove_file(response):
-        response.call_on_close(lambda: path.unlink(missing_ok=True))
-        return response
-
-    return send_file(path, as_attachment=True, download_name="registrations.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_download(path, f"{title}.xlsx".replace(" ", ""), fallback="registrations.xlsx",
+                         delete=True)

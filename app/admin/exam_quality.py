@@ -2,15 +2,14 @@
 correction or voided question -- previewed first, applied only when confirmed with a reason."""
 from __future__ import annotations
 
-import io
-
-from flask import flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.admin import bp
 from app.admin.import_forms import AnswerKeyUploadForm
-from app.admin.imports import XLSX, _after_check, _upload
+from app.admin.imports import _after_check, _upload
+from app.downloads import send_download
 from app.errors import Refusal, abort_with, refusal_status
 from app.extensions import db
 from app.models import Component, Role
@@ -125,8 +124,7 @@ def exam_key_change(component_id: int):
 def export_answer_key(component_id: int):
     """The answer key as .xlsx in the layout the import reads (an empty one is the template)."""
     component = _component(component_id)
-    return send_file(io.BytesIO(export_key(component)), mimetype=XLSX, as_attachment=True,
-                     download_name=export_name(component))
+    return send_download(export_key(component), export_name(component), fallback="answer-key.xlsx")
 
 
 @bp.route("/components/<int:component_id>/answer-key/import", methods=["GET", "POST"])

@@ -7,29 +7,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import after_this_request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.admin import bp
+from app.downloads import send_download
 from app.errors import abort_with
 from app.extensions import db
 from app.models import AdvancementList, Role, Stage
 from app.security import roles_required
 from app.services.exports import EXPORTERS
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-
-def send_export(path: Path, download_name: str):
-    """Send a finished export and delete its temporary file once the response is closed."""
-
-    @after_this_request
-    def remove_file(response):
-        response.call_on_close(lambda: path.unlink(missing_ok=True))
-        return response
-
-    return send_file(path, as_attachment=True, download_name=download_name, mimetype=XLSX)
+def send_export(path: Path, download_name: str, fallback: str):
+    """Send a finished export under its Chinese name and delete its temporary file once sent."""
+    return send_download(path, download_name, fallback=fallback, delete=True)
 
 
 @bp.route("/lists/<int:list_id>/export")
@@ -40,7 +32,9 @@ def export_advancement_list(list_id: int):
     if listing is None:
         abort_with(404, _("No such advancement list."))
     path = EXPORTERS["advancement"](listing, actor=current_user)
-    return send_export(path, f"advancement-list-{listing.id}.xlsx")
+    stage = listing.stage
+    return send_export(path, f"{stage.track.name}{stage.name}晋级名单.xlsx",
+                       f"advancement-list-{listing.id}.xlsx")
 
 
 @bp.route("/stages/<int:stage_id>/audit.xlsx")
@@ -51,4 +45,5 @@ def export_stage_audit(stage_id: int):
     if stage is None:
         abort_with(404, _("No such stage."))
     path = EXPORTERS["stage_audit"](stage, actor=current_user)
-    return send_export(path, f"audit-stage-{stage.id}.xlsx")
+    return send_export(path, f"{stage.track.name}{stage.name}审计日志.xlsx",
+                       f"audit-stage-{stage.id}.xlsx")

@@ -7,16 +7,8 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from app.extensions import db
 from app.inputs import CheckedForm
-from app.models import Enterprise, Role
-
-ROLE_LABELS = {
-    Role.ORGANISER: _l("Organiser"),
-    Role.CHIEF_JUDGE: _l("Chief judge"),
-    Role.JUDGE: _l("Judge"),
-    Role.ARBITRATOR: _l("Arbitration group"),
-    Role.ENTERPRISE_CONTACT: _l("Enterprise contact"),
-    Role.CONTESTANT: _l("Contestant"),
-}
+from app.labels import ROLE_LABELS  # noqa: F401 - the admin views import it from here
+from app.models import Enterprise
 
 
 def enterprise_choices() -> list[SelectChoice]:

@@ -2,7 +2,6 @@
 error report; registration sheets into a track, marking schemes into a component."""
 from __future__ import annotations
 
-import io
 from pathlib import PurePath
 
 import sqlalchemy as sa
@@ -12,7 +11,6 @@ from flask import (
     jsonify,
     redirect,
     render_template,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -20,6 +18,7 @@ from flask_login import current_user
 
 from app.admin import bp
 from app.admin.import_forms import DecisionForm, RegistrationUploadForm, SchemeUploadForm
+from app.downloads import send_download
 from app.errors import Refusal, abort_with
 from app.extensions import db
 from app.models import Component, ImportBatch, ImportKind, ImportStatus, Role, Track, User
@@ -81,7 +80,7 @@ def _target(batch: ImportBatch) -> tuple[str, str | None]:
             stage = component.stage
             return (f"{stage.track.name} · {stage.name} · {component.name}",
                     url_for("admin.marking_scheme", component_id=component.id))
-    return (f"{batch.kind.value} {batch.target_id}", None)
+    return (_("(no longer in the system)"), None)  # its track or component was deleted
 
 
 def _after_check(outcome: import_service.Outcome):
@@ -193,8 +192,8 @@ def import_error_report(batch_id: int):
         abort_with(404, _("This import has no bad rows."))
     audit.record("import.error_report", batch,
                  f"下载导入错误报告 {batch.file_name}（{len(batch.report['errors'])} 处错误）")
-    return send_file(io.BytesIO(import_service.error_report(batch.report)), mimetype=XLSX,
-                     as_attachment=True, download_name=import_service.error_report_name(batch))
+    return send_download(import_service.error_report(batch.report),
+                         import_service.error_report_name(batch), fallback="import-errors.xlsx")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,8 +212,8 @@ def _component(component_id: int) -> Component:
 def export_marking_scheme(component_id: int):
     """The scheme as .xlsx in the layout the import reads (an empty one is the template)."""
     component = _component(component_id)
-    return send_file(io.BytesIO(export_scheme(component)), mimetype=XLSX, as_attachment=True,
-                     download_name=export_name(component))
+    return send_download(export_scheme(component), export_name(component),
+                         fallback="marking-scheme.xlsx")
 
 
 @bp.route("/components/<int:component_id>/scheme/import", methods=["GET", "POST"])

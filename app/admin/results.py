@@ -90,9 +90,10 @@ def results_version(version_id: int):
                                                       limit=CHANGES_PAGE_SIZE)
                              if version.previous_id else (None, None))
     reveal = results.names_revealed(version.stage)
-    if changes:
-        changes = results.describe_differences(version, changes, reveal=reveal)
     lines = rows.astype(object).where(rows.notna(), None).to_dict("records")  # NA → None
+    if changes is not None:
+        changes = results.differences_in_words(version, changes,
+                                               reveal=results.names_revealed(version.stage))
     return render_template(
         "admin/results_version.html", version=version, rows=lines, places=places, page=page,
         pages=max(1, -(-total // PAGE_SIZE)), total=total,
@@ -101,15 +102,15 @@ def results_version(version_id: int):
                for listing in db.session.scalars(sa.select(AdvancementList).where(
                    AdvancementList.version_id == version.id).order_by(AdvancementList.id))],
         # each status translated once, not once per row (a lazy string looks the locale up)
-        result_status_labels={code: str(label) for code, label in RESULT_STATUS.items()})
+        result_status_labels={code: str(label) for code, label in RESULT_STATUS.items()},
+        tie_break_names=results.tie_break_names(version))
 
 
 @bp.route("/results/<int:version_id>/export")
 @roles_required(Role.ORGANISER)
 def export_results(version_id: int):
     """The version as an .xlsx sheet (names only once every judged component is decrypted)."""
-    from flask import after_this_request, send_file
-
+    from app.downloads import send_download
     from app.services import audit
     from app.services.exports import EXPORTERS
 
@@ -121,13 +122,9 @@ def export_results(version_id: int):
                      f"{version.stage.track.name}·{version.stage.name} 第{version.number}版",
                      actor=current_user, stage_id=version.stage_id)
 
-    @after_this_request
-    def remove_file(response):
-        response.call_on_close(lambda: path.unlink(missing_ok=True))
-        return response
-
-    return send_file(path, as_attachment=True, download_name=f"results-v{version.number}.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    stage = version.stage
+    return send_download(path, f"{stage.track.name}{stage.name}成绩第{version.number}版.xlsx",
+                         fallback=f"results-v{version.number}.xlsx", delete=True)
 
 
 @bp.route("/results/<int:version_id>/publish", methods=["POST"])

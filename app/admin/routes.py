@@ -118,9 +118,26 @@ def edit_user(user_id: int):
 @bp.route("/audit")
 @roles_required(Role.ORGANISER)
 def audit_log():
+    """The log, newest first, in words; filtered by a category (its actions' prefixes) or by
+    one action, both chosen by their Chinese names."""
+    from app.labels import AUDIT_ACTIONS, AUDIT_CATEGORIES
+    from app.services import audit
+
     query = sa.select(AuditLog).order_by(AuditLog.id.desc())
+    category = request.args.get("category", "").strip()
     action = request.args.get("action", "").strip()
+    if category in AUDIT_CATEGORIES:
+        query = query.where(sa.or_(*(AuditLog.action.startswith(f"{prefix}.")
+                                     for prefix in audit.category_prefixes(category))))
+    else:
+        category = ""
     if action:
-        query = query.where(AuditLog.action.startswith(action))
+        query = query.where(AuditLog.action == action)
     page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
-    return render_template("admin/audit.html", page=page, action=action)
+    rows = [(row, audit.action_name(row.action), audit.object_name(row.object_type),
+             audit.readable_changes(row.before, row.after)) for row in page.items]
+    categories = [(key, str(label)) for key, (label, _prefixes) in AUDIT_CATEGORIES.items()]
+    actions = sorted(((code, str(name)) for code, name in AUDIT_ACTIONS.items()),
+                     key=lambda pair: pair[1])
+    return render_template("admin/audit.html", page=page, rows=rows, action=action,
+                           category=category, categories=categories, actions=actions)

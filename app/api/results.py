@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from flask import after_this_request, jsonify, request, send_file
+from flask import jsonify, request
 from flask_babel import gettext as _
 from flask_babel import to_user_timezone
 from sqlalchemy.orm import joinedload
@@ -24,6 +24,7 @@ from sqlalchemy.orm import joinedload
 from app.api import PAGE, endpoint, json_body
 from app.api.contests import DECIMAL_IN, STAGE_PATH, NotFound
 from app.api.contests import _stage as stage_by_keys
+from app.downloads import send_download
 from app.errors import api_error
 from app.extensions import db
 from app.inputs import parse_id
@@ -318,13 +319,8 @@ def _run(call):
         return api_error(400, "bad_query", bad.message)
 
 
-def _send(path: Path, download_name: str):
-    @after_this_request
-    def remove_file(response):
-        response.call_on_close(lambda: path.unlink(missing_ok=True))
-        return response
-
-    return send_file(path, as_attachment=True, download_name=download_name, mimetype=XLSX)
+def _send(path: Path, download_name: str, fallback: str):
+    return send_download(path, download_name, fallback=fallback, delete=True)
 
 
 class BadQuery(Exception):
@@ -444,7 +440,8 @@ def export_results_version(version_id: int):
             audit.record("results.export", version, f"{user.username} 通过接口导出含姓名的成绩："
                          f"{version.stage.track.name}·{version.stage.name} 第{version.number}版",
                          actor=user, stage_id=version.stage_id)
-        return _send(path, f"results-v{version.number}.xlsx")
+        return _send(path, f"{version.stage.track.name}{version.stage.name}成绩第{version.number}版.xlsx",
+                     f"results-v{version.number}.xlsx")
     return _run(run)
 
 
@@ -519,7 +516,8 @@ def export_advancement_list(list_id: int):
     def run():
         listing = _listing(list_id)
         path = EXPORTERS["advancement"](listing, actor=acting_user())
-        return _send(path, f"advancement-list-{listing.id}.xlsx")
+        return _send(path, f"{listing.stage.track.name}{listing.stage.name}晋级名单.xlsx",
+                     f"advancement-list-{listing.id}.xlsx")
     return _run(run)
 
 

@@ -47,4 +47,6 @@ def export_judge_sheets(component_id: int):
     component = _component_for_chief_or_organiser(component_id, judged=True)
     path = EXPORTERS["judge_sheets"](component, reveal_names=judging.is_decrypted(component),
                                      actor=current_user)
-    return send_export(path, f"judge-sheets-{component.id}.xlsx")
+    stage = component.stage
+    return send_export(path, f"{stage.track.name}{stage.name}{component.name}裁判评分表.xlsx",
+                       f"judge-sheets-{component.id}.xlsx")

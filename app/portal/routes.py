@@ -185,7 +185,8 @@ def export_accounts():
     query = sa.select(Entry).where(Entry.enterprise_id == current_user.enterprise_id)
     path = EXPORTERS["accounts"](query, title=f"{current_user.enterprise.name} 选手账号清单",
                                  actor=current_user)
-    return send_export(path, f"{current_user.enterprise.name}选手账号清单.xlsx")
+    return send_export(path, f"{current_user.enterprise.name}选手账号清单.xlsx",
+                       "contestant-accounts.xlsx")
 
 
 @bp.route("/entries/review", methods=["POST"])

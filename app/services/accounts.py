@@ -52,7 +52,7 @@ def create_user(username: str, display_name: str, role: Role, password: str, *,
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
-    audit.record("user.create", user, f"创建账号 {username}（{role.value}）",
+    audit.record("user.create", user, f"创建账号 {username}（{_role_words(role)}）",
                  after={"username": username, "role": role.value}, actor=actor)
     return user
 
@@ -208,3 +208,13 @@ def user_for_token(secret: str) -> tuple[User, ApiToken] | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         token.last_used_at = now
     return token.user, token
+
+
+def _role_words(role: Role) -> str:
+    """A role by its Chinese name, as the audit log is written."""
+    from flask_babel import force_locale
+
+    from app.labels import ROLE_LABELS
+
+    with force_locale("zh"):
+        return str(ROLE_LABELS[role])

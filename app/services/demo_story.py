@@ -193,10 +193,12 @@ def _approve_in_bulk(entry_ids: list[int], prelim: Stage, organiser: User) -> No
     insert_rows(StageEntry.__table__, ("entry_id",), [(entry_id,) for entry_id in entry_ids],
                 constants={"stage_id": prelim.id, "status": StageEntryStatus.ACTIVE,
                            "created_at": now})
+    names = dict(db.session.execute(sa.select(Entry.id, Contestant.name).join(Contestant)
+                                    .where(Entry.id.in_(entry_ids))).all())
     rows = []
     for entry_id, (_seq, exam) in numbers.items():
         row = audit.fields("entry.status", "Entry", entry_id,
-                           f"报名 {entry_id} 状态 endorsed → approved",
+                           f"{names[entry_id]}（{exam}）报名状态：单位已推荐 → 已审核通过",
                            before={"status": "endorsed"},
                            after={"status": "approved", "exam_number": exam},
                            reason=None, actor=organiser, stage_id=None)

@@ -211,7 +211,7 @@ def correct(actor: User, entry: Entry, raw: dict) -> Entry:
     _person(values, entry.contestant.user)
     _apply(entry, values, enterprise)
     db.session.flush()
-    audit.record("entry.correct", entry, f"报名 {entry.id} 修改", before=before,
+    audit.record("entry.correct", entry, f"修改 {audit.entry_words(entry)} 的报名信息", before=before,
                  after=entry_snapshot(entry), actor=actor)
     if entry.status == EntryStatus.REJECTED:
         change_status(entry, EntryStatus.SUBMITTED, actor=actor, reason=_("Corrected and resubmitted"))
@@ -402,5 +402,5 @@ def reveal_id_number(entry: Entry, actor: User) -> str:
     """The full ID number, for an organiser, recorded in the audit log."""
     if actor.role != Role.ORGANISER:
         raise ServiceError(_("Only organisers may see full ID numbers."), code="forbidden")
-    audit.record("entry.reveal_id", entry, f"查看报名 {entry.id} 的完整身份证号", actor=actor)
+    audit.record("entry.reveal_id", entry, f"查看 {audit.entry_words(entry)} 的完整身份证号", actor=actor)
     return entry.contestant.id_number

@@ -201,6 +201,7 @@ def results_sheet(version, *, reveal_names: bool) -> Path:
         StageEntry,
     )
     from app.models.base import PUBLISHED
+    from app.services import results as results_service
 
     decimals = int(version.settings["decimals"])
     unit = Decimal(1).scaleb(-decimals)
@@ -220,6 +221,10 @@ def results_sheet(version, *, reveal_names: bool) -> Path:
         return lambda row: shown(row[index])
 
     status_labels = {str(code): str(label) for code, label in RESULT_STATUS.items()}
+    tie_breaks = results_service.tie_break_names(version)
+
+    def tie_break_text(index):  # the key that decided, by its name
+        return lambda row: tie_breaks.get(row[index], row[index]) if row[index] else ""
 
     def status_text(index):  # the results pages' labels, each translated once
         return lambda row: status_labels.get(row[index], row[index])
@@ -249,7 +254,7 @@ def results_sheet(version, *, reveal_names: bool) -> Path:
         selected += [sa.type_coerce(part.c.points, sa.BigInteger),
                      sa.type_coerce(part.c.percent, sa.BigInteger)]
     columns += [Column("总分", 9, number(len(selected)), published),
-                Column("同分比较", 10, text(len(selected) + 1)),
+                Column("同分比较", 10, tie_break_text(len(selected) + 1)),
                 Column("状态", 12, status_text(len(selected) + 2)),
                 Column("说明", 24, text(len(selected) + 3)),
                 Column("奖项", 8, text(len(selected) + 4))]
@@ -456,19 +461,15 @@ def _plain(value: Decimal | None) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _json_text(value) -> str:
-    """A before/after snapshot as compact JSON, cut to what an Excel cell holds."""
-    import json
-
-    if value is None:
-        return ""
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+def _changes_text(before, after) -> str:
+    """A before/after pair as readable lines (字段：旧值 → 新值), cut to what a cell holds."""
+    text = "\n".join(audit.readable_changes(before, after))
     return text if len(text) <= 32000 else text[:32000] + "…"
 
 
 def stage_audit_sheet(stage, *, actor: User) -> Path:
     """Every audit row of a stage in the order recorded: time (display time zone), who, the
-    action, its object, summary, before and after, reason. Streamed from the database in
+    action and its object by name, summary, the changes as readable lines, reason. Streamed from the database in
     chunks, so a stage with hundreds of thousands of saved marks exports in constant memory."""
     from app.models import AuditLog
 
@@ -485,12 +486,10 @@ def stage_audit_sheet(stage, *, actor: User) -> Path:
         Column("序号", 8, lambda a: a.id),
         Column("时间", 19, lambda a: _display_time(a.at), "yyyy-mm-dd hh:mm:ss"),
         Column("操作人", 12, lambda a: a.actor_name),
-        Column("操作", 22, lambda a: a.action),
-        Column("对象", 18, lambda a: f"{a.object_type} {a.object_id}" if a.object_id
-               else a.object_type),
+        Column("操作", 22, lambda a: audit.action_name(a.action)),
+        Column("对象", 12, lambda a: audit.object_name(a.object_type)),
         Column("摘要", 40, lambda a: a.summary, wrap=True),
-        Column("修改前", 30, lambda a: _json_text(a.before), wrap=True),
-        Column("修改后", 30, lambda a: _json_text(a.after), wrap=True),
+        Column("修改内容", 48, lambda a: _changes_text(a.before, a.after), wrap=True),
         Column("原因", 24, lambda a: a.reason or "", wrap=True),
         Column("IP地址", 15, lambda a: a.ip or ""),
     ]

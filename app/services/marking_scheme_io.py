@@ -301,4 +301,5 @@ def export_scheme(component: Component) -> bytes:
 
 
 def export_name(component: Component) -> str:
-    return f"{component.stage.track.code}-{component.stage.seq}-{component.code}-评分标准.xlsx"
+    stage = component.stage
+    return f"{stage.track.name}-{stage.name}-{component.name}-评分标准.xlsx"

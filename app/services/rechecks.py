@@ -39,6 +39,7 @@ from app.models import (
     ResultRow,
     ResultsVersion,
     Stage,
+    StageEntry,
     User,
     VersionStatus,
     utcnow,
@@ -197,7 +198,8 @@ def record(item: RecheckItem, *, outcome: str, note: str | None, actor: User) ->
     db.session.flush()
     version = db.session.get(ResultsVersion, round_.version_id)
     audit.record("recheck.item", item,
-                 f"{_label(version)} 复核：选手{item.stage_entry_id}"
+                 f"{_label(version)} 复核："
+                 f"{audit.entry_words(db.session.get(StageEntry, item.stage_entry_id).entry)} "
                  f"{'正确' if value == RecheckOutcome.CORRECT else '有误，已记录更正'}",
                  before=before, after=audit.snapshot(item, ("outcome", "note")),
                  reason=note, actor=actor, stage_id=version.stage_id)

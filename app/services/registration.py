@@ -75,7 +75,8 @@ def change_status(entry: Entry, to_status: EntryStatus, *, reason: str | None = 
         issue_exam_number(entry)
     db.session.flush()
     audit.record("entry.status", entry,
-                 f"报名 {entry.id} 状态 {from_status.value if from_status else '-'} → {to_status.value}",
+                 f"{audit.entry_words(entry)} 报名状态：{audit.entry_status_words(from_status)} → "
+                 f"{audit.entry_status_words(to_status)}",
                  before={"status": from_status.value if from_status else None},
                  after={"status": to_status.value, "exam_number": entry.exam_number},
                  reason=reason, actor=actor)

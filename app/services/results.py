@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -390,6 +390,17 @@ def settings_snapshot(stage: Stage) -> dict:
     }
 
 
+def tie_break_names(version: ResultsVersion) -> dict[str, str]:
+    """What a row's tie-break key (the comparison that separated it from the row above) is
+    called: the version's components by their names, time used, the entry columns."""
+    from app.services.stages import TIE_BREAK_COLUMNS, TIME_KEY
+
+    names = {key: str(label) for key, label in TIE_BREAK_COLUMNS.items()}
+    names[TIME_KEY] = _("Time used")
+    names.update({c["code"]: c["name"] for c in version.settings.get("components", [])})
+    return names
+
+
 def compute(stage: Stage) -> tuple[pd.DataFrame, StageInputs]:
     """The stage's results table (scoring.compute_results) from its stored scores."""
     inputs = stage_inputs(stage)
@@ -579,18 +590,24 @@ def version_table(version: ResultsVersion) -> pd.DataFrame:
     return _version_rows(version)
 
 
-def _advancement_table(version: ResultsVersion) -> pd.DataFrame:
-    """:func:`version_table` as the list's notes and reasons should read: each enterprise by its
-    name (unique, as its match key is), totals at the version's published decimals; the same
-    values, so the same selection."""
+def selection_table(version: ResultsVersion) -> pd.DataFrame:
+    """:func:`version_table` as the advancement rules read it, so that the reasons and the
+    cut-off note they write are plain Chinese: enterprises by name (the cap counts per
+    enterprise, so two of the same name stay apart), totals at the published decimals (they
+    were rounded to them when computed, so nothing changes but the trailing zeros)."""
     table = version_table(version)
-    ids = {int(key[1:]) for key in table["enterprise"].unique()}
+    ids = sorted({int(code[1:]) for code in table["enterprise"].unique()})
     names = dict(db.session.execute(sa.select(Enterprise.id, Enterprise.name)
                                     .where(Enterprise.id.in_(ids))).all())
-    table["enterprise"] = table["enterprise"].map(lambda key: names.get(int(key[1:]), key))
-    step = Decimal(1).scaleb(-int(version.settings.get("decimals", version.stage.decimals)))
-    table["total"] = table["total"].map(
-        lambda value: value.quantize(step) if isinstance(value, Decimal) else value)
+    labels: dict[int, str] = {}
+    for enterprise_id in ids:
+        name = names.get(enterprise_id, "—")
+        labels[enterprise_id] = name if name not in labels.values() else \
+            f"{name}（{sum(v.startswith(name) for v in labels.values()) + 1}）"
+    table["enterprise"] = [labels[int(code[1:])] for code in table["enterprise"]]
+    unit = Decimal(1).scaleb(-int(version.settings["decimals"]))
+    table["total"] = [None if total is None else total.quantize(unit, ROUND_HALF_UP)
+                      for total in table["total"]]
     return table
 
 
@@ -703,6 +720,57 @@ def differences_page(version: ResultsVersion, *, after: int = 0, limit: int = 10
     return _differences(version, previous, changed[:limit]), following
 
 
+@dataclass
+class DifferenceLine:
+    who: str
+    field: str
+    before: str
+    after: str
+
+
+def differences_in_words(version: ResultsVersion, changes: list[Difference], *,
+                         reveal: bool) -> list[DifferenceLine]:
+    """Differences as people read them: the contestant by exam number and name (by
+    workstation or exam number before names are revealed), the field by its Chinese name
+    (总分, 名次, a component's 得分 or 百分比), numbers at the published decimals, statuses by
+    their labels."""
+    from app.display import fixed_decimals
+    from app.labels import RESULT_STATUS
+
+    places = {p.id: p for p in db.session.scalars(
+        sa.select(StageEntry).where(StageEntry.id.in_({c.entry_id for c in changes})))}
+    decimals = int(version.settings["decimals"])
+    fields = {"total": _("Total score"), "rank": _("Rank"), "status": _("Status"),
+              "award": _("Award")}
+    for component in version.settings["components"]:
+        fields[f"{component['code']}_points"] = _("%(name)s points", name=component["name"])
+        fields[f"{component['code']}_percent"] = _("%(name)s percentage",
+                                                   name=component["name"])
+
+    def shown(field: str, value) -> str:
+        if value is None:
+            return "—"
+        if field == "status":
+            return str(RESULT_STATUS.get(value, value))
+        if field == "rank":
+            return str(value)
+        if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+            return fixed_decimals(value, decimals)
+        return str(value)
+
+    def who(entry_id: int) -> str:
+        place = places.get(entry_id)
+        if place is None:
+            return "—"
+        entry = place.entry
+        if reveal:
+            return f"{entry.exam_number or '—'} {entry.contestant.name}"
+        return place.workstation_number or entry.exam_number or "—"
+
+    return [DifferenceLine(who(c.entry_id), str(fields.get(c.field, c.field)),
+                           shown(c.field, c.before), shown(c.field, c.after)) for c in changes]
+
+
 def _changed_entries(version: ResultsVersion, previous: ResultsVersion, *, after: int = 0,
                      limit: int | None = None) -> list[int]:
     """Entry ids, ascending, whose line differs between the two versions, compared in SQL:
@@ -777,57 +845,6 @@ def _differences(version: ResultsVersion, previous: ResultsVersion,
     return changes
 
 
-@dataclass(frozen=True)
-class DifferenceLine:
-    """One difference as the organiser reads it."""
-    who: str
-    what: str
-    before: str
-    after: str
-
-
-def describe_differences(version: ResultsVersion, changes: Sequence[Difference], *,
-                         reveal: bool) -> list[DifferenceLine]:
-    """The differences in plain Chinese: the contestant by exam number (and name once the names
-    are revealed), the field by its name (a component's points or percentage by the
-    component's name), numbers at the stage's published decimals, statuses by their labels."""
-    from app.display import fixed_decimals
-    from app.labels import RESULT_STATUS
-
-    decimals = version.stage.decimals
-    places = {p.id: p for p in db.session.scalars(
-        sa.select(StageEntry).where(StageEntry.id.in_({c.entry_id for c in changes}))
-        .options(joinedload(StageEntry.entry).joinedload(Entry.contestant)))}
-    names = {c["code"]: c["name"] for c in version.settings["components"]}
-    fields = {"total": _("Total"), "rank": _("Rank"), "status": _("Status"),
-              "award": _("Award")}
-    for code, name in names.items():
-        fields[f"{code}_points"] = _("%(component)s: points", component=name)
-        fields[f"{code}_percent"] = _("%(component)s: percentage", component=name)
-
-    def shown(field: str, value) -> str:
-        if value is None or value == "":
-            return "—"
-        if field == "status":
-            return str(RESULT_STATUS[sc.Status(getattr(value, "value", value))])
-        if field in ("rank", "award"):
-            return str(value)
-        text = fixed_decimals(value, decimals)
-        return f"{text}%" if field.endswith("_percent") else text
-
-    lines = []
-    for change in changes:
-        place = places.get(change.entry_id)
-        entry = place.entry if place else None
-        who = (" ".join(filter(None, [entry.exam_number,
-                                      entry.contestant.name if reveal else None]))
-               if entry else "—")
-        lines.append(DifferenceLine(who, fields.get(change.field, change.field),
-                                    shown(change.field, change.before),
-                                    shown(change.field, change.after)))
-    return lines
-
-
 def _lines(versions: Sequence[ResultsVersion], entry_ids: list[int]
            ) -> dict[int, dict[int, tuple]]:
     """version id → entry id → (total, rank, status, award, {component id: (points,
@@ -884,7 +901,7 @@ def generate_list(version: ResultsVersion, *, actor: User) -> AdvancementList:
     withdrawn = db.session.scalar(sa.select(AdvancementList).where(
         AdvancementList.stage_id == stage.id, AdvancementList.status == ListStatus.WITHDRAWN)
         .order_by(AdvancementList.id.desc()).limit(1))
-    table = _advancement_table(version)
+    table = selection_table(version)
     advancement = sc.select_advancers(table, stage.quota, stage.per_enterprise_cap,
                                       stage.cutoff_tie_policy.value)
     listing = AdvancementList(stage_id=stage.id, version_id=version.id, status=ListStatus.DRAFT,
@@ -1057,7 +1074,7 @@ def _reselect(listing: AdvancementList, also_removed: Sequence[int] = ()
     """The list's advancers selected again without the removed entries (and
     ``also_removed``): who is in, and who is new compared with the current advancers."""
     version = db.session.get(ResultsVersion, listing.version_id)
-    table = _advancement_table(version)
+    table = selection_table(version)
     gone = [e.stage_entry_id for e in listing.entries
             if e.status == AdvancementEntryStatus.REMOVED] + list(also_removed)
     advancement = sc.select_advancers(table, listing.quota, listing.per_enterprise_cap,

@@ -21,7 +21,7 @@ from app.models import (
     StageEntry,
     Track,
 )
-from app.services import accounts, judging, results, score_sheets
+from app.services import accounts, audit, judging, results, score_sheets
 from app.services.exports import EXPORTERS
 from tests.charts_setup import judged_and_published
 from tests.results_setup import recheck_and_publish
@@ -178,22 +178,22 @@ def test_stage_audit_log_lists_every_record_of_the_stage_in_display_time():
     book = opened(EXPORTERS["stage_audit"](stage, actor=organiser()))
     sheet = book.active
     headers = [c.value for c in sheet[2]]
-    assert headers == ["序号", "时间", "操作人", "操作", "对象", "摘要", "修改前", "修改后", "原因",
-                       "IP地址"]
+    assert headers == ["序号", "时间", "操作人", "操作", "对象", "摘要", "修改内容", "原因", "IP地址"]
     assert_sheet_layout(sheet, orientation="landscape", columns=len(headers))
     rows = list(sheet.iter_rows(min_row=3, values_only=True))
     assert [r[0] for r in rows][:-1] == [a.id for a in expected]
-    assert rows[-1][3] == "audit.export"  # the export records itself
+    assert rows[-1][3] == "导出审计日志"  # the export records itself, by the action's name
     assert {r[0] for r in rows}.isdisjoint(set(db.session.scalars(sa.select(AuditLog.id).where(
         AuditLog.stage_id.is_distinct_from(stage.id)))))
     for row, record in zip(rows, expected, strict=False):
         local = record.at + timedelta(hours=8)  # Asia/Shanghai, the display time zone
         assert abs((row[1] - local).total_seconds()) < 0.01
-        assert row[2] == record.actor_name and row[3] == record.action
-        assert row[5] == record.summary and (row[8] or None) == record.reason
+        assert row[2] == record.actor_name and row[3] == audit.action_name(record.action)
+        assert row[5] == record.summary and (row[7] or None) == record.reason
     assert sheet.cell(row=3, column=2).number_format == "yyyy-mm-dd hh:mm:ss"
     saved = next(r for r, a in zip(rows, expected, strict=False) if a.action == "mark.save")
-    assert saved[2].startswith("judge") and '"A1": "10"' in saved[7]
+    assert saved[2].startswith("judge") and saved[3] == "保存评分" and saved[4] == "评分表"
+    assert "A1：— → 10" in saved[6].splitlines()  # field: old → new, not JSON
 
 
 def _audit_rows(stage_id: int, n: int) -> None:

@@ -176,7 +176,10 @@ def test_advancement_list_and_stage_audit_log_downloads(signed_in, published_sta
     assert f'href="/admin/lists/{list_id}/export"' in page
     response = organiser.get(f"/admin/lists/{list_id}/export")
     assert response.status_code == 200
-    assert response.headers["Content-Disposition"].endswith(f"advancement-list-{list_id}.xlsx")
+    from urllib.parse import quote
+    disposition = response.headers["Content-Disposition"]
+    assert f'filename="advancement-list-{list_id}.xlsx"' in disposition  # the ASCII fallback
+    assert "filename*=UTF-8''" in disposition and quote("进阶考核晋级名单.xlsx") in disposition
     sheet = openpyxl.load_workbook(io.BytesIO(response.get_data())).active
     response.close()
     assert sheet["A1"].value.endswith("进阶考核 晋级名单（草稿）")
@@ -188,7 +191,7 @@ def test_advancement_list_and_stage_audit_log_downloads(signed_in, published_sta
     audit = openpyxl.load_workbook(io.BytesIO(response.get_data())).active
     response.close()
     actions = [r[3] for r in audit.iter_rows(min_row=3, values_only=True)]
-    assert {"component.sign_off", "results.publish", "list.generate", "list.export",
-            "audit.export"} <= set(actions)
+    assert {"裁判长签字确认", "发布成绩", "生成晋级名单", "导出晋级名单",
+            "导出审计日志"} <= set(actions)  # actions by their Chinese names
     assert db_session.scalar(sa.select(sa.func.count()).select_from(AuditLog).where(
         AuditLog.action.in_(["list.export", "audit.export"]))) == 2

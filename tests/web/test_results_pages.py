@@ -98,11 +98,18 @@ def test_the_differences_come_a_few_contestants_at_a_time(signed_in, versions, a
 
     monkeypatch.setattr(pages, "CHANGES_PAGE_SIZE", 4)
     first, second = versions
-    with app.app_context():
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         version = db.session.get(ResultsVersion, second)
-        expected = [[d.who, d.what, d.before, d.after] for d in results.describe_differences(
-            version, results.differences(version),
-            reveal=results.names_revealed(version.stage))]
+        raw = results.differences(version)
+        expected = [[line.who, line.field, line.before, line.after]
+                    for line in results.differences_in_words(
+                        version, raw, reveal=results.names_revealed(version.stage))]
+        db.session.remove()
+    # in words: people by workstation or exam number, fields by name, published decimals
+    assert {d.field for d in raw} >= {"total"} and {line[1] for line in expected} >= {"总分"}
+    assert not any("_" in line[1] or line[0] == str(d.entry_id)
+                   for line, d in zip(expected, raw, strict=True))
+    assert all(re.fullmatch(r"—|\d+|\d+\.\d{2}|[^\d].*", line[2]) for line in expected)
     contestants = len({line[0] for line in expected})
     assert contestants > 8  # several pages of differences
     organiser = signed_in("organiser")
