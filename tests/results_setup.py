@@ -20,11 +20,33 @@ def pass_recheck(version: ResultsVersion, actor: User, *, seed: int | None = 1) 
 
 
 def recheck_and_publish(version: ResultsVersion, actor: User) -> ResultsVersion:
+    """Re-check and publish; on a stage with an eligibility pool (the demo's preliminary: top
+    100) the pool is then drawn and every member confirmed, as the tests of lists take the
+    check as done (tests/services/test_eligibility.py checks the pool itself)."""
     from app.services import results
 
     pass_recheck(version, actor)
     results.publish(version, actor=actor)
+    confirm_everyone_in_pool(version, actor)
     return version
+
+
+def confirm_everyone_in_pool(version: ResultsVersion, actor: User) -> None:
+    """Inside an app context: on a stage with an eligibility pool, draw it from ``version``
+    (a published one) if it is not drawn yet and confirm every undecided member; flushed."""
+    from app.extensions import db
+    from app.models import PoolMember, PoolState
+    from app.services import eligibility
+
+    if not eligibility.uses_pool(version.stage):
+        return
+    pool = eligibility.pool_of(version.stage) or eligibility.draw(version, actor=actor)
+    undecided = db.session.scalars(sa.select(PoolMember.id).where(
+        PoolMember.pool_id == pool.id, PoolMember.in_pool.is_(True),
+        PoolMember.state == PoolState.UNDECIDED)).all()
+    if undecided:
+        eligibility.decide(pool, undecided, eligible=True, actor=actor)
+    db.session.flush()
 
 
 def pass_recheck_on_the_web(organiser, version_id: int, session) -> None:
