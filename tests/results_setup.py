@@ -64,6 +64,19 @@ def pass_recheck_on_the_web(organiser, version_id: int, session) -> None:
     assert closed.status_code == 302, closed.get_data(as_text=True)[:500]
 
 
+def pass_eligibility_on_the_web(organiser, stage_id: int, session) -> None:
+    """Through the console: draw the stage's eligibility pool from its published version and
+    confirm every member with the page's batch button. ``session``: the test's own."""
+    drawn = organiser.post(f"/admin/stages/{stage_id}/eligibility/draw")
+    assert drawn.status_code == 302, drawn.get_data(as_text=True)[:500]
+    member_ids = [str(i) for i in session.scalars(sa.text(
+        "SELECT m.id FROM pool_members m JOIN eligibility_pools p ON p.id = m.pool_id "
+        "WHERE p.stage_id = :s AND m.state = 'undecided'").bindparams(s=stage_id))]
+    confirmed = organiser.post(f"/admin/stages/{stage_id}/eligibility/confirm",
+                               {"member_id": member_ids})
+    assert confirmed.status_code == 302, confirmed.get_data(as_text=True)[:500]
+
+
 def score_preliminary(seed: int) -> tuple[int, int]:
     """Inside an app context: learning points and theory scores (50–100, seeded) for everyone
     in the chemical preliminary, as the learning platform's and the exam system's imports would
