@@ -133,7 +133,7 @@ def test_generating_the_list_is_refused_while_undecided_members_could_change_it(
     with pytest.raises(ServiceError, match="尚未划定") as not_drawn:
         results.generate_list(version, actor=organiser())
     assert not_drawn.value.code == "not_ready"
-    pool = eligibility.draw(version, actor=organiser())
+    eligibility.draw(version, actor=organiser())
     audits = db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog))
     with pytest.raises(ServiceError, match="60名可能影响晋级名单的选手尚未审核") as caught:
         results.generate_list(version, actor=organiser())
