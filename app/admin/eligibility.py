@@ -37,13 +37,16 @@ def _filters() -> dict[str, str]:
 def _page(stage: Stage, errors: dict | None = None, status: int = 200):
     pool = eligibility.pool_of(stage)
     filters = _filters()
+    # who can still change the list: computed once for the counts, the blockers and the rows
+    waiting = eligibility.undecided_that_matter(pool.version) if pool is not None else []
     lines = (eligibility.member_lines(pool, state=None if filters["state"] == "all"
-                                      else filters["state"], query=filters["q"] or None)
+                                      else filters["state"], query=filters["q"] or None,
+                                      waiting=waiting)
              if pool is not None else [])
     return render_template(
         "admin/eligibility_pool.html", stage=stage, pool=pool, lines=lines, filters=filters,
-        counts=eligibility.counts(pool) if pool is not None else None,
-        blockers=eligibility.list_blockers(pool.version) if pool is not None else [],
+        counts=eligibility.counts(pool, waiting) if pool is not None else None,
+        blockers=eligibility.list_blockers(pool.version, waiting) if pool is not None else [],
         published=results.latest_published(stage), uses_pool=eligibility.uses_pool(stage),
         reveal=results.names_revealed(stage), errors=errors or {},
         state_labels={s: str(label) for s, label in POOL_STATE.items()}), status

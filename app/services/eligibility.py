@@ -299,9 +299,10 @@ def undecided_that_matter(version: ResultsVersion) -> list[int]:
     return [int(e) for e in sc.undecided_that_matter(selection.advanced_ids, states)]
 
 
-def list_blockers(version: ResultsVersion) -> list[str]:
+def list_blockers(version: ResultsVersion, waiting: list[int] | None = None) -> list[str]:
     """Why an advancement list cannot be drawn up from ``version`` yet because of the
-    eligibility check (empty: it can, or the stage has no pool)."""
+    eligibility check (empty: it can, or the stage has no pool). ``waiting``: the
+    :func:`undecided_that_matter` of the version, when the caller has them already."""
     stage = version.stage
     if not uses_pool(stage):
         return []
@@ -312,7 +313,8 @@ def list_blockers(version: ResultsVersion) -> list[str]:
     if pool.version_id != version.id:
         return [_("The eligibility pool was drawn from version %(old)d, not from version "
                   "%(n)d.", old=pool.version.number, n=version.number)]
-    waiting = undecided_that_matter(version)
+    if waiting is None:
+        waiting = undecided_that_matter(version)
     if waiting:
         return [_("%(n)d members of the eligibility pool who could still change the list are "
                   "undecided: %(who)s. Confirm them or find them ineligible first.",
@@ -329,7 +331,7 @@ class Counts:
     needed: int  # undecided members whose decision can still change the list
 
 
-def counts(pool: EligibilityPool) -> Counts:
+def counts(pool: EligibilityPool, waiting: list[int] | None = None) -> Counts:
     by_state = dict(db.session.execute(
         sa.select(PoolMember.state, sa.func.count()).where(
             PoolMember.pool_id == pool.id, PoolMember.in_pool.is_(True))
@@ -337,7 +339,10 @@ def counts(pool: EligibilityPool) -> Counts:
     confirmed = by_state.get(PoolState.CONFIRMED, 0)
     ineligible = by_state.get(PoolState.INELIGIBLE, 0)
     undecided = by_state.get(PoolState.UNDECIDED, 0)
-    needed = len(undecided_that_matter(pool.version)) if undecided else 0
+    if not undecided:
+        needed = 0
+    else:
+        needed = len(undecided_that_matter(pool.version) if waiting is None else waiting)
     return Counts(confirmed + ineligible + undecided, confirmed, ineligible, undecided, needed)
 
 
@@ -356,8 +361,8 @@ class MemberLine:
     matters: bool  # undecided and able to change the list
 
 
-def member_lines(pool: EligibilityPool, *, state: str | None = None,
-                 query: str | None = None) -> list[MemberLine]:
+def member_lines(pool: EligibilityPool, *, state: str | None = None, query: str | None = None,
+                 waiting: list[int] | None = None) -> list[MemberLine]:
     """The pool's members in rank order, with what the page shows; filtered by state and by
     exam number, name or enterprise (a part of one)."""
     row = ResultRow.__table__.c
@@ -380,7 +385,7 @@ def member_lines(pool: EligibilityPool, *, state: str | None = None,
         statement = statement.where(sa.or_(Entry.exam_number.like(like),
                                            Contestant.name.like(like),
                                            Enterprise.name.like(like)))
-    matter = set(undecided_that_matter(pool.version))
+    matter = set(undecided_that_matter(pool.version) if waiting is None else waiting)
     return [MemberLine(m.id, m.rank, number or "", name, enterprise or "", total, m.state,
                        m.reason, m.decided_at, by, m.stage_entry_id in matter)
             for m, number, name, enterprise, total, by in db.session.execute(statement)]

@@ -297,12 +297,13 @@ def _pool_step(stage: Stage) -> PoolStep | None:
         return PoolStep(False, _("Eligibility check of the top %(m)d: not drawn yet.",
                                  m=stage.review_pool),
                         [] if published is None else _pool_blockers(stage))
-    counts = eligibility.counts(pool)
+    waiting = eligibility.undecided_that_matter(pool.version)
+    counts = eligibility.counts(pool, waiting)
     summary = _("Eligibility check of the top %(m)d (version %(n)d): %(confirmed)d confirmed, "
                 "%(ineligible)d ineligible, %(undecided)d undecided.", m=pool.size,
                 n=pool.version.number, confirmed=counts.confirmed,
                 ineligible=counts.ineligible, undecided=counts.undecided)
-    blockers = eligibility.list_blockers(pool.version) if counts.needed else []
+    blockers = eligibility.list_blockers(pool.version, waiting) if counts.needed else []
     return PoolStep(True, summary, blockers, done=not blockers)
 
 
