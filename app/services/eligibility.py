@@ -218,11 +218,12 @@ def decide(pool: EligibilityPool, member_ids: Iterable[int], *, eligible: bool,
                            code="conflict")
     now = now or utcnow()
     names = _people(m.stage_entry_id for m in chosen)
-    decided = []
+    decided, reopened = [], False
     for member in chosen:
         if member.state == new_state and (eligible or member.reason == text):
             continue
         before = {"state": member.state.value, "reason": member.reason}
+        reopened |= member.state == PoolState.INELIGIBLE
         member.state = new_state
         member.reason = None if eligible else text
         member.decided_by_id, member.decided_at = actor.id, now
@@ -233,13 +234,17 @@ def decide(pool: EligibilityPool, member_ids: Iterable[int], *, eligible: bool,
                      before=before, after={"state": new_state.value, "reason": member.reason},
                      reason=None if eligible else text, actor=actor, stage_id=stage.id)
     db.session.flush()
-    if not eligible and decided:
-        joined, _left = _redraw(pool, pool.version, now)
-        if joined:
-            audit.record("pool.join", pool, f"{_stage_name(stage)} 资格审核范围按名次递补："
-                         f"{_named(joined)}", after={"joined": joined}, actor=actor,
+    if decided and (not eligible or reopened):
+        # one found ineligible: the next by rank joins; one no longer ineligible: the last
+        # by rank leaves again (the pool counts M who are not found ineligible)
+        joined, left = _redraw(pool, pool.version, now)
+        if joined or left:
+            audit.record("pool.join", pool, f"{_stage_name(stage)} 资格审核范围按名次调整："
+                         + (f"递补 {_named(joined)}" if joined else "")
+                         + (f"移出 {_named(left)}" if left else ""),
+                         after={"joined": joined, "left": left}, actor=actor,
                          stage_id=stage.id)
-    elif eligible and decided and listing is not None and listing.status == ListStatus.NOTICE:
+    if eligible and decided and listing is not None and listing.status == ListStatus.NOTICE:
         from app.services import results
 
         results.fill_vacancies(listing, actor=actor)

@@ -295,3 +295,15 @@ def test_published_totals_are_shown_with_each_member(preliminary):
         .stage_entry_id))
     assert lines[0].total == row.total and lines[0].rank == row.rank
     assert eligibility.member_lines(pool, state="confirmed") == []
+
+
+def test_a_member_no_longer_found_ineligible_lets_the_last_joiner_leave_again(preliminary):
+    version = publish(preliminary)
+    pool = eligibility.draw(version, actor=organiser())
+    drawn = [m.stage_entry_id for m in members(pool)]
+    second = members(pool)[1]
+    eligibility.decide(pool, [second.id], eligible=False, reason="材料待补", actor=organiser())
+    assert len(members(pool)) > len(drawn)
+    eligibility.decide(pool, [second.id], eligible=True, actor=organiser())
+    assert [m.stage_entry_id for m in members(pool)] == drawn
+    assert (second.state, second.reason) == (PoolState.CONFIRMED, None)
