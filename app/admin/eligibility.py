@@ -12,7 +12,7 @@ from app.inputs import clean_text, parse_id
 from app.labels import POOL_STATE
 from app.models import PoolMember, PoolState, Role, Stage
 from app.security import roles_required
-from app.services import ServiceError, eligibility, results
+from app.services import ServiceError, eligibility, results, stage_flow
 
 STATES = ("all",) + tuple(s.value for s in PoolState)
 
@@ -49,6 +49,7 @@ def _page(stage: Stage, errors: dict | None = None, status: int = 200):
         blockers=eligibility.list_blockers(pool.version, waiting) if pool is not None else [],
         published=results.latest_published(stage), uses_pool=eligibility.uses_pool(stage),
         reveal=results.names_revealed(stage), errors=errors or {},
+        can_decide=stage_flow.refusal(stage, stage_flow.Step.POOL_DECIDED) is None,
         state_labels={s: str(label) for s, label in POOL_STATE.items()}), status
 
 
