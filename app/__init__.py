@@ -154,5 +154,6 @@ def _init_templates(app: Flask) -> None:
             "list_status_labels": labels.LIST_STATUS,
             "advancement_labels": labels.ADVANCEMENT_STATUS,
             "standing_labels": labels.ADVANCEMENT_STANDING,
+            "pool_labels": labels.POOL_STATE,
             "result_status_labels": labels.RESULT_STATUS,
         }

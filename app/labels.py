@@ -12,6 +12,7 @@ from app.models import (
     JudgementOrder,
     ListStatus,
     MarkingNode,
+    PoolState,
     Role,
     ScoreSource,
     StageKind,
@@ -123,6 +124,13 @@ LIST_STATUS = {
     ListStatus.NOTICE: _l("Public notice"),
     ListStatus.FINAL: _l("Final"),
     ListStatus.WITHDRAWN: _l("Withdrawn"),
+}
+
+# A member of an eligibility pool (资格审核), as organisers and the contestant see it.
+POOL_STATE = {
+    PoolState.UNDECIDED: _l("Eligibility under review"),
+    PoolState.CONFIRMED: _l("Eligibility confirmed"),
+    PoolState.INELIGIBLE: _l("Found ineligible"),
 }
 
 ADVANCEMENT_STATUS = {

@@ -123,6 +123,7 @@ from .advancement import (
 )
 from .aggregation import Aggregation, AggregationRule, aggregate_judges
 from .awards import AwardRule, Awards, AwardTier, assign_awards, tier_count
+from .eligibility import draw_pool, undecided_that_matter
 from .errors import InvalidInput, InvalidMark, InvalidRule, ScoringError, WeightsError
 from .exam import ExamQuestion, QuestionKind, mark_answer, mark_answers
 from .item_analysis import (
@@ -168,6 +169,8 @@ from .results import (
 from .standardisation import Standardisation, StandardisationMethod, standardise
 
 __all__ = [
+    "draw_pool",
+    "undecided_that_matter",
     "CUTOFF_ALL_TIED_INCLUDED",
     "CUTOFF_BROKEN_BY_CHAIN",
     "CUTOFF_NONE",

@@ -20,11 +20,33 @@ def pass_recheck(version: ResultsVersion, actor: User, *, seed: int | None = 1) 
 
 
 def recheck_and_publish(version: ResultsVersion, actor: User) -> ResultsVersion:
+    """Re-check and publish; on a stage with an eligibility pool (the demo's preliminary: top
+    100) the pool is then drawn and every member confirmed, as the tests of lists take the
+    check as done (tests/services/test_eligibility.py checks the pool itself)."""
     from app.services import results
 
     pass_recheck(version, actor)
     results.publish(version, actor=actor)
+    confirm_everyone_in_pool(version, actor)
     return version
+
+
+def confirm_everyone_in_pool(version: ResultsVersion, actor: User) -> None:
+    """Inside an app context: on a stage with an eligibility pool, draw it from ``version``
+    (a published one) if it is not drawn yet and confirm every undecided member; flushed."""
+    from app.extensions import db
+    from app.models import PoolMember, PoolState
+    from app.services import eligibility
+
+    if not eligibility.uses_pool(version.stage):
+        return
+    pool = eligibility.pool_of(version.stage) or eligibility.draw(version, actor=actor)
+    undecided = db.session.scalars(sa.select(PoolMember.id).where(
+        PoolMember.pool_id == pool.id, PoolMember.in_pool.is_(True),
+        PoolMember.state == PoolState.UNDECIDED)).all()
+    if undecided:
+        eligibility.decide(pool, undecided, eligible=True, actor=actor)
+    db.session.flush()
 
 
 def pass_recheck_on_the_web(organiser, version_id: int, session) -> None:
@@ -40,6 +62,19 @@ def pass_recheck_on_the_web(organiser, version_id: int, session) -> None:
     assert ticked.status_code == 302, ticked.get_data(as_text=True)[:500]
     closed = organiser.post(f"/admin/rechecks/{round_id}/close")
     assert closed.status_code == 302, closed.get_data(as_text=True)[:500]
+
+
+def pass_eligibility_on_the_web(organiser, stage_id: int, session) -> None:
+    """Through the console: draw the stage's eligibility pool from its published version and
+    confirm every member with the page's batch button. ``session``: the test's own."""
+    drawn = organiser.post(f"/admin/stages/{stage_id}/eligibility/draw")
+    assert drawn.status_code == 302, drawn.get_data(as_text=True)[:500]
+    member_ids = [str(i) for i in session.scalars(sa.text(
+        "SELECT m.id FROM pool_members m JOIN eligibility_pools p ON p.id = m.pool_id "
+        "WHERE p.stage_id = :s AND m.state = 'undecided'").bindparams(s=stage_id))]
+    confirmed = organiser.post(f"/admin/stages/{stage_id}/eligibility/confirm",
+                               {"member_id": member_ids})
+    assert confirmed.status_code == 302, confirmed.get_data(as_text=True)[:500]
 
 
 def score_preliminary(seed: int) -> tuple[int, int]:

@@ -11,6 +11,7 @@ from app.admin import (  # noqa: E402,F401  (each registers its pages on bp)
     charts,
     contestants,
     contests,
+    eligibility,
     entries,
     exam_quality,
     exports,

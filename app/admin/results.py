@@ -27,7 +27,14 @@ from app.models import (
     StageEntry,
 )
 from app.security import roles_required
-from app.services import FieldErrors, ServiceError, appeals, confirmations, results
+from app.services import (
+    FieldErrors,
+    ServiceError,
+    appeals,
+    confirmations,
+    eligibility,
+    results,
+)
 
 PAGE_SIZE = 100
 LIST_PAGE_SIZE = 100  # an advancement list's rows per page: a list of 60 and its reserves
@@ -286,7 +293,14 @@ def rule_objection(objection_id: int):
                                                 actor=current_user)
         flash(_("Ruling recorded.") + (" " + _("A replacement takes the place.")
                                        if replacement else ""), "success")
+        if upheld and replacement is None and eligibility.uses_pool(objection_stage(objection)):
+            flash(_("No confirmed member of the eligibility pool can take the place yet: it "
+                    "is filled as soon as one is confirmed on the eligibility page."), "warning")
     return redirect(url_for("admin.advancement_list", list_id=objection.list_id))
+
+
+def objection_stage(objection: Objection) -> Stage:
+    return db.session.get(AdvancementList, objection.list_id).stage
 
 
 @bp.route("/lists/<int:list_id>/finalise", methods=["POST"])

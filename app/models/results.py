@@ -290,3 +290,50 @@ class Objection(db.Model):
     ruling: Mapped[str | None] = mapped_column(sa.Text)
     ruled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     ruled_at: Mapped[datetime | None]
+
+
+class PoolState(enum.StrEnum):
+    UNDECIDED = "undecided"  # 资格审核中
+    CONFIRMED = "confirmed"  # 资格审核通过
+    INELIGIBLE = "ineligible"  # 资格不符, with the reason the contestant sees
+
+
+class EligibilityPool(db.Model):
+    """A stage's eligibility pool (资格审核范围): the top M by rank of a published version whose
+    eligibility the track union checks before the advancement list is drawn up. One per stage;
+    a newer published version re-draws its membership (decisions stay with the people)."""
+
+    __tablename__ = "eligibility_pools"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_id: Mapped[int] = mapped_column(sa.ForeignKey("stages.id"), unique=True)
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("results_versions.id"))
+    size: Mapped[int]  # M: members who are not found ineligible (grows when 递补 runs dry)
+    drawn_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    drawn_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changes: Mapped[str | None] = mapped_column(sa.Text)  # what the last re-draw changed
+
+    stage: Mapped[Stage] = relationship()
+    version: Mapped[ResultsVersion] = relationship()
+
+
+class PoolMember(db.Model):
+    """A contestant drawn into a stage's eligibility pool, and the decision on their
+    eligibility. ``in_pool`` is false for someone a re-draw left out (the decision is kept)."""
+
+    __tablename__ = "pool_members"
+    __table_args__ = (sa.UniqueConstraint("pool_id", "stage_entry_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pool_id: Mapped[int] = mapped_column(sa.ForeignKey("eligibility_pools.id"), index=True)
+    stage_entry_id: Mapped[int] = mapped_column(sa.ForeignKey("stage_entries.id"), index=True)
+    in_pool: Mapped[bool] = mapped_column(default=True)
+    rank: Mapped[int | None]  # rank in the pool's version
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state: Mapped[PoolState] = mapped_column(str_enum(PoolState), default=PoolState.UNDECIDED)
+    reason: Mapped[str | None] = mapped_column(sa.Text)  # why ineligible: the contestant sees it
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+
+    pool: Mapped[EligibilityPool] = relationship()
+    stage_entry: Mapped[StageEntry] = relationship()

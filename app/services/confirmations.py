@@ -82,6 +82,14 @@ def publish(version: ResultsVersion) -> Confirmation:
                            "cannot be finalised until you withdraw it and draw up a new one, or "
                            "confirm keeping it.", list=_list_name(listing)))
             facts.append(listing.id)
+        from app.services import eligibility
+
+        pool = eligibility.pool_of(stage)
+        if pool is not None:
+            lines.append(_("The eligibility pool (top %(m)d) is drawn again by the ranks of "
+                           "version %(n)d: decisions taken stay with their people; whoever "
+                           "newly joins it is undecided.", m=pool.size, n=version.number))
+            facts.append(pool.id)
     from app.services.rechecks import publication_blocker
 
     blocked = (version.status != VersionStatus.DRAFT or bool(publication_blocker(version))

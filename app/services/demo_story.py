@@ -3,7 +3,8 @@
 Played through the same services the console calls, each step skipped when it has been done:
 1,415 team leaders registered by their enterprises' sheets and approved; the learning platform's
 points and the online theory exam (answers per question, marked with the answer key) imported;
-results computed, re-checked and published; 60 advancers (at most 5 per enterprise) under a
+results computed, re-checked and published; the top 100 checked for eligibility (two found
+ineligible, the next by rank checked in their place); 60 advancers (at most 5 per enterprise) under a
 7-day notice with one upheld objection and its replacement (递补), then final; the advanced stage
 in two sittings, drawn, its theory and digital twin imported, the practical judged by four of
 the five judges (judge1 has the second sitting still to mark, one workstation is flagged for
@@ -40,6 +41,8 @@ from app.models import (
     ImportKind,
     ImportStatus,
     ListStatus,
+    PoolMember,
+    PoolState,
     QuestionKind,
     ScoreSheet,
     Stage,
@@ -52,6 +55,7 @@ from app.models import (
 from app.services import (
     ServiceError,
     audit,
+    eligibility,
     entries,
     imports,
     judging,
@@ -68,6 +72,8 @@ from app.services.result_import import import_results, result_importer
 PRELIMINARY_CONTESTANTS = 1415
 # 2025, naive UTC (Beijing time − 8 h), as the stage dates of the demo contest.
 PUBLISHED_AT = datetime(2025, 7, 10, 2, 0)
+POOL_DRAWN_AT = datetime(2025, 7, 10, 3, 0)
+ELIGIBILITY_DECIDED_AT = datetime(2025, 7, 10, 9, 0)
 NOTICE_STARTS_AT = datetime(2025, 7, 11, 1, 0)
 OBJECTION_FILED_AT = datetime(2025, 7, 14, 6, 30)
 OBJECTION_RULED_AT = datetime(2025, 7, 16, 8, 0)
@@ -75,6 +81,9 @@ SITTINGS = [("第一场", datetime(2025, 9, 3, 0, 30), datetime(2025, 9, 3, 4, 0
             ("第二场", datetime(2025, 9, 3, 5, 30), datetime(2025, 9, 3, 9, 0))]
 VENUE, ROOM = "南京化工职业技术学院实训基地", "特殊作业实训车间"
 DRAW_SEED = "jstl-2025-chem-advanced"
+# The two of the top 100 the track union found ineligible (the contestants read these).
+INELIGIBLE_REASONS = ("经所在企业工会核实，现岗位为车间技术员，不属一线班组长岗位，不符合参赛条件。",
+                      "担任班组长时间自2024年3月起，不满2年，不符合晋级资格条件。")
 RECHECK_SEED = 20250709
 
 # The preliminary's online theory exam: 20 questions of 5 points, two per ability.
@@ -119,6 +128,8 @@ def play(contest: Contest, stages: dict[str, Stage], users: dict[str, User], sum
         rechecks.close(round_, actor=organiser)
         results.publish(version, actor=organiser, now=PUBLISHED_AT)
         summary.add("published results versions")
+    if eligibility.pool_of(prelim) is None:
+        _check_eligibility(version, cast, organiser, summary)
     listing = db.session.scalar(sa.select(AdvancementList).where(
         AdvancementList.stage_id == prelim.id, AdvancementList.status != ListStatus.WITHDRAWN))
     if listing is None:
@@ -286,6 +297,25 @@ def _import(component: Component, file_name: str, content: bytes, organiser: Use
                              imports.Upload(file_name, content), dry_run=False, actor=organiser)
     if outcome.report.errors or not outcome.report.imported:
         raise ServiceError(f"demo import {file_name} refused: {outcome.report.errors[:3]}")
+
+
+def _check_eligibility(version, cast: Cast, organiser: User, summary) -> None:
+    """The track union checks the top 100: two found ineligible (the next by rank joins the
+    pool for each), everyone else confirmed -- the 60 are then drawn from the confirmed."""
+    pool = eligibility.draw(version, actor=organiser, now=POOL_DRAWN_AT)
+    drawn = db.session.scalars(sa.select(PoolMember).where(
+        PoolMember.pool_id == pool.id, PoolMember.in_pool.is_(True))
+        .order_by(PoolMember.rank, PoolMember.stage_entry_id)).all()
+    others = [m for m in drawn if m.stage_entry.entry_id != cast.contestant_entry.id]
+    for member, reason in zip((others[7], others[22]), INELIGIBLE_REASONS, strict=True):
+        eligibility.decide(pool, [member.id], eligible=False, reason=reason, actor=organiser,
+                           now=ELIGIBILITY_DECIDED_AT)
+    undecided = db.session.scalars(sa.select(PoolMember.id).where(
+        PoolMember.pool_id == pool.id, PoolMember.in_pool.is_(True),
+        PoolMember.state == PoolState.UNDECIDED)).all()
+    eligibility.decide(pool, undecided, eligible=True, actor=organiser,
+                       now=ELIGIBILITY_DECIDED_AT)
+    summary.add("eligibility pools")
 
 
 def _advance(version, cast: Cast, organiser: User, summary) -> None:

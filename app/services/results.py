@@ -582,6 +582,9 @@ def publish(version: ResultsVersion, *, actor: User, now: datetime | None = None
                  f"发布成绩第{version.number}版", reason=version.reason, actor=actor,
                  stage_id=version.stage_id)
     stage_flow.advance(version.stage, stage_flow.Step.VERSION_PUBLISHED, actor=actor)
+    from app.services import eligibility
+
+    eligibility.redraw_on_publish(version, actor=actor)  # decisions stay with their people
 
 
 def version_table(version: ResultsVersion) -> pd.DataFrame:
@@ -901,7 +904,12 @@ def generate_list(version: ResultsVersion, *, actor: User) -> AdvancementList:
     withdrawn = db.session.scalar(sa.select(AdvancementList).where(
         AdvancementList.stage_id == stage.id, AdvancementList.status == ListStatus.WITHDRAWN)
         .order_by(AdvancementList.id.desc()).limit(1))
-    table = selection_table(version)
+    from app.services import eligibility
+
+    blockers = eligibility.list_blockers(version)
+    if blockers:
+        raise ServiceError("；".join(blockers), code="not_ready")
+    table = eligibility.advancement_table(version)  # on a pool stage: its confirmed only
     advancement = sc.select_advancers(table, stage.quota, stage.per_enterprise_cap,
                                       stage.cutoff_tie_policy.value)
     listing = AdvancementList(stage_id=stage.id, version_id=version.id, status=ListStatus.DRAFT,
@@ -1066,15 +1074,49 @@ def rule_on_objection(objection: Objection, *, upheld: bool, ruling: str,
                      f"，取消 {person(objection_target.stage_entry_id)} 晋级资格" if upheld else "")
                  + (f"，递补 {person(replacement.stage_entry_id)}" if replacement else ""),
                  reason=ruling, actor=actor, stage_id=listing.stage_id)
+    if upheld and replacement is None:
+        from app.services import eligibility
+
+        # No confirmed member of the pool can take the place: the pool grows by the next
+        # by rank, whose confirmation fills it (fill_vacancies).
+        eligibility.grow_for_vacancy(listing.stage, actor=actor)
     return replacement
+
+
+def vacancies(listing: AdvancementList) -> list[AdvancementEntry]:
+    """Advancers removed after an upheld objection whose place nobody has taken yet."""
+    taken = {e.replaces_id for e in listing.entries if e.replaces_id is not None}
+    return [e for e in listing.entries
+            if e.status == AdvancementEntryStatus.REMOVED and e.id not in taken]
+
+
+def fill_vacancies(listing: AdvancementList, *, actor: User) -> list[AdvancementEntry]:
+    """Fill the places left empty after upheld objections (e.g. once the eligibility pool
+    has grown and its new member is confirmed): the next eligible by rank, within the cap,
+    takes each (递补). Audited; returns the replacements."""
+    if listing.status != ListStatus.NOTICE:
+        return []
+    filled = []
+    for removed in vacancies(listing):
+        replacement = _replace(listing, removed)
+        if replacement is None:
+            break
+        db.session.flush()
+        filled.append(replacement)
+        audit.record("list.fill", listing, f"递补 {person(replacement.stage_entry_id)}（替补被"
+                     f"取消晋级的 {person(removed.stage_entry_id)}）", actor=actor,
+                     stage_id=listing.stage_id)
+    return filled
 
 
 def _reselect(listing: AdvancementList, also_removed: Sequence[int] = ()
               ) -> tuple[set[int], list[int]]:
     """The list's advancers selected again without the removed entries (and
     ``also_removed``): who is in, and who is new compared with the current advancers."""
+    from app.services import eligibility
+
     version = db.session.get(ResultsVersion, listing.version_id)
-    table = selection_table(version)
+    table = eligibility.advancement_table(version)  # on a pool stage: its confirmed only
     gone = [e.stage_entry_id for e in listing.entries
             if e.status == AdvancementEntryStatus.REMOVED] + list(also_removed)
     advancement = sc.select_advancers(table, listing.quota, listing.per_enterprise_cap,
@@ -1101,7 +1143,7 @@ def _replace(listing: AdvancementList, removed: AdvancementEntry) -> Advancement
             row = AdvancementEntry(list_id=listing.id, stage_entry_id=int(entry_id),
                                    position=len(listing.entries) + 1,
                                    status=AdvancementEntryStatus.RESERVE)
-            db.session.add(row)
+            listing.entries.append(row)  # e.g. a member of the pool confirmed since
         row.status = AdvancementEntryStatus.ADVANCING
         row.replaces_id = removed.id
         row.reason = _("Replaces a removed advancer (递补).")

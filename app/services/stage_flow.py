@@ -57,6 +57,8 @@ class Step(enum.StrEnum):
     VERSION_COMPUTED = "version_computed"
     RECHECK_OPENED = "recheck_opened"
     VERSION_PUBLISHED = "version_published"
+    POOL_DRAWN = "pool_drawn"
+    POOL_DECIDED = "pool_decided"
     LIST_GENERATED = "list_generated"
     LIST_ON_NOTICE = "list_on_notice"
     LIST_WITHDRAWN = "list_withdrawn"
@@ -80,6 +82,8 @@ RULES: dict[Step, _Rule] = {
     Step.VERSION_COMPUTED: _Rule(StageStatus.REVIEW, _l("a results version computed")),
     Step.RECHECK_OPENED: _Rule(StageStatus.REVIEW, _l("a re-check opened")),
     Step.VERSION_PUBLISHED: _Rule(StageStatus.PROVISIONAL, _l("a results version published")),
+    Step.POOL_DRAWN: _Rule(None, _l("the eligibility pool drawn")),
+    Step.POOL_DECIDED: _Rule(None, _l("an eligibility decision")),
     Step.LIST_GENERATED: _Rule(None, _l("an advancement list drawn up")),
     Step.LIST_ON_NOTICE: _Rule(StageStatus.NOTICE, _l("the list put on public notice")),
     Step.LIST_WITHDRAWN: _Rule(StageStatus.PROVISIONAL, _l("the list withdrawn")),
@@ -269,6 +273,45 @@ class Outlook:
     by_hand: StageStatus | None = None  # a move the organiser may make on the stage page
     notes: list[str] = field(default_factory=list)
     list_id: int | None = None  # the stage's list in the works (draft or on notice)
+    pool: PoolStep | None = None  # the eligibility check, on a stage with a review pool
+
+
+@dataclass
+class PoolStep:
+    """The eligibility pool as a step of the stage: drawn or not, its counts, what blocks it."""
+
+    drawn: bool
+    summary: str
+    blockers: list[str] = field(default_factory=list)
+    done: bool = False
+
+
+def _pool_step(stage: Stage) -> PoolStep | None:
+    from app.services import eligibility, results
+
+    if not eligibility.uses_pool(stage):
+        return None
+    pool = eligibility.pool_of(stage)
+    if pool is None:
+        published = results.latest_published(stage)
+        return PoolStep(False, _("Eligibility check of the top %(m)d: not drawn yet.",
+                                 m=stage.review_pool),
+                        [] if published is None else _pool_blockers(stage))
+    waiting = eligibility.undecided_that_matter(pool.version)
+    counts = eligibility.counts(pool, waiting)
+    summary = _("Eligibility check of the top %(m)d (version %(n)d): %(confirmed)d confirmed, "
+                "%(ineligible)d ineligible, %(undecided)d undecided.", m=pool.size,
+                n=pool.version.number, confirmed=counts.confirmed,
+                ineligible=counts.ineligible, undecided=counts.undecided)
+    blockers = eligibility.list_blockers(pool.version, waiting) if counts.needed else []
+    return PoolStep(True, summary, blockers, done=not blockers)
+
+
+def _pool_blockers(stage: Stage) -> list[str]:
+    from app.services import eligibility, results
+
+    published = results.latest_published(stage)
+    return [] if published is None else eligibility.list_blockers(published)
 
 
 def _contestants(stage: Stage) -> int:
@@ -316,6 +359,7 @@ def outlook(stage: Stage) -> Outlook:
     elif status == StageStatus.PROVISIONAL:
         if stage.quota:
             if listing is None:
+                blockers.extend(_pool_blockers(stage))
                 blockers.append(_("No advancement list has been drawn up from the published "
                                   "version yet."))
             elif listing.status == ListStatus.DRAFT:
@@ -332,6 +376,7 @@ def outlook(stage: Stage) -> Outlook:
             view.notes.append(_("%(n)d contestants are in the next stage, %(name)s (%(status)s).",
                                 n=_contestants(following), name=following.name,
                                 status=label(following.status)))
+    view.pool = _pool_step(stage)
     if status not in (StageStatus.FINAL,):
         newer_draft = _latest(stage, VersionStatus.DRAFT)
         if newer_draft is not None and status in (StageStatus.PROVISIONAL, StageStatus.NOTICE):

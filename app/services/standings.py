@@ -18,6 +18,7 @@ from app.models import (
     Contestant,
     Entry,
     ListStatus,
+    PoolMember,
     ResultRow,
     ResultsVersion,
     Stage,
@@ -80,6 +81,9 @@ class StageStanding:
     components: list[ComponentLine]
     listing: AdvancementList | None
     advancement: Advancement | None
+    # The entry's place in the stage's eligibility pool (资格审核中 / 通过 / 资格不符 with the
+    # reason): None when it is not in one.
+    eligibility: PoolMember | None = None
 
 
 def _latest_published(stage_ids: set[int]) -> dict[int, ResultsVersion]:
@@ -128,6 +132,8 @@ def standings(entries: list[Entry], *, with_components: bool = False) -> dict[in
         sa.select(AdvancementEntry).where(
             AdvancementEntry.list_id.in_([item.id for item in lists.values()]),
             AdvancementEntry.stage_entry_id.in_([p.id for p in places])))} if lists else {}
+    pooled = {m.stage_entry_id: m for m in db.session.scalars(sa.select(PoolMember).where(
+        PoolMember.stage_entry_id.in_([p.id for p in places]), PoolMember.in_pool.is_(True)))}
     out: dict[int, list[StageStanding]] = {e.id: [] for e in entries}
     for place in sorted(places, key=lambda p: p.stage.seq):
         version = versions[place.stage_id]
@@ -149,7 +155,8 @@ def standings(entries: list[Entry], *, with_components: bool = False) -> dict[in
         out[place.entry_id].append(StageStanding(
             stage=place.stage, version=version, total=shown(row.total, decimals), rank=row.rank,
             of=ranked.get(version.id, 0), award=row.award, reason=row.reason, components=lines,
-            listing=listing, advancement=advancement(listing, mine)))
+            listing=listing, advancement=advancement(listing, mine),
+            eligibility=pooled.get(place.id)))
     return out
 
 

@@ -56,6 +56,22 @@ def test_contestant_sees_results_only_once_the_organiser_publishes_them_and_the_
     page.get_by_role("button", name="确认发布第1版").click()
     expect(page.get_by_text("已发布").first).to_be_visible()
 
+    # The list waits for the eligibility check of the top 100 (资格审核) ...
+    page.get_by_role("button", name="生成晋级名单").click()
+    expect(page.get_by_role("alert").filter(has_text="尚未划定资格审核范围")).to_be_visible()
+    page.get_by_role("link", name="资格审核").click()
+    page.get_by_role("button", name="依据成绩第1版划定前100名").click()
+    expect(page.locator("#pool-counts")).to_contain_text("待审核100人")
+    # ... one found ineligible with the reason, the next by rank joins, the rest confirmed.
+    first_row = page.locator("#pool-members tbody tr").nth(1)
+    first_row.get_by_label("资格不符的原因").fill("任班组长不满2年")
+    first_row.get_by_role("button", name="资格不符").click()
+    expect(page.locator("#pool-counts")).to_contain_text("资格不符1人 · 待审核100人")
+    page.get_by_role("button", name=re.compile("确认本页全部待审核选手资格审核通过")).click()
+    expect(page.locator("#pool-ready")).to_be_visible()
+    page.screenshot(path=str(screenshots / "results-eligibility-pool.png"), full_page=True)
+    page.goto(version_url)
+
     # The advancement list: quota 60, at most 5 per enterprise, then public notice.
     page.get_by_role("button", name="生成晋级名单").click()
     expect(page).to_have_url(re.compile(r"/admin/lists/\d+$"))

@@ -17,6 +17,8 @@ from app.models import (
     Entry,
     ListStatus,
     Objection,
+    PoolMember,
+    PoolState,
     ResultsVersion,
     RulingStatus,
     ScoreSheet,
@@ -78,6 +80,26 @@ def test_the_preliminary_is_published_and_its_list_final_after_an_upheld_objecti
     assert [e.replaces_id for e in going if e.replaces_id] == [removed[0].id]
     objections = read(sa.select(Objection.status).where(Objection.list_id == list_id))
     assert [o for (o,) in objections] == [RulingStatus.UPHELD]
+
+
+def test_the_top_100_were_checked_two_found_ineligible_and_the_60_drawn_from_the_confirmed(
+        read, as_user):
+    members = read(sa.select(PoolMember.stage_entry_id, PoolMember.state, PoolMember.reason,
+                             PoolMember.rank)
+                   .join(StageEntry, StageEntry.id == PoolMember.stage_entry_id)
+                   .where(StageEntry.stage_id == _stage(read, 1), PoolMember.in_pool.is_(True)))
+    states = Counter(m.state for m in members)
+    assert states == {PoolState.CONFIRMED: 100, PoolState.INELIGIBLE: 2}
+    assert all(m.reason for m in members if m.state == PoolState.INELIGIBLE)
+    confirmed = {m.stage_entry_id for m in members if m.state == PoolState.CONFIRMED}
+    listed = read(sa.select(AdvancementEntry.stage_entry_id, AdvancementEntry.status)
+                  .join(AdvancementList).where(AdvancementList.stage_id == _stage(read, 1)))
+    going = {e for e, status in listed if status == AdvancementEntryStatus.ADVANCING}
+    assert len(going) == 60 and going <= confirmed
+    page = as_user("organiser").get(f"/admin/stages/{_stage(read, 1)}/eligibility")
+    text = page.get_data(as_text=True)
+    assert "审核通过100人 · 资格不符2人 · 待审核0人" in text
+    assert "不满2年，不符合晋级资格条件" in text
 
 
 def test_the_public_notice_names_the_60_advancers_and_the_removal(public, read):
@@ -159,7 +181,7 @@ def test_the_demo_contestant_sees_published_results_and_the_ability_chart(as_use
 
 def test_loading_the_living_demo_again_adds_nothing(living_url, read):
     tables = ("entries", "stage_entries", "result_rows", "advancement_entries", "score_sheets",
-              "appeals", "imported_results", "audit_log")
+              "appeals", "imported_results", "audit_log", "pool_members")
 
     def counts():
         return {t: read(sa.select(sa.func.count()).select_from(sa.table(t)))[0][0]

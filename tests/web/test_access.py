@@ -70,6 +70,10 @@ ACCESS = {
     "admin.record_objection": ORG,
     "admin.rule_objection": ORG,
     "admin.finalise_list": ORG,
+    "admin.eligibility_pool": ORG,
+    "admin.draw_eligibility_pool": ORG,
+    "admin.confirm_eligibility": ORG,
+    "admin.decide_eligibility": ORG,
     "admin.withdraw_list": ORG,
     "admin.keep_list": ORG,
     "admin.results_whatif": ORG,
@@ -137,7 +141,7 @@ SAMPLE_ARGS = {"user_id": "1", "token_id": "999999", "code": "zh", "filename": "
                "workstation": "101", "sheet_id": "999999", "assignment_id": "999999",
                "batch_id": "999999", "version_id": "999999", "list_id": "999999",
                "objection_id": "999999", "round_id": "999999", "recheck_item_id": "999999",
-               "appeal_id": "999999", "chart": "distribution"}
+               "appeal_id": "999999", "member_id": "999999", "chart": "distribution"}
 
 
 def _routes(app):

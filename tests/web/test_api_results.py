@@ -60,7 +60,20 @@ def publish_via_api(app, client, tokens, version_id):
     publish(app, version_id)
     response = client.post(f"/api/v1/results/{version_id}/publish", headers=tokens("organiser"))
     assert response.status_code == 200, response.get_json()
+    confirm_pool(app, version_id)  # the preliminary's eligibility check (top 100), done
     return response.get_json()
+
+
+def confirm_pool(app, version_id):
+    from app.extensions import db
+    from app.models import ResultsVersion
+    from app.services import accounts
+    from tests.results_setup import confirm_everyone_in_pool
+
+    with app.app_context():
+        confirm_everyone_in_pool(db.session.get(ResultsVersion, version_id),
+                                 accounts.get_by_username("organiser"))
+        db.session.commit()
 
 
 # --- versions ------------------------------------------------------------------------------------

@@ -248,7 +248,11 @@ def busy_contest(app, signed_in, db_session):
     )
     from app.services import judging, score_sheets
     from tests.judging_setup import prepare_practical
-    from tests.results_setup import confirmed_post, pass_recheck_on_the_web
+    from tests.results_setup import (
+        confirmed_post,
+        pass_eligibility_on_the_web,
+        pass_recheck_on_the_web,
+    )
 
     with app.app_context():
         stage = db.session.scalar(sa.select(Stage).join(Track).where(Track.code == "chem",
@@ -275,6 +279,7 @@ def busy_contest(app, signed_in, db_session):
     version = db_session.scalar(sa.select(ResultsVersion))
     pass_recheck_on_the_web(organiser, version.id, db_session)
     confirmed_post(organiser, f"/admin/results/{version.id}/publish")
+    pass_eligibility_on_the_web(organiser, stage_id, db_session)
     organiser.post(f"/admin/results/{version.id}/advancement")
     listing = db_session.scalar(sa.select(AdvancementList))
     organiser.post(f"/admin/lists/{listing.id}/notice")

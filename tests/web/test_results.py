@@ -16,7 +16,11 @@ from app.models import (
     StageEntryStatus,
     Track,
 )
-from tests.results_setup import confirmed_post, pass_recheck_on_the_web
+from tests.results_setup import (
+    confirmed_post,
+    pass_eligibility_on_the_web,
+    pass_recheck_on_the_web,
+)
 
 
 @pytest.fixture
@@ -55,6 +59,9 @@ def test_organiser_computes_publishes_and_lists_and_the_public_sees_only_names(
     organiser = signed_in("organiser")
     pass_recheck_on_the_web(organiser, version.id, db_session)
     confirmed_post(organiser, f"/admin/results/{version.id}/publish")
+    refused = organiser.post(f"/admin/results/{version.id}/advancement", follow_redirects=True)
+    assert "尚未划定资格审核范围（前100名）" in refused.get_data(as_text=True)
+    pass_eligibility_on_the_web(organiser, preliminary, db_session)
     listed = organiser.post(f"/admin/results/{version.id}/advancement")
     assert listed.status_code == 302
     listing = db_session.scalar(sa.select(AdvancementList))
@@ -83,6 +90,7 @@ def test_objection_is_recorded_and_an_upheld_ruling_replaces_the_advancer(
     version = db_session.scalar(sa.select(ResultsVersion))
     pass_recheck_on_the_web(organiser, version.id, db_session)
     confirmed_post(organiser, f"/admin/results/{version.id}/publish")
+    pass_eligibility_on_the_web(organiser, preliminary, db_session)
     organiser.post(f"/admin/results/{version.id}/advancement")
     listing = db_session.scalar(sa.select(AdvancementList))
     organiser.post(f"/admin/lists/{listing.id}/notice")

@@ -22,6 +22,7 @@ from tests.results_setup import (
     confirmed_post,
     correct_theory_to_88_24,
     make_top_scorer_98_24,
+    pass_eligibility_on_the_web,
     pass_recheck,
     recheck_and_publish,
     score_preliminary,
@@ -135,6 +136,7 @@ def test_withdraw_then_regenerate_and_the_public_notice_says_when_why_and_what_c
     assert old.withdrawn_at.strftime("%Y-%m-%d %H:%M") not in banner
     assert "新名单将另行公布" in banner
 
+    pass_eligibility_on_the_web(organiser, corrected["stage"], db_session)  # the re-drawn pool
     made = organiser.post(f"/admin/results/{corrected['second']}/advancement")
     new_id = int(re.search(r"/admin/lists/(\d+)", made.location).group(1))
     organiser.post(f"/admin/lists/{new_id}/notice")
