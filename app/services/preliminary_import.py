@@ -709,3 +709,22 @@ def app_batches(stage: Stage, limit: int = 30) -> list[ImportBatch]:
                 ImportBatch.target_id.in_(targets or [0]))))
         .where(ImportBatch.status != ImportStatus.CHECKING)
         .order_by(ImportBatch.id.desc()).limit(limit)))
+
+
+def app_importer(stage: Stage, export: str, actor: User | None):
+    """The importer for one of the app's exports into ``stage``: the participant list into
+    the stage, learning into its learning-points component, theory into its theory one."""
+    if export == ImportKind.APP_PARTICIPANTS.value:
+        return AppParticipantImporter(stage, actor)
+    kind = {ImportKind.APP_LEARNING.value: ComponentKind.LEARNING_POINTS,
+            ImportKind.APP_THEORY.value: ComponentKind.THEORY}.get(export)
+    if kind is None:
+        raise ServiceError(_("Choose which export of the app this file is."), field="export")
+    component = next((c for c in stage.components
+                      if c.kind == kind and c.source == ScoreSource.IMPORT), None)
+    if component is None:
+        raise ServiceError(_("The stage has no imported %(kind)s component.",
+                             kind=_("learning-points") if kind == ComponentKind.LEARNING_POINTS
+                             else _("theory")), field="export", code="not_found")
+    cls = LearningImporter if kind == ComponentKind.LEARNING_POINTS else AppTheoryImporter
+    return cls(component, actor)

@@ -197,8 +197,9 @@ def test_each_bad_row_is_named_by_row_and_column_and_nothing_is_imported(people,
                                (8, "任务类型"), (9, "日期"), (10, "答题得分")]
     reasons = {e.row: e.reason for e in outcome.report.errors}
     assert stranger[-4:] in reasons[4] and stranger not in reasons[4]  # masked
-    assert "张冒名" in reasons[5] and "不一致" in reasons[5] or "disagrees" in reasons[5]
-    assert "第3行" in reasons[7] or "row 3" in reasons[7]
+    assert reasons[5] == f"姓名“张冒名”与该身份证号登记的姓名（{people[1][1]}）不一致。"
+    assert reasons[7] == "本行与第3行完全相同（重复行）。"
+    assert "不在本阶段的学习积分规则中" in reasons[8] and "不在本阶段的日期范围内" in reasons[9]
     assert (points("learning"), count(LearningRecord)) == before
     assert outcome.batch.imported_rows == 0
 
