@@ -1,5 +1,5 @@
 """Organiser console: an online preliminary from the union app -- the stage's learning-points
-rule (versioned), uploading the app's participant list, learning records and theory results
+rule (versioned, points counted again under a new version after a confirmation), uploading the app's participant list, learning records and theory results
 (checked first, through the import pipeline's batch pages), and each person's learning points
 with the rule version they were computed with."""
 from __future__ import annotations
@@ -14,8 +14,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from app.admin import bp
+from app.admin.confirm import ask, confirmed
 from app.admin.contest_forms import RowForm
-from app.admin.import_forms import SHEET_MESSAGE, SHEET_TYPES
+from app.admin.import_forms import SHEET_MESSAGE, SHEET_TYPES, DecisionForm
 from app.admin.imports import _after_check, _status_label, _upload
 from app.errors import Refusal, abort_with
 from app.extensions import db
@@ -124,7 +125,8 @@ def preliminary_app(stage_id: int):
         "admin/preliminary_app.html", stage=stage, form=form, rule=rule,
         versions=prelim.rule_versions(stage), learning=learning,
         lines=prelim.learning_lines(learning) if learning is not None else [],
-        batches=prelim.app_batches(stage), status_label=_status_label, exports=EXPORTS)
+        batches=prelim.app_batches(stage), status_label=_status_label, exports=EXPORTS,
+        stale=prelim.stale_learning_count(stage), decision=DecisionForm())
 
 
 @bp.route("/stages/<int:stage_id>/learning-rule", methods=["GET", "POST"])
@@ -151,3 +153,21 @@ def learning_rule(stage_id: int):
         form.fill(held.rule)
     return render_template("admin/learning_rule.html", stage=stage, form=form, held=held,
                            errors={})
+
+
+@bp.route("/stages/<int:stage_id>/learning/recount", methods=["POST"])
+@roles_required(Role.ORGANISER)
+def learning_recount(stage_id: int):
+    """Count again, under the rule in force, the learning points an earlier version computed
+    (after a confirmation listing whose points change)."""
+    stage = _stage(stage_id)
+    if not DecisionForm().validate_on_submit():
+        abort_with(400, _("The form has expired; please try again."))
+    confirmation = prelim.recount_confirmation(stage)
+    if not confirmed(confirmation):
+        return ask(confirmation, cancel=url_for("admin.preliminary_app", stage_id=stage.id))
+    with Refusal():
+        counted = prelim.recount_learning(stage, current_user)
+        flash(_("The learning points of %(n)d people were counted again with the rule in "
+                "force.", n=counted), "success")
+    return redirect(url_for("admin.preliminary_app", stage_id=stage.id))

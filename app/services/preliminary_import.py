@@ -728,3 +728,139 @@ def app_importer(stage: Stage, export: str, actor: User | None):
                              else _("theory")), field="export", code="not_found")
     cls = LearningImporter if kind == ComponentKind.LEARNING_POINTS else AppTheoryImporter
     return cls(component, actor)
+
+
+# ---------------------------------------------------------------------------------------------
+# Points again under the rule in force
+
+
+@dataclass(frozen=True)
+class Recount:
+    """A person whose points were computed with another version than the one in force."""
+
+    stage_entry_id: int
+    who: str  # exam number (or masked ID number) and name
+    old_points: Decimal
+    new_points: Decimal
+    old_version: int
+    details: dict[str, Any]
+
+
+def learning_recounts(stage: Stage) -> tuple[LearningRuleVersion | None, list[Recount]]:
+    """Each person whose learning points came from learning rows under an older version of the
+    stage's rule, with the points the version in force gives the same rows: the rows of the
+    latest imported file that held that person."""
+    component = learning_component(stage)
+    version = current_rule(stage)
+    if component is None or version is None:
+        return version, []
+    rule = rule_of(version, component)
+    stale = {place_id: (points, details) for place_id, points, details in db.session.execute(
+        sa.select(ComponentScore.stage_entry_id, ComponentScore.points, ComponentScore.details)
+        .where(ComponentScore.component_id == component.id))
+        if details and details.get("rule_version") not in (None, version.version)}
+    if not stale:
+        return version, []
+    batches = sa.select(ImportBatch.id).where(
+        ImportBatch.kind == ImportKind.APP_LEARNING, ImportBatch.target_id == component.id,
+        ImportBatch.status.in_((ImportStatus.IMPORTED, ImportStatus.SUPERSEDED)))
+    rows: dict[int, tuple[int, list[Activity]]] = {}
+    for place_id, batch_id, day, kind, item, minutes, score in db.session.execute(
+            sa.select(LearningRecord.stage_entry_id, LearningRecord.batch_id, LearningRecord.day,
+                      LearningRecord.task_kind, LearningRecord.item, LearningRecord.minutes,
+                      LearningRecord.quiz_score)
+            .where(LearningRecord.batch_id.in_(batches))
+            .order_by(LearningRecord.batch_id.desc(), LearningRecord.row_number)):
+        if place_id not in stale:
+            continue
+        held = rows.setdefault(place_id, (batch_id, []))
+        if held[0] == batch_id:
+            held[1].append(Activity(day, kind, item, minutes, score))
+    who = PeopleById(stage.id)
+    names = {place_id: name for place_id, name, _p, _e in who.people.values()}
+    recounts = []
+    for place_id, (_batch, activities) in rows.items():
+        try:
+            earned = learning_points(rule, activities)
+        except ScoringError as error:
+            raise ServiceError(_("The rule in force cannot count the stored learning rows: "
+                                 "%(reason)s", reason=error.message), code="conflict") from None
+        old_points, old_details = stale[place_id]
+        recounts.append(Recount(place_id, f"{who.who[place_id][0]} {names[place_id]}",
+                                old_points, earned.points, old_details["rule_version"],
+                                {"rule_version": version.version, **earned.as_json()}))
+    recounts.sort(key=lambda r: r.who)
+    return version, recounts
+
+
+def stale_learning_count(stage: Stage) -> int:
+    """How many people's learning points were computed with another version than the one in
+    force (the page offers to count them again)."""
+    component, version = learning_component(stage), current_rule(stage)
+    if component is None or version is None:
+        return 0
+    return sum(1 for (details,) in db.session.execute(
+        sa.select(ComponentScore.details).where(ComponentScore.component_id == component.id))
+        if details and details.get("rule_version") not in (None, version.version))
+
+
+def recount_confirmation(stage: Stage):
+    """What counting the learning points again under the rule in force will do."""
+    from app.services.confirmations import Confirmation, _stamp
+
+    version, recounts = learning_recounts(stage)
+    changed = [r for r in recounts if r.new_points != r.old_points]
+    lines = [_("%(n)d people's learning points were computed with an earlier version of the "
+               "rule; they are counted again from their stored learning rows with version "
+               "%(version)d.", n=len(recounts), version=version.version if version else 0)]
+    lines += [_("%(who)s: %(old)s (version %(v)d) → %(new)s", who=r.who,
+                old=number_text(r.old_points), v=r.old_version, new=number_text(r.new_points))
+              for r in changed[:20]]
+    if len(changed) > 20:
+        lines.append(_(" (and %(more)d more)", more=len(changed) - 20))
+    lines.append(_("Published results do not change; the new points go into the next results "
+                   "version."))
+    blocked = not recounts or bool(stage_flow_refusal(stage))
+    return Confirmation(_("Count the learning points again?"), lines,
+                        _("Yes, count them again"),
+                        _stamp("learning-recount", stage.id, version.id if version else None,
+                               [(r.stage_entry_id, str(r.new_points)) for r in recounts]),
+                        blocked)
+
+
+def stage_flow_refusal(stage: Stage) -> str | None:
+    from app.services import stage_flow
+
+    return stage_flow.refusal(stage, stage_flow.Step.SCORES_IMPORTED)
+
+
+def recount_learning(stage: Stage, actor: User | None) -> int:
+    """Count again, under the rule in force, the learning points of every person whose points
+    an earlier version computed (from their stored rows); audited with each person's points and
+    version before and after. Returns how many people were counted again."""
+    from app.services import stage_flow
+
+    version, recounts = learning_recounts(stage)
+    if not recounts:
+        raise ServiceError(_("Every person's learning points already follow the rule in force."),
+                           code="conflict")
+    stage_flow.check(stage, stage_flow.Step.SCORES_IMPORTED)
+    component = learning_component(stage)
+    now = utcnow()
+    for r in recounts:
+        db.session.execute(sa.update(ComponentScore).where(
+            ComponentScore.component_id == component.id,
+            ComponentScore.stage_entry_id == r.stage_entry_id).values(
+            points=r.new_points, details=r.details, updated_at=now))
+    audit.record(
+        "learning.recount", version,
+        f"{stage.track.name}·{stage.name}：按学习积分规则第 {version.version} 版重新计算 "
+        f"{len(recounts)} 人的学习积分",
+        before={r.who: {"points": number_text(r.old_points), "rule_version": r.old_version}
+                for r in recounts},
+        after={r.who: {"points": number_text(r.new_points), "rule_version": version.version}
+               for r in recounts},
+        reason=_("The learning-points rule changed (version %(n)d).", n=version.version),
+        actor=actor, stage_id=stage.id)
+    db.session.flush()
+    return len(recounts)

@@ -272,3 +272,22 @@ def test_a_participant_list_with_one_bad_row_imports_nobody(people):
     outcome = import_participants(xlsx(PARTICIPANT_HEADER, rows))
     assert errors(outcome) == [(4, "担任班组长年限"), (5, "姓名")]
     assert count(Entry) == entries
+
+
+def test_counting_again_applies_the_rule_in_force_to_the_stored_rows_and_is_audited(people, rule):
+    from app.services.preliminary_import import learning_recounts, recount_learning
+
+    import_learning(xlsx(LEARNING_HEADER, learning_rows(people)))
+    save_rule(prelim_stage(), dict(RULE, daily_cap="8"), organiser(), note="每日上限改为8")
+    _version, recounts = learning_recounts(prelim_stage())
+    assert sorted((str(r.old_points), str(r.new_points), r.old_version) for r in recounts) == \
+        [("1.000", "1.00", 1), ("16.000", "14.00", 1)]  # day 1: 10 → 8 under version 2
+    assert recount_learning(prelim_stage(), organiser()) == 2
+    total0, details0 = points_of("learning", people[0][0])
+    assert (total0, details0["rule_version"], details0["days"]["2025-07-01"]) == \
+        (D("14.00"), 2, "8")
+    row = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "learning.recount"))
+    assert {v["points"] for v in row.before.values()} == {"16", "1"}
+    assert {v["rule_version"] for v in row.after.values()} == {2}
+    with pytest.raises(ServiceError):  # nothing left to count again
+        recount_learning(prelim_stage(), organiser())

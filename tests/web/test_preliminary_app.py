@@ -107,3 +107,33 @@ def test_an_advanced_stage_has_no_app_import(signed_in, app, db_session):
     with app.app_context():
         stage_id = advanced_stage().id
     assert signed_in("organiser").get(f"/admin/stages/{stage_id}/app").status_code == 404
+
+
+def test_counting_again_after_a_new_rule_version_is_confirmed_first(signed_in, setup,
+                                                                   db_session):
+    from tests.results_setup import confirmed_post
+
+    organiser = signed_in("organiser")
+    url = f"/admin/stages/{setup['stage']}/learning-rule"
+    organiser.post(url, rule_form())
+    (id0, name0, phone0) = setup["people"][0]
+    rows = [[1, id0, name0, phone0, "2025-07-01", "阅读", "安全生产法", 40, None]]  # 8 → cap 6
+    response = organiser.post(f"/admin/stages/{setup['stage']}/app",
+                              {"export": "app_learning",
+                               "file": (io.BytesIO(xlsx(LEARNING_HEADER, rows)), "学习.xlsx")},
+                              content_type="multipart/form-data")
+    batch_id = int(re.search(r"/imports/(\d+)", response.location).group(1))
+    organiser.post(f"/admin/results-imports/{batch_id}/import")
+    organiser.post(url, rule_form(**{"kinds-0-daily_cap": "4"}))
+    page = organiser.get(f"/admin/stages/{setup['stage']}/app").get_data(as_text=True)
+    assert 'id="stale-learning"' in page and "1 人的学习积分是按旧版本规则计算的" in page
+    recount = f"/admin/stages/{setup['stage']}/learning/recount"
+    asked = organiser.post(recount).get_data(as_text=True)
+    assert "6 （第 1 版）→ 4" in asked  # shown before anything changes
+    assert [str(p) for p in db_session.scalars(sa.select(ComponentScore.points).where(
+        ComponentScore.component_id == setup["learning"]))] == ["6.000"]
+    assert confirmed_post(organiser, recount).status_code == 302
+    assert [str(p) for p in db_session.scalars(sa.select(ComponentScore.points).where(
+        ComponentScore.component_id == setup["learning"]))] == ["4.000"]
+    page = organiser.get(f"/admin/stages/{setup['stage']}/app").get_data(as_text=True)
+    assert 'id="stale-learning"' not in page and "规则第 2 版" in page
