@@ -352,13 +352,14 @@ class ByIdImporter(ResultImporter):
                     people: PeopleById) -> list[ResultLine]:
         """One row per person with a score: duplicates and conflicts named by row."""
         lines: list[ResultLine] = []
+        read: dict[Any, Decimal] = {}
         first: dict[int, tuple[int, Decimal | None, int | None]] = {}
         total = len(table.rows)
         for index, row in enumerate(table.rows):
             if index % PROGRESS_EVERY == 0:
                 progress("check", index, total)
             place_id = people.place(row, report)
-            points = self._points(row, report)
+            points = self._points_once(row, report, read)
             seconds = self._time(row, report, table)
             if place_id is None:
                 continue
@@ -378,6 +379,24 @@ class ByIdImporter(ResultImporter):
             lines.append(ResultLine(row.number, place_id, points, seconds, None))
         progress("check", total, total)
         return lines
+
+
+    def _points_once(self, row: Row, report: Report, read: dict[Any, Decimal]
+                     ) -> Decimal | None:
+        """The row's score, each distinct good cell value read once (a bad one is read, and
+        reported, on every row that has it)."""
+        raw = row.get("points")
+        try:
+            return read[raw]
+        except (KeyError, TypeError):
+            pass
+        points = self._points(row, report)
+        if points is not None and raw is not None:
+            try:
+                read[raw] = points
+            except TypeError:
+                pass
+        return points
 
 
 @register_importer
@@ -458,99 +477,46 @@ class LearningImporter(ByIdImporter):
 
     def _rows(self, table: Table, report: Report, progress: Progress, people: PeopleById,
               rule: LearningRule, version: int) -> Plan | None:
-        stage = self.component.stage
-        kinds = "、".join(rule.by_name)
+        """Every learning row checked; each person's rows turned into points by ``rule``.
+
+        An export repeats the same few thousand (date, task, item, minutes, score) over
+        200,000 rows, and each person's ID, name and phone on all of theirs: each distinct
+        one is read and checked once, and its verdict (the values, or the errors) replayed."""
         activities: dict[int, list[Activity]] = {}
         first_row: dict[int, int] = {}
         seen: dict[tuple, int] = {}
         records: list[tuple] = []
-        days: dict[Any, date | ServiceError] = {}
-        numbers: dict[tuple[Any, str], Decimal | ServiceError] = {}
-        texts: dict[Any, str | ServiceError] = {}
+        verdicts: dict[tuple, tuple[Activity | None, list[tuple[str, str]]]] = {}
+        positions = [table.positions.get(key) for key in
+                     ("day", "task_kind", "item", "minutes", "quiz_score")]
         total = len(table.rows)
-
-        def cached(store: dict, key: Any, read) -> Any:
-            try:
-                value = store[key]
-            except KeyError:
-                try:
-                    value = read()
-                except ServiceError as error:
-                    value = error
-                store[key] = value
-            return value
-
-        def text(row: Row, key: str, limit: int) -> str | None:
-            raw = row.get(key)
-            if raw is None:
-                report.error(row, key, _("This field is required."))
-                return None
-            value = cached(texts, raw, lambda: clean_text(raw))
-            if isinstance(value, ServiceError):
-                report.error(row, key, value.message)
-                return None
-            if not value:
-                report.error(row, key, _("This field is required."))
-                return None
-            if len(value) > limit:
-                report.error(row, key, _("At most %(n)s characters.") % {"n": limit})
-                return None
-            return value
-
-        def number(row: Row, key: str, maximum: Decimal, places: int) -> Decimal | None:
-            raw = row.get(key)
-            if raw is None:
-                return None
-            value = cached(numbers, (raw, key), lambda: parse_number(
-                raw, places=places, minimum=0, maximum=maximum, field=key))
-            if isinstance(value, ServiceError):
-                report.error(row, key, value.message)
-                return None
-            return value
-
         for index, row in enumerate(table.rows):
             if index % PROGRESS_EVERY == 0:
                 progress("check", index, total)
             place_id = people.place(row, report)
-            raw_day = row.get("day")
-            day = None
-            if raw_day is None:
-                report.error(row, "day", _("This field is required."))
-            else:
-                found = cached(days, raw_day, lambda: read_day(raw_day, stage))
-                if isinstance(found, ServiceError):
-                    report.error(row, "day", found.message)
-                else:
-                    day = found
-            kind_name = text(row, "task_kind", 40)
-            kind = rule.by_name.get(kind_name) if kind_name else None
-            if kind_name and kind is None:
-                report.error(row, "task_kind", _(
-                    "The task kind %(kind)s is not in the stage's learning-points rule "
-                    "(%(kinds)s).", kind=kind_name, kinds=kinds))
-            item = text(row, "item", 200)
-            minutes = number(row, "minutes", Decimal(MAX_MINUTES), 2)
-            score = number(row, "quiz_score", kind.full_marks if kind is not None and
-                           kind.full_marks is not None else Decimal(10 ** 6), 3)
-            if kind is not None:
-                if kind.by_time and minutes is None and row.get("minutes") is None:
-                    report.error(row, "minutes", _("A %(kind)s row needs its minutes.",
-                                                   kind=kind.name))
-                if not kind.by_time and score is None and row.get("quiz_score") is None:
-                    report.error(row, "quiz_score", _("A %(kind)s row needs its quiz score.",
-                                                      kind=kind.name))
-            if place_id is None or report.is_bad(row):
+            cells = row.cells
+            raw = tuple(None if p is None or p >= len(cells) or cells[p] == "" else cells[p]
+                        for p in positions)
+            try:
+                activity, problems = verdicts[raw]
+            except KeyError:
+                activity, problems = verdicts[raw] = self._activity(raw, rule)
+            for column, reason in problems:
+                report.error(row, column, reason)
+            if place_id is None or activity is None:
                 continue
-            key = (place_id, day, kind_name, item, minutes, score)
+            key = (place_id, activity)
             earlier = seen.setdefault(key, row.number)
             if earlier != row.number:
                 report.error(row, "id_number", _(
                     "This row repeats row %(row)d (a duplicate).", row=earlier))
                 continue
-            first_row.setdefault(place_id, row.number)
-            activities.setdefault(place_id, []).append(
-                Activity(day, kind_name, item, minutes, score))
-            records.append((place_id, row.number, day, kind_name, item, minutes, score))
+            if place_id not in first_row:
+                first_row[place_id] = row.number
+                activities[place_id] = []
+            activities[place_id].append(activity)
+            records.append((place_id, row.number, activity.day, activity.kind, activity.item,
+                            activity.minutes, activity.score))
         progress("check", total, total)
         if report.errors:
             self._refused(report)
@@ -565,6 +531,74 @@ class LearningImporter(ByIdImporter):
                         version=version, rows=len(records), people=len(lines)))
         plan = self._compare(lines, report)
         return LearningPlan(**vars(plan), records=records)
+
+    def _activity(self, raw: tuple, rule: LearningRule
+                  ) -> tuple[Activity | None, list[tuple[str, str]]]:
+        """One learning row's date, task kind, item, minutes and quiz score read and checked:
+        the activity, or the errors (column, reason)."""
+        raw_day, raw_kind, raw_item, raw_minutes, raw_score = raw
+        problems: list[tuple[str, str]] = []
+
+        def required() -> str:
+            return _("This field is required.")
+
+        day = None
+        if raw_day is None:
+            problems.append(("day", required()))
+        else:
+            try:
+                day = read_day(raw_day, self.component.stage)
+            except ServiceError as error:
+                problems.append(("day", error.message))
+
+        def text(key: str, value: Any, limit: int) -> str | None:
+            if value is None:
+                problems.append((key, required()))
+                return None
+            try:
+                value = clean_text(value)
+            except ServiceError as error:
+                problems.append((key, error.message))
+                return None
+            if not value:
+                problems.append((key, required()))
+                return None
+            if len(value) > limit:
+                problems.append((key, _("At most %(n)s characters.") % {"n": limit}))
+                return None
+            return value
+
+        kind_name = text("task_kind", raw_kind, 40)
+        kind = rule.by_name.get(kind_name) if kind_name else None
+        if kind_name and kind is None:
+            problems.append(("task_kind", _(
+                "The task kind %(kind)s is not in the stage's learning-points rule "
+                "(%(kinds)s).", kind=kind_name, kinds="、".join(rule.by_name))))
+        item = text("item", raw_item, 200)
+
+        def number(key: str, value: Any, maximum: Decimal, places: int) -> Decimal | None:
+            if value is None:
+                return None
+            try:
+                return parse_number(value, places=places, minimum=0, maximum=maximum,
+                                    field=key)
+            except ServiceError as error:
+                problems.append((key, error.message))
+                return None
+
+        minutes = number("minutes", raw_minutes, Decimal(MAX_MINUTES), 2)
+        score = number("quiz_score", raw_score, kind.full_marks if kind is not None and
+                       kind.full_marks is not None else Decimal(10 ** 6), 3)
+        if kind is not None:
+            if kind.by_time and raw_minutes is None:
+                problems.append(("minutes", _("A %(kind)s row needs its minutes.",
+                                              kind=kind.name)))
+            if not kind.by_time and raw_score is None:
+                problems.append(("quiz_score", _("A %(kind)s row needs its quiz score.",
+                                                 kind=kind.name)))
+        if problems:
+            return None, problems
+        return Activity(day, kind_name, item, minutes, score), problems
 
     def write(self, plan: Plan | None, batch: ImportBatch, progress: Progress) -> int:
         written = super().write(plan, batch, progress)
