@@ -291,3 +291,11 @@ def test_counting_again_applies_the_rule_in_force_to_the_stored_rows_and_is_audi
     assert {v["rule_version"] for v in row.after.values()} == {2}
     with pytest.raises(ServiceError):  # nothing left to count again
         recount_learning(prelim_stage(), organiser())
+
+
+def test_a_known_participant_whose_phone_disagrees_is_named_with_the_phones_masked(people):
+    rows = [[1, people[0][1], "", people[0][0], "13700000000", "金陵石化公司", 5]]
+    outcome = import_participants(xlsx(PARTICIPANT_HEADER, rows))
+    assert errors(outcome) == [(3, "手机号码")]
+    reason = outcome.report.errors[0].reason
+    assert "13700000000" not in reason and people[0][2] not in reason and "不一致" in reason

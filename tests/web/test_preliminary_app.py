@@ -143,3 +143,34 @@ def test_counting_again_after_a_new_rule_version_is_confirmed_first(signed_in, s
         ComponentScore.component_id == setup["learning"]))] == ["4.000"]
     page = organiser.get(f"/admin/stages/{setup['stage']}/app").get_data(as_text=True)
     assert 'id="stale-learning"' not in page and "规则第 2 版" in page
+
+
+def test_a_participant_list_is_checked_then_imported_from_its_batch_page(signed_in, setup,
+                                                                         db_session):
+    from app.models import Contestant, Entry, StageEntry
+    from tests.preliminary_sheets import new_id_number
+
+    organiser = signed_in("organiser")
+    newcomer = new_id_number(31)
+    header = ["序号", "姓名", "性别", "身份证号码", "手机号码", "工作单位", "担任班组长年限"]
+    content = xlsx(header, [[1, "钱新人", "男", newcomer, "13912345678", "扬子石化公司", 6]])
+    response = organiser.post(f"/admin/stages/{setup['stage']}/app",
+                              {"export": "app_participants",
+                               "file": (io.BytesIO(content), "参赛名单.xlsx")},
+                              content_type="multipart/form-data")
+    batch_id = int(re.search(r"/imports/(\d+)", response.location).group(1))
+    page = organiser.get(f"/admin/imports/{batch_id}").get_data(as_text=True)
+    assert "1 人仅在App报名，将成为本赛道的报名" in page
+    assert db_session.scalar(sa.select(Contestant.id).where(
+        Contestant.id_number == newcomer)) is None  # a check writes nothing
+    assert organiser.post(f"/admin/imports/{batch_id}/import").status_code == 302
+    joined = db_session.scalar(
+        sa.select(StageEntry.stage_id).join(Entry, Entry.id == StageEntry.entry_id)
+        .join(Contestant, Contestant.id == Entry.contestant_id)
+        .where(Contestant.id_number == newcomer))
+    assert joined == setup["stage"]
+    again = organiser.post(f"/admin/stages/{setup['stage']}/app",
+                           {"export": "app_participants",
+                            "file": (io.BytesIO(content), "参赛名单-再次.xlsx")},
+                           content_type="multipart/form-data", follow_redirects=True)
+    assert "本次未添加任何数据" in again.get_data(as_text=True)
