@@ -4,7 +4,7 @@ rule (versioned, points counted again under a new version after a confirmation),
 with the rule version they were computed with."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -114,10 +114,12 @@ def preliminary_app(stage_id: int):
     form = AppUploadForm()
     if form.validate_on_submit():
         upload = _upload(form.file.data)
+        # A learning export of 200,000 rows is checked in the background, as every large file.
+        large = len(upload.content) > current_app.config["IMPORT_BACKGROUND_BYTES"]
         with Refusal(form, default="file"):
             outcome = import_service.console_check(
                 prelim.app_importer(stage, form.export.data, current_user), upload,
-                current_user, in_background=False)
+                current_user, in_background=large)
             return _after_check(outcome)
     learning = prelim.learning_component(stage)
     rule = prelim.current_rule(stage)

@@ -174,3 +174,34 @@ def test_a_participant_list_is_checked_then_imported_from_its_batch_page(signed_
                             "file": (io.BytesIO(content), "参赛名单-再次.xlsx")},
                            content_type="multipart/form-data", follow_redirects=True)
     assert "本次未添加任何数据" in again.get_data(as_text=True)
+
+
+def test_a_large_learning_export_is_checked_in_the_background_then_imported(
+        app, signed_in, setup, db_session, monkeypatch):
+    from app.services import imports
+
+    started = []
+    monkeypatch.setitem(app.config, "IMPORT_BACKGROUND_BYTES", 1)
+    monkeypatch.setattr(imports, "start_background_check",
+                        lambda app_, batch_id: started.append(batch_id))
+    organiser = signed_in("organiser")
+    organiser.post(f"/admin/stages/{setup['stage']}/learning-rule", rule_form())
+    (id0, name0, phone0) = setup["people"][0]
+    rows = [[1, id0, name0, phone0, "2025-07-01", "阅读", "安全生产法", 12, None]]
+    response = organiser.post(f"/admin/stages/{setup['stage']}/app",
+                              {"export": "app_learning",
+                               "file": (io.BytesIO(xlsx(LEARNING_HEADER, rows)), "学习.xlsx")},
+                              content_type="multipart/form-data")
+    batch_id = int(re.search(r"/imports/(\d+)", response.location).group(1))
+    response.close()  # the server closes the response after sending it: the check starts
+    assert started == [batch_id]
+    assert organiser.get(f"/admin/imports/{batch_id}/progress").get_json()["status"] == \
+        "checking"
+
+    imports._background_check(app, batch_id)  # what the worker's thread runs
+
+    page = organiser.get(f"/admin/results-imports/{batch_id}").get_data(as_text=True)
+    assert "按本阶段学习积分规则第 1 版，由 1 人的 1 行学习记录计算积分" in page
+    assert organiser.post(f"/admin/results-imports/{batch_id}/import").status_code == 302
+    assert [str(p) for p in db_session.scalars(sa.select(ComponentScore.points).where(
+        ComponentScore.component_id == setup["learning"]))] == ["2.000"]
