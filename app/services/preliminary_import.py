@@ -219,6 +219,9 @@ class AppParticipantImporter(RegistrationImporter):
 
     def check(self, table: Table, report: Report, progress: Progress) -> ParticipantPlan | None:
         _preliminary(self.stage)
+        closed = stage_flow_refusal(self.stage)  # a final stage takes no one any more
+        if closed:
+            raise ImportFailed(closed, code="bad_transition")
         entered: dict[str, tuple[int, EntryStatus, str, str | None]] = {}
         for entry_id, status, number, name, phone in db.session.execute(
                 sa.select(Entry.id, Entry.status, Contestant.id_number, Contestant.name,

@@ -299,3 +299,14 @@ def test_a_known_participant_whose_phone_disagrees_is_named_with_the_phones_mask
     assert errors(outcome) == [(3, "手机号码")]
     reason = outcome.report.errors[0].reason
     assert "13700000000" not in reason and people[0][2] not in reason and "不一致" in reason
+
+
+def test_a_final_preliminary_takes_no_participant_list(people):
+    from app.models import StageStatus
+
+    prelim_stage().status = StageStatus.FINAL
+    rows = [[1, "周新来", "男", new_id_number(21), "13812345678", "南京化工有限公司", 4]]
+    entries = count(Entry)
+    with pytest.raises(ImportFailed, match="预赛"):
+        import_participants(xlsx(PARTICIPANT_HEADER, rows))
+    assert count(Entry) == entries
