@@ -22,6 +22,7 @@ an earlier row (a duplicate) or gives the same person other values (a conflict).
 """
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -395,10 +396,8 @@ class ByIdImporter(ResultImporter):
             pass
         points = self._points(row, report)
         if points is not None and raw is not None:
-            try:
+            with contextlib.suppress(TypeError):  # an unhashable cell is read on every row
                 read[raw] = points
-            except TypeError:
-                pass
         return points
 
 

@@ -10,7 +10,13 @@ import pytest
 import sqlalchemy as sa
 
 from app.models import ComponentScore, LearningRuleVersion
-from tests.preliminary_sheets import LEARNING_HEADER, prelim_component, prelim_stage, stage_people, xlsx
+from tests.preliminary_sheets import (
+    LEARNING_HEADER,
+    prelim_component,
+    prelim_stage,
+    stage_people,
+    xlsx,
+)
 
 
 @pytest.fixture
