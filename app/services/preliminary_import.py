@@ -111,6 +111,34 @@ def id_key(raw: Any) -> str:
     return check_id_number(raw)[0]
 
 
+def cross_check(raw_name: Any, raw_phone: Any, stored_name: str, stored_phone: str | None
+                ) -> list[tuple[str, str]]:
+    """A row's name (required) and phone (when given) against the person its ID number names:
+    each disagreement as (column, reason), the phones masked."""
+    problems: list[tuple[str, str]] = []
+    try:
+        name = clean_text(raw_name) if raw_name is not None else ""
+    except ServiceError as error:
+        name, problems = None, [("name", error.message)]
+    if name == "":
+        problems.append(("name", _("This field is required.")))
+    elif name is not None and name != stored_name:
+        problems.append(("name", _(
+            "The name %(given)s disagrees with this ID number's person (%(stored)s).",
+            given=name, stored=stored_name)))
+    if raw_phone is not None:
+        try:
+            phone = check_phone(raw_phone)
+        except ServiceError as error:
+            problems.append(("phone", error.message))
+        else:
+            if stored_phone and phone != stored_phone:
+                problems.append(("phone", _(
+                    "The phone number %(given)s disagrees with this ID number's person "
+                    "(%(stored)s).", given=mask_phone(phone), stored=mask_phone(stored_phone))))
+    return problems
+
+
 # ---------------------------------------------------------------------------------------------
 # Who a row names
 
@@ -157,28 +185,7 @@ class PeopleById:
                 "No one with ID number %(number)s takes part in this stage; import the "
                 "participant list first.", number=mask_id_number(number)))]
         place_id, stored_name, stored_phone, _exam = person
-        problems = []
-        try:
-            name = clean_text(raw_name) if raw_name is not None else ""
-        except ServiceError as error:
-            name, problems = None, [("name", error.message)]
-        if name == "":
-            problems.append(("name", _("This field is required.")))
-        elif name is not None and name != stored_name:
-            problems.append(("name", _(
-                "The name %(given)s disagrees with this ID number's person (%(stored)s).",
-                given=name, stored=stored_name)))
-        if raw_phone is not None:
-            try:
-                phone = check_phone(raw_phone)
-            except ServiceError as error:
-                problems.append(("phone", error.message))
-            else:
-                if stored_phone and phone != stored_phone:
-                    problems.append(("phone", _(
-                        "The phone number %(given)s disagrees with this ID number's person "
-                        "(%(stored)s).", given=mask_phone(phone),
-                        stored=mask_phone(stored_phone))))
+        problems = cross_check(raw_name, raw_phone, stored_name, stored_phone)
         return (None if problems else place_id), problems
 
 
@@ -258,29 +265,10 @@ class AppParticipantImporter(RegistrationImporter):
                     "This person's entry in the track is %(status)s and cannot take part.",
                     status=ENTRY_STATUS[status]))
                 ok = False
-            try:
-                name = clean_text(row.get("name") or "")
-            except ServiceError as error:
-                report.error(row, "name", error.message)
-                name, ok = None, False
-            if name is not None and name != stored_name:
-                report.error(row, "name", _(
-                    "The name %(given)s disagrees with this ID number's person (%(stored)s).",
-                    given=name or "-", stored=stored_name))
+            for column, reason in cross_check(row.get("name"), row.get("phone"), stored_name,
+                                              stored_phone):
+                report.error(row, column, reason)
                 ok = False
-            if row.get("phone") is not None:
-                try:
-                    phone = check_phone(row.get("phone"))
-                except ServiceError as error:
-                    report.error(row, "phone", error.message)
-                    ok = False
-                else:
-                    if stored_phone and phone != stored_phone:
-                        report.error(row, "phone", _(
-                            "The phone number %(given)s disagrees with this ID number's person "
-                            "(%(stored)s).", given=mask_phone(phone),
-                            stored=mask_phone(stored_phone)))
-                        ok = False
             if ok:
                 known += 1
                 if entry_id not in placed:
@@ -288,10 +276,9 @@ class AppParticipantImporter(RegistrationImporter):
                     join.append(entry_id)
         registration = None
         if new_rows:
+            # The people new to the track: every check of a registration sheet, on their rows.
             registration = RegistrationImporter.check(self, replace(table, rows=new_rows),
                                                       report, progress)
-            # A person in the known part and again among the new rows (a bad ID the second time
-            # is reported by the registration checks; the same good ID cannot be both).
         if report.errors:
             report.notice(_("The participant list is imported only when every row is right: "
                             "nothing will be imported from this file. Correct the rows below "
