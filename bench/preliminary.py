@@ -234,7 +234,7 @@ def _reconcile(app, n: int, learning_rows: int) -> None:
         assert stored == learning_rows, (stored, learning_rows)
 
 
-def _floor(app, paths) -> float:
+def _floor(app, paths) -> tuple[float, float]:
     """Read the three files with calamine, then insert the same rows in bulk (participants as
     contestants, learning rows as learning records, theory rows as imported results) through
     the same bulk path, rolled back. Runs after the import, so the rows have real stage
@@ -249,7 +249,7 @@ def _floor(app, paths) -> float:
         place = db.session.scalar(sa.text("SELECT min(id) FROM stage_entries"))
         batch = db.session.scalar(sa.select(sa.func.min(ImportBatch.id)))
         gc.collect()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         grids = [CalamineWorkbook.from_path(str(p)).get_sheet_by_index(0).to_python(
             skip_empty_area=False)[2:] for p in paths]
         insert_rows(Contestant.__table__, ("name", "gender", "id_number", "birth_date", "phone"),
@@ -266,9 +266,9 @@ def _floor(app, paths) -> float:
                                                "time_used_seconds"),
                     [(place, i, Decimal(int(r[4])), int(r[5])) for i, r in enumerate(grids[2])],
                     constants={"batch_id": batch})
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         db.session.rollback()
-    return seconds
+    return seconds, cpu
 
 
 def measure(label: str, url_for_run, paths, n: int, learning_rows: int) -> dict:
@@ -276,12 +276,13 @@ def measure(label: str, url_for_run, paths, n: int, learning_rows: int) -> dict:
     gc.collect()
     rss_before = rss_mb()
     reset_peak_rss()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     reports = _import_all(app, paths)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     peak = peak_rss_mb()
     _reconcile(app, n, learning_rows)
-    floor = min(_floor(app, paths) for _ in range(ARGS.repeat))
+    floors = [_floor(app, paths) for _ in range(ARGS.repeat)]
+    floor, floor_cpu = min(f[0] for f in floors), min(f[1] for f in floors)
     with app.app_context():
         from app.extensions import db
 
@@ -289,9 +290,14 @@ def measure(label: str, url_for_run, paths, n: int, learning_rows: int) -> dict:
     figures = {"seconds": round(seconds, 3), "peak_mb": round(peak, 1),
                "rss_before_mb": round(rss_before, 1), "floor_seconds": round(floor, 3),
                "ratio": round(seconds / floor, 2),
+               # CPU time of this process (the database server's own work on PostgreSQL not
+               # included): a figure a loaded machine inflates less than wall time.
+               "cpu_seconds": round(cpu, 3), "floor_cpu_seconds": round(floor_cpu, 3),
+               "load_average": round(os.getloadavg()[0], 1),
                "rows": {k: {"rows": r, "imported": i} for k, (r, i) in reports.items()}}
     print(f"{label:10} import {seconds:6.2f} s  peak {peak:7.1f} MB  floor {floor:5.2f} s  "
-          f"ratio {seconds / floor:4.2f}  rows {reports}", flush=True)
+          f"ratio {seconds / floor:4.2f}  (cpu {cpu:5.2f} s, floor cpu {floor_cpu:5.2f} s, "
+          f"load {os.getloadavg()[0]:.1f})  rows {reports}", flush=True)
     return figures
 
 
