@@ -42,8 +42,8 @@ class AppUploadForm(CheckedForm):
 class TaskKindForm(RowForm):
     name = StringField(_l("Task kind"), validators=[Optional(), Length(max=40)])
     counts = SelectField(_l("Counts"), validate_choice=False, default="time", choices=[
-        SelectChoice("time", _l("Time")),
-                                                SelectChoice("quiz", _l("Quiz score"))])
+        SelectChoice("time", _l("By time")),
+                                                SelectChoice("quiz", _l("By quiz score"))])
     minutes_per_step = StringField(_l("Minutes per step"), validators=[Length(max=20)])
     points_per_step = StringField(_l("Points per step"), validators=[Length(max=20)])
     full_marks = StringField(_l("Full marks"), validators=[Length(max=20)])
