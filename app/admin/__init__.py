@@ -17,6 +17,7 @@ from app.admin import (  # noqa: E402,F401  (each registers its pages on bp)
     exports,
     imports,
     judging,
+    preliminary,
     rechecks,
     result_imports,
     results,

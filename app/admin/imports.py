@@ -21,9 +21,9 @@ from app.admin.import_forms import DecisionForm, RegistrationUploadForm, SchemeU
 from app.downloads import send_download
 from app.errors import Refusal, abort_with
 from app.extensions import db
-from app.models import Component, ImportBatch, ImportKind, ImportStatus, Role, Track, User
+from app.models import Component, ImportBatch, ImportKind, ImportStatus, Role, Stage, Track, User
 from app.security import roles_required
-from app.services import audit
+from app.services import audit, result_import
 from app.services import imports as import_service
 from app.services.marking_scheme_io import MarkingSchemeImporter, export_name, export_scheme
 from app.services.registration_import import RegistrationImporter
@@ -68,6 +68,17 @@ def _target(batch: ImportBatch) -> tuple[str, str | None]:
             stage = component.stage
             return (f"{stage.track.name} · {stage.name} · {component.name}",
                     url_for("admin.component_results", component_id=component.id))
+    elif batch.kind == ImportKind.APP_PARTICIPANTS:
+        stage = db.session.get(Stage, batch.target_id)
+        if stage is not None:
+            return (f"{stage.track.name} · {stage.name}",
+                    url_for("admin.preliminary_app", stage_id=stage.id))
+    elif batch.kind in (ImportKind.APP_LEARNING, ImportKind.APP_THEORY):
+        component = db.session.get(Component, batch.target_id)
+        if component is not None:
+            stage = component.stage
+            return (f"{stage.track.name} · {stage.name} · {component.name}",
+                    url_for("admin.preliminary_app", stage_id=stage.id))
     elif batch.kind == ImportKind.ANSWER_KEY:
         component = db.session.get(Component, batch.target_id)
         if component is not None:
@@ -125,7 +136,7 @@ def imports():
 def import_batch(batch_id: int):
     """A check's report: counts, notices, every bad row; import the good rows or cancel."""
     batch = _get_batch(batch_id)
-    if batch.kind in (ImportKind.THEORY, ImportKind.DIGITAL_TWIN):  # changes need confirming
+    if batch.kind in result_import.RESULT_KINDS:  # changes need confirming
         return redirect(url_for("admin.result_import_batch", batch_id=batch.id))
     report = batch.report or {}
     errors = report.get("errors", [])
@@ -152,7 +163,7 @@ def confirm_import(batch_id: int):
     batch = _get_batch(batch_id)
     if not DecisionForm().validate_on_submit():
         abort_with(400, _("The form has expired; please try again."))
-    if batch.kind in (ImportKind.THEORY, ImportKind.DIGITAL_TWIN):
+    if batch.kind in result_import.RESULT_KINDS:
         # Results files have their own decision (changed scores must be confirmed).
         return redirect(url_for("admin.result_import_batch", batch_id=batch.id))
     with Refusal() as refusal:

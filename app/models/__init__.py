@@ -46,6 +46,7 @@ from app.models.judging import (
     ScoreSheet,
     SheetStatus,
 )
+from app.models.preliminary import LearningRecord, LearningRuleVersion
 from app.models.registration import (
     Contestant,
     Enterprise,

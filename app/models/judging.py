@@ -130,6 +130,9 @@ class ImportKind(enum.StrEnum):
     MARKING_SCHEME = "marking_scheme"
     COMPONENT_SCORES = "component_scores"
     ANSWER_KEY = "answer_key"
+    APP_PARTICIPANTS = "app_participants"  # an online preliminary's participant list
+    APP_LEARNING = "app_learning"  # its learning records or points, by ID number
+    APP_THEORY = "app_theory"  # its theory results, by ID number
 
 
 class ImportStatus(enum.StrEnum):

@@ -371,7 +371,7 @@ class RegistrationImporter(Importer):
             ("contestant_id", "enterprise_id", "years_as_leader", *OPTIONAL_FIELDS),
             [(people[g.id_number], enterprises[g.enterprise_key], g.years, *optional(g))
              for g in plan.rows],
-            constants={"contest_id": self.contest_id, "track_id": self.target_id,
+            constants={"contest_id": self.contest_id, "track_id": self.track.id,
                        "front_line": True, "unranked": False, "status": EntryStatus.ENDORSED,
                        "source": EntrySource.IMPORT, "import_batch_id": batch.id,
                        "created_by_id": actor_id, "submitted_at": now, "created_at": now,

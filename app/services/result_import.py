@@ -74,7 +74,10 @@ from app.services.imports import (
     stored_upload,
 )
 
-RESULT_KINDS = (ImportKind.THEORY, ImportKind.DIGITAL_TWIN)
+# The app's learning and theory exports of an online preliminary are results files too
+# (app/services/preliminary_import.py): same page, same confirmation of changes.
+RESULT_KINDS = (ImportKind.THEORY, ImportKind.DIGITAL_TWIN, ImportKind.APP_LEARNING,
+                ImportKind.APP_THEORY)
 PROGRESS_EVERY = 500
 
 EXAM_NUMBER = Column("exam_number", "准考证号", (
@@ -709,7 +712,12 @@ def import_checked(batch: ImportBatch, actor: User | None, *,
     component = db.session.get(Component, batch.target_id)
     if component is None:
         raise ImportFailed(_("No such component."))
-    importer = result_importer(component, actor, confirm_changes=confirm_changes)
+    if batch.kind in (ImportKind.THEORY, ImportKind.DIGITAL_TWIN):
+        importer = result_importer(component, actor, confirm_changes=confirm_changes)
+    else:
+        from app.services.imports import IMPORTERS
+
+        importer = IMPORTERS[batch.kind](component, actor, confirm_changes=confirm_changes)
     return import_results(importer, stored_upload(batch), dry_run=False, actor=actor,
                           batch=batch)
 
