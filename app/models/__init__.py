@@ -12,6 +12,8 @@ from app.models.base import ScaledDecimal, utcnow
 from app.models.contest import (
     Ability,
     AggregationMethod,
+    AwardRounding,
+    AwardTies,
     Component,
     ComponentKind,
     Contest,
@@ -62,6 +64,7 @@ from app.models.results import (
     AdvancementEntryStatus,
     AdvancementList,
     Appeal,
+    Certificate,
     ListStatus,
     Objection,
     RecheckItem,
