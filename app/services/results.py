@@ -380,6 +380,9 @@ def settings_snapshot(stage: Stage) -> dict:
         "decimals": stage.decimals, "quota": stage.quota,
         "per_enterprise_cap": stage.per_enterprise_cap,
         "cutoff_tie_policy": stage.cutoff_tie_policy.value, "tie_breaks": stage.tie_breaks,
+        "awards": list(stage.awards or []), "award_rounding": stage.award_rounding.value,
+        "award_ties": stage.award_ties.value,
+        "award_margin": str(stage.award_margin) if stage.award_margin is not None else None,
         "components": [{"code": c.code, "name": c.name, "weight": str(c.weight),
                         "maximum": str(c.maximum), "aggregation": c.aggregation.value,
                         "min_percent": str(c.min_percent) if c.min_percent is not None else None}
@@ -491,16 +494,18 @@ def _stored(column: pd.Series, target: sa.Column) -> list:
 
 
 def _awards(stage: Stage, table: pd.DataFrame) -> dict[int, str]:
-    """Prizes by rank and count from the stage's award settings (first prize to the top ranks)."""
-    awards: dict[int, str] = {}
-    ranked = table[table["rank"].notna()].sort_values("rank")
-    start = 0
-    for award in stage.awards or []:
-        count = int(award.get("count") or 0)
-        for entry_id in ranked["entry_id"].iloc[start:start + count]:
-            awards[int(entry_id)] = award.get("name")
-        start += count
-    return awards
+    """Prizes by the stage's award settings through scoring.assign_awards: only eligible,
+    ranked contestants; tiers by count, by share of them (rounded as the stage says) or as
+    the rest through a share; a tie across a prize boundary as the stage's tie rule says."""
+    from app.services.stages import award_rule
+
+    if not stage.awards:
+        return {}
+    try:
+        awards = sc.assign_awards(table, award_rule(stage))
+    except sc.ScoringError as error:
+        raise ServiceError(str(error)) from None
+    return {int(entry_id): name for entry_id, name in awards.by_entry.items()}
 
 
 def latest_published(stage: Stage) -> ResultsVersion | None:
