@@ -359,7 +359,11 @@ def _fingerprint(stage: Stage, points: dict[str, np.ndarray],
     texts as JSON of their positions and values."""
     digest = hashlib.sha256()
     digest.update(b"results-inputs/2\n")
-    digest.update(json.dumps(settings_snapshot(stage), sort_keys=True, default=str).encode())
+    # The award settings are kept in the version's settings but left out here: they give
+    # prizes, not scores, and leaving them out keeps the fingerprints of versions stored
+    # before awards had settings (the charts compare them to tell unpublished corrections).
+    scored = {k: v for k, v in settings_snapshot(stage).items() if k not in AWARD_SETTINGS}
+    digest.update(json.dumps(scored, sort_keys=True, default=str).encode())
     for frame in (points, entries):
         for name in sorted(frame):
             column = frame[name]
@@ -373,6 +377,9 @@ def _fingerprint(stage: Stage, points: dict[str, np.ndarray],
             else:
                 digest.update(column.astype("<i8").tobytes())
     return digest.hexdigest()
+
+
+AWARD_SETTINGS = ("awards", "award_rounding", "award_ties", "award_margin")
 
 
 def settings_snapshot(stage: Stage) -> dict:
