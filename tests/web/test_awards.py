@@ -96,6 +96,9 @@ def test_prize_shares_become_places_by_the_stages_rounding_rule(
     assert stage.awards == [{"name": "一等奖", "share": "10"}, {"name": "二等奖", "share": "12"},
                             {"name": "三等奖", "through": "50"}]
     assert stage.award_rounding.value == rounding
+    form = organiser.get(f"/admin/stages/{stage_id}").get_data(as_text=True)
+    assert re.search(r'name="awards-1-share"[^>]*value="12"', form)
+    assert re.search(r'name="awards-2-through"[^>]*value="50"', form)
     awarded = _awarded(db_session, _compute(app, stage_id))
     assert _counts(awarded) == expected
     # Best first, in rank order: the first prize goes to the top places.
