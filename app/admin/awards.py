@@ -8,6 +8,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from app.admin import bp
+from app.admin.confirm import ask, confirmed
 from app.admin.exports import send_export
 from app.admin.forms import IssueCertificatesForm, RevokeCertificateForm
 from app.errors import Refusal, abort_with
@@ -15,7 +16,7 @@ from app.extensions import db
 from app.models import Certificate, Role, Stage
 from app.security import roles_required
 from app.services import certificates as certificate_service
-from app.services import results
+from app.services import confirmations, results
 from app.services.exports import EXPORTERS
 
 
@@ -78,6 +79,10 @@ def revoke_certificate(certificate_id: int):
     refusal = Refusal(form)
     if form.validate_on_submit():
         with refusal:
+            confirmation = confirmations.revoke_certificate(certificate, form.reason.data)
+            if not confirmed(confirmation):
+                return ask(confirmation, carry={"reason": form.reason.data},
+                           cancel=url_for("admin.certificates", stage_id=certificate.stage_id))
             certificate_service.revoke(certificate, form.reason.data, actor=current_user)
             flash(_("Certificate %(number)s revoked.", number=certificate.number), "success")
             return redirect(url_for("admin.certificates", stage_id=certificate.stage_id))

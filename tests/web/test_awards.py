@@ -29,6 +29,7 @@ from app.models import (
     Track,
 )
 from tests.conftest import DEMO_PASSWORDS, Visitor
+from tests.results_setup import confirmed_post
 from tests.web.test_contest_configuration import stage_form
 
 SHARES = {"awards-0-name": "一等奖", "awards-0-share": "10",
@@ -339,7 +340,7 @@ def test_a_revoked_certificate_number_is_never_given_again(signed_in, db_session
     organiser = signed_in("organiser")
     organiser.post(f"/admin/stages/{stage_id}/certificates/issue")
     revoked = _certificates(db_session, stage_id)[4]
-    response = organiser.post(f"/admin/certificates/{revoked.id}/revoke",
+    response = confirmed_post(organiser, f"/admin/certificates/{revoked.id}/revoke",
                               {"reason": "成绩复核更正"})
     assert response.status_code == 302
     organiser.post(f"/admin/stages/{stage_id}/certificates/issue")
@@ -363,7 +364,11 @@ def test_revocation_needs_a_reason_is_audited_and_the_certificate_cannot_be_prin
     assert refused.status_code == 422
     assert "请填写撤销证书的原因。" in refused.get_data(as_text=True)
     assert not _certificates(db_session, stage_id)[0].revoked
-    assert organiser.post(f"/admin/certificates/{certificate.id}/revoke",
+    asked = organiser.post(f"/admin/certificates/{certificate.id}/revoke",
+                           {"reason": "获奖者资格经核实不符"}).get_data(as_text=True)
+    assert "撤销证书" in asked and "获奖者资格经核实不符" in asked
+    assert not _certificates(db_session, stage_id)[0].revoked  # asked, nothing done yet
+    assert confirmed_post(organiser, f"/admin/certificates/{certificate.id}/revoke",
                           {"reason": "获奖者资格经核实不符"}).status_code == 302
     record = db_session.scalar(sa.select(AuditLog).where(
         AuditLog.action == "certificate.revoke", AuditLog.object_id == certificate.id))
@@ -415,7 +420,7 @@ def test_the_verification_page_for_a_valid_an_unknown_and_a_revoked_number(
     unknown = client.get("/verify/JSTL-2025-01-9999")
     assert unknown.status_code == 404
     assert "未找到该证书" in unknown.get_data(as_text=True)
-    organiser.post(f"/admin/certificates/{certificate.id}/revoke", {"reason": "资格不符"})
+    confirmed_post(organiser, f"/admin/certificates/{certificate.id}/revoke", {"reason": "资格不符"})
     revoked = client.get(f"/verify/{certificate.number.lower()}").get_data(as_text=True)
     assert re.search(rf"证书 {certificate.number} 已于\d{{4}}-\d{{2}}-\d{{2}} \d{{2}}:\d{{2}}撤销，不再有效。",
                      revoked)
