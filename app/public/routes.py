@@ -138,7 +138,8 @@ def verify_certificate(number: str):
     if certificate is None:
         g.verification_failed = True
     response = make_response(render_template(
-        "public/verify.html", certificate=certificate, number=number[:60],
+        "public/verify.html", certificate=certificate,
+        number="".join(c for c in number[:60] if c.isprintable()),
         holder=certificates.mask_name(certificate.holder_name) if certificate else None,
         issued_on=certificates.chinese_date(certificate.issued_at) if certificate else None),
         200 if certificate else 404)

@@ -2,6 +2,7 @@
 all, revocable with a reason, verifiable by anyone through their number."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -25,6 +26,7 @@ from app.models import (
 from app.services import ServiceError, audit
 
 REASON_MAX = 500
+NUMBER_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,59}")
 
 
 def number_prefix(track: Track) -> str:
@@ -152,8 +154,8 @@ def printable(certificate: Certificate) -> Certificate:
 def find(number: str | None) -> Certificate | None:
     """The certificate with this number (as printed, any case, spaces ignored), or None."""
     number = "".join((number or "").split()).upper()
-    if not number or len(number) > 60:
-        return None
+    if not NUMBER_PATTERN.fullmatch(number):
+        return None  # not a number this system gives (and nothing for the database to choke on)
     return db.session.scalar(
         sa.select(Certificate).where(Certificate.number == number)
         .options(joinedload(Certificate.stage).joinedload(Stage.track).joinedload(Track.contest)))

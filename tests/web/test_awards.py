@@ -426,6 +426,13 @@ def test_the_verification_page_for_a_valid_an_unknown_and_a_revoked_number(
                      revoked)
 
 
+@pytest.mark.parametrize("number", ["囧%00囧", "%E2%80%AE1", "x" * 200, "'; DROP TABLE certificates;--"])
+def test_a_made_up_certificate_number_of_any_shape_is_simply_not_found(client, db_session, number):
+    response = client.get(f"/verify/{number}")
+    assert response.status_code == 404
+    assert "未找到该证书" in response.get_data(as_text=True)
+
+
 def test_unknown_certificate_numbers_are_rate_limited_per_address(client, db_session):
     codes = [client.get(f"/verify/JSTL-2025-01-{n:04d}").status_code for n in range(9000, 9031)]
     assert codes == [404] * 30 + [429]
