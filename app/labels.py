@@ -4,6 +4,8 @@ from flask_babel import lazy_gettext as _l
 from app.models import (
     AdvancementEntryStatus,
     AggregationMethod,
+    AwardRounding,
+    AwardTies,
     ComponentKind,
     CutoffTiePolicy,
     DisqualifyScope,
@@ -85,6 +87,17 @@ JUDGEMENT_ORDER = {
 CUTOFF_TIE_POLICY = {
     CutoffTiePolicy.BREAK: _l("Broken by the tie-break chain"),
     CutoffTiePolicy.INCLUDE_ALL: _l("Everyone tied advances"),
+}
+
+AWARD_ROUNDING = {
+    AwardRounding.HALF_UP: _l("Rounded half up"),
+    AwardRounding.FLOOR: _l("Rounded down"),
+    AwardRounding.CEIL: _l("Rounded up"),
+}
+
+AWARD_TIES = {
+    AwardTies.INCLUDE: _l("Everyone tied takes the better award"),
+    AwardTies.EXCLUDE: _l("No one tied takes the better award"),
 }
 
 STANDARDISATION = {

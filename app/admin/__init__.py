@@ -8,6 +8,7 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__)
 
 from app.admin import (  # noqa: E402,F401  (each registers its pages on bp)
+    awards,
     charts,
     contestants,
     contests,

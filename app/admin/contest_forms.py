@@ -131,8 +131,12 @@ class TieBreakForm(RowForm):
 
 
 class AwardForm(RowForm):
-    name = StringField(_l("Award"), validators=[Length(max=60)])
+    """One prize tier: a name and one of how many, a share, or the rest through a share."""
+
+    name = StringField(_l("Award"), validators=[Length(max=40)])
     count = _integer(_l("How many"))
+    share = ExactDecimalField(_l("Share (%)"))
+    through = ExactDecimalField(_l("The rest through (%)"))
 
 
 class StageForm(CheckedForm):
@@ -162,6 +166,12 @@ class StageForm(CheckedForm):
     max_age = _integer(_l("Maximum age"))
     min_years_as_leader = ExactDecimalField(_l("Minimum years as team leader"))
     awards = FieldList(FormField(AwardForm), min_entries=4, max_entries=10)
+    award_rounding = SelectField(_l("A share becomes places"),
+                                 choices=choices(labels.AWARD_ROUNDING), default="half_up")
+    award_ties = SelectField(_l("A tie across an award boundary"),
+                             choices=choices(labels.AWARD_TIES), default="include")
+    award_margin = ExactDecimalField(_l("Totals within this margin count as tied"),
+                                     description=_l("Points; empty: only equal ranks are tied."))
     submit = SubmitField(_l("Save"))
 
 

@@ -296,6 +296,8 @@ def _prepare_stage_form(form: StageForm, stage: Stage | None) -> None:
     for index, entry in enumerate(form.awards, start=1):
         entry.form.name.label.text = _("Award %(n)s", n=index)
         entry.form.count.label.text = _("Award %(n)s: how many", n=index)
+        entry.form.share.label.text = _("Award %(n)s: share (%%)", n=index)
+        entry.form.through.label.text = _("Award %(n)s: the rest through (%%)", n=index)
 
 
 def _percent(value: Decimal | None) -> Decimal | None:
@@ -309,18 +311,25 @@ def _share(value: Decimal | None) -> Decimal | None:
         return None
 
 
+def _decimal_or_none(value) -> Decimal | None:
+    return Decimal(str(value)) if value not in (None, "") else None
+
+
 def _stage_form_data(stage: Stage) -> dict:
     data = {name: getattr(stage, name) for name in stage_service.STAGE_FIELDS
             if name not in ("tie_breaks", "awards")}
     data.update(kind=stage.kind.value, cutoff_tie_policy=stage.cutoff_tie_policy.value,
                 standardisation=stage.standardisation.value,
+                award_rounding=stage.award_rounding.value, award_ties=stage.award_ties.value,
                 registration_opens_at=_local(stage.registration_opens_at),
                 registration_closes_at=_local(stage.registration_closes_at),
                 recheck_percent=_percent(stage.recheck_fraction),
                 recheck_error_percent=_percent(stage.recheck_error_threshold),
                 tie_breaks=[{"key": t.get("key", ""), "direction": t.get("direction", "")}
                             for t in stage.tie_breaks or []],
-                awards=[{"name": a.get("name", ""), "count": a.get("count")}
+                awards=[{"name": a.get("name", ""), "count": a.get("count"),
+                         "share": _decimal_or_none(a.get("share")),
+                         "through": _decimal_or_none(a.get("through"))}
                         for a in stage.awards or []])
     return data
 
@@ -345,7 +354,8 @@ def new_stage(track_id: int):
     form = StageForm(data={"notice_days": 7, "decimals": 2, "recheck_top": 10,
                            "recheck_percent": Decimal(15), "recheck_error_percent": Decimal(5),
                            "appeal_window_minutes": 120, "min_age": 18, "max_age": 60,
-                           "min_years_as_leader": Decimal(2)}
+                           "min_years_as_leader": Decimal(2), "award_rounding": "half_up",
+                           "award_ties": "include"}
                      if request.method == "GET" else None)
     _prepare_stage_form(form, None)
     refusal = Refusal(form, aliases=STAGE_ALIASES)

@@ -1,7 +1,14 @@
 """Organiser console forms."""
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
@@ -34,3 +41,13 @@ class UserForm(CheckedForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.enterprise_id.choices = enterprise_choices()
+
+
+class IssueCertificatesForm(CheckedForm):
+    submit = SubmitField(_l("Issue certificates"))
+
+
+class RevokeCertificateForm(CheckedForm):
+    reason = TextAreaField(_l("Reason for revoking"), validators=[Length(max=500)],
+                           render_kw={"rows": 3})
+    submit = SubmitField(_l("Revoke the certificate"))

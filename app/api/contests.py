@@ -15,6 +15,8 @@ from app.api import endpoint, json_body
 from app.errors import api_error
 from app.extensions import db
 from app.models import (
+    AwardRounding,
+    AwardTies,
     Component,
     Contest,
     CutoffTiePolicy,
@@ -54,8 +56,22 @@ DATETIME = {"type": ["string", "null"], "format": "date-time",
 TIE_BREAK = {"type": "object", "required": ["key"], "additionalProperties": False,
              "properties": {"key": {"type": "string"},
                             "direction": {"type": ["string", "null"], "enum": ["asc", "desc", None]}}}
-AWARD = {"type": "object", "required": ["name", "count"], "additionalProperties": False,
-         "properties": {"name": {"type": "string"}, "count": {"type": ["integer", "null"]}}}
+AWARD = {"type": "object", "required": ["name"], "additionalProperties": False,
+         "description": "a prize, best first, with exactly one of count (places), share (percent "
+                        "of the ranked eligible contestants) or through (the rest not yet "
+                        "awarded within the top percent)",
+         "properties": {"name": {"type": "string"}, "count": {"type": ["integer", "null"]},
+                        "share": {"type": ["string", "number", "null"],
+                                  "description": "exact decimal, percent"},
+                        "through": {"type": ["string", "number", "null"],
+                                    "description": "exact decimal, percent"}}}
+AWARD_SETTINGS = {
+    "award_rounding": {"type": "string", "enum": [r.value for r in AwardRounding],
+                       "description": "a share into places: half_up, floor or ceil"},
+    "award_ties": {"type": "string", "enum": [t.value for t in AwardTies],
+                   "description": "a tie across a prize boundary: include (all take the "
+                                  "better prize) or exclude (none does)"},
+}
 
 
 def _node_schema(depth: int, *, request: bool) -> dict:
@@ -154,7 +170,9 @@ STAGE_SCHEMA = {
         "appeal_window_minutes": {"type": "integer"},
         "min_age": OPTIONAL_INT, "max_age": OPTIONAL_INT,
         "min_years_as_leader": OPTIONAL_DECIMAL,
-        "awards": {"type": "array", "items": AWARD},
+        "awards": {"type": "array", "items": AWARD}, **AWARD_SETTINGS,
+        "award_margin": {**OPTIONAL_DECIMAL, "description": "points within which totals "
+                                                            "count as tied"},
         "components": {"type": "array", "items": COMPONENT_SCHEMA},
         "sittings": {"type": "array", "items": SITTING_SCHEMA},
     },
@@ -370,7 +388,8 @@ STAGE_REQUEST_SCHEMA = {
         "recheck_fraction": DECIMAL_IN, "recheck_error_threshold": DECIMAL_IN,
         "appeal_window_minutes": {"type": "integer"},
         "min_age": OPTIONAL_INT, "max_age": OPTIONAL_INT, "min_years_as_leader": DECIMAL_IN,
-        "awards": {"type": "array", "items": AWARD},
+        "awards": {"type": "array", "items": AWARD}, **AWARD_SETTINGS,
+        "award_margin": DECIMAL_IN,
     },
 }
 

@@ -13,6 +13,8 @@ from app.models.cache import CacheGeneration
 from app.models.contest import (
     Ability,
     AggregationMethod,
+    AwardRounding,
+    AwardTies,
     Component,
     ComponentKind,
     Contest,
@@ -65,6 +67,7 @@ from app.models.results import (
     AdvancementList,
     Appeal,
     EligibilityPool,
+    Certificate,
     ListStatus,
     Objection,
     PoolMember,

@@ -102,6 +102,19 @@ class CutoffTiePolicy(enum.StrEnum):
     INCLUDE_ALL = "include_all"  # everyone tied at the cut-off advances
 
 
+class AwardRounding(enum.StrEnum):
+    """How a prize's share of the ranked contestants becomes a whole number of places."""
+    HALF_UP = "half_up"  # 四舍五入
+    FLOOR = "floor"  # 去尾
+    CEIL = "ceil"  # 进一
+
+
+class AwardTies(enum.StrEnum):
+    """Contestants tied across a prize boundary: all take the better prize, or none does."""
+    INCLUDE = "include"
+    EXCLUDE = "exclude"
+
+
 class Standardisation(enum.StrEnum):
     NONE = "none"
     WORLDSKILLS = "worldskills"
@@ -153,8 +166,14 @@ class Stage(db.Model):
     max_age: Mapped[int | None] = mapped_column(default=60)
     min_years_as_leader: Mapped[Decimal | None] = mapped_column(
         ScaledDecimal(1), default=Decimal("2"))
-    # [{"name": "一等奖", "count": 3}, ...] by rank
+    # Prizes best first, each with one of count / share / through (scoring.awards.AwardTier):
+    # [{"name": "一等奖", "count": 3}, {"name": "二等奖", "share": "20"},
+    #  {"name": "优胜奖", "through": "50"}]; shares are percent of the ranked eligible, as text.
     awards: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    award_rounding: Mapped[AwardRounding] = mapped_column(
+        str_enum(AwardRounding), default=AwardRounding.HALF_UP)
+    award_ties: Mapped[AwardTies] = mapped_column(str_enum(AwardTies), default=AwardTies.INCLUDE)
+    award_margin: Mapped[Decimal | None] = mapped_column(ScaledDecimal(4))
 
     track: Mapped[Track] = relationship(back_populates="stages")
     components: Mapped[list[Component]] = relationship(

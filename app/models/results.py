@@ -337,3 +337,35 @@ class PoolMember(db.Model):
 
     pool: Mapped[EligibilityPool] = relationship()
     stage_entry: Mapped[StageEntry] = relationship()
+class Certificate(db.Model):
+    """An award certificate (获奖证书) of one award holder in a published results version.
+
+    ``number`` (``<prefix>-<seq>``, the prefix naming the contest and the track) is unique across
+    the system and never reused: a revoked certificate keeps its number, and a certificate issued
+    again gets the next one. The holder, track and award are kept as printed."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (sa.UniqueConstraint("prefix", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(50))
+    seq: Mapped[int]
+    stage_id: Mapped[int] = mapped_column(sa.ForeignKey("stages.id"), index=True)
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("results_versions.id"))
+    stage_entry_id: Mapped[int] = mapped_column(sa.ForeignKey("stage_entries.id"), index=True)
+    award: Mapped[str] = mapped_column(sa.String(60))
+    holder_name: Mapped[str] = mapped_column(sa.String(100))
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    revoked_at: Mapped[datetime | None]
+    revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    revocation_reason: Mapped[str | None] = mapped_column(sa.Text)
+
+    stage: Mapped[Stage] = relationship()
+    version: Mapped[ResultsVersion] = relationship()
+    stage_entry: Mapped[StageEntry] = relationship()
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None

@@ -144,6 +144,32 @@ def _lookup_page(form, found):
     return response
 
 
+def _verification_failed(_response) -> bool:
+    return bool(g.get("verification_failed"))
+
+
+@bp.route("/verify/<number>")
+@limiter.limit(_lookup_address_limit, deduct_when=_verification_failed)
+def verify_certificate(number: str):
+    """证书查验: anyone (no sign-in) checks a certificate by its number, as its QR code links:
+    the holder's name masked, the award, the contest, track and stage; a revoked certificate
+    says so and when; an unknown number says none was found. Unknown numbers are rate-limited
+    per address, as failed score lookups are."""
+    from app.services import certificates
+
+    certificate = certificates.find(number)
+    if certificate is None:
+        g.verification_failed = True
+    response = make_response(render_template(
+        "public/verify.html", certificate=certificate,
+        number="".join(c for c in number[:60] if c.isprintable()),
+        holder=certificates.mask_name(certificate.holder_name) if certificate else None,
+        issued_on=certificates.chinese_date(certificate.issued_at) if certificate else None),
+        200 if certificate else 404)
+    response.headers["Cache-Control"] = "no-store"  # a revocation shows at once
+    return response
+
+
 @bp.route("/healthz")
 def health():
     db.session.execute(sa.text("SELECT 1"))

@@ -177,3 +177,18 @@ def upheld_objection(objection: Objection, ruling: str) -> Confirmation:
                         _stamp("uphold", objection.id, objection.status.value, target.id,
                                newcomers),
                         objection.status != RulingStatus.OPEN or not ruling.strip())
+
+
+def revoke_certificate(certificate, reason: str | None) -> Confirmation:
+    """A certificate's revocation: what the holder, the print view and the public
+    verification page will show afterwards."""
+    reason = (reason or "").strip()
+    lines = [_("Certificate %(number)s of %(name)s (%(award)s, %(stage)s) is revoked, with the "
+               "reason: %(reason)s", number=certificate.number, name=certificate.holder_name,
+               award=certificate.award, stage=_stage_name(certificate.stage), reason=reason),
+             _("It can no longer be printed; its verification page says it was revoked and "
+               "when. Its number is never given again.")]
+    return Confirmation(_("Revoke certificate %(number)s?", number=certificate.number), lines,
+                        _("Yes, revoke the certificate"),
+                        _stamp("revoke-certificate", certificate.id, reason),
+                        certificate.revoked_at is not None or not reason)

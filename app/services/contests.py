@@ -506,7 +506,7 @@ STAGE_COPY_FIELDS = (
     "seq", "kind", "name", "quota", "review_pool", "per_enterprise_cap", "cutoff_tie_policy",
     "notice_days", "decimals", "standardisation", "recheck_top", "recheck_fraction",
     "recheck_error_threshold", "appeal_window_minutes", "min_age", "max_age",
-    "min_years_as_leader")
+    "min_years_as_leader", "award_rounding", "award_ties", "award_margin")
 COMPONENT_COPY_FIELDS = (
     "code", "name", "kind", "source", "weight", "maximum", "aggregation", "trim", "min_judges",
     "disagreement_threshold", "judgement_order", "min_percent", "time_limit_minutes",

@@ -19,6 +19,8 @@ from app.extensions import db
 from app.models import (
     Ability,
     AggregationMethod,
+    AwardRounding,
+    AwardTies,
     Component,
     ComponentKind,
     Contest,
@@ -313,8 +315,10 @@ def _stages(tracks: dict[str, Track], abilities: dict[str, Ability],
                             {"key": "time", "direction": "asc"},
                             {"key": "theory", "direction": "desc"}],
                 notice_days=7, decimals=2,
-                awards=[{"name": "一等奖", "count": 3}, {"name": "二等奖", "count": 6},
-                        {"name": "三等奖", "count": 9}])
+                # The common rule: 一等奖 10%, 二等奖 20%, 三等奖 30% of the ranked, 四舍五入.
+                awards=[{"name": "一等奖", "share": "10"}, {"name": "二等奖", "share": "20"},
+                        {"name": "三等奖", "share": "30"}],
+                award_rounding=AwardRounding.HALF_UP, award_ties=AwardTies.INCLUDE)
             db.session.add(advanced)
             _component(advanced, "theory", "理论考试", ComponentKind.THEORY, "30", 0,
                        source=ScoreSource.IMPORT, aggregation=AggregationMethod.SINGLE)

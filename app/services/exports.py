@@ -580,6 +580,61 @@ def _chinese_time(value: datetime | None) -> str:
     return (f"{shown.year}年{shown.month}月{shown.day}日 {shown:%H:%M}" if shown else "另行通知")
 
 
+def winners_sheet(version, *, actor: User) -> Path:
+    """The winners' list (获奖名单) of a published version as unions publish it: the title
+    names the contest, track and stage; 序号 (counted within each award), 奖项, 准考证号, 姓名,
+    单位, 成绩 (the published total at the stage's decimals) and 名次; grouped by award, best
+    first, each group in rank order. Under it, how many took each award of how many ranked,
+    and the organiser with the date. Never an ID number. A4 portrait; audited."""
+    from itertools import groupby
+
+    from app.models import Contestant, Enterprise, ResultRow, StageEntry
+
+    stage = version.stage
+    decimals = int(version.settings.get("decimals", stage.decimals))
+    unit = Decimal(1).scaleb(-decimals)
+    title = f"{stage.track.contest.name} {stage.track.name} {stage.name} 获奖名单"
+    audit.record("awards.export", version, f"{actor.username} 导出获奖名单：{title}（成绩第"
+                 f"{version.number}版）", actor=actor, stage_id=stage.id)
+    order = [a.get("name") for a in version.settings.get("awards") or stage.awards or []]
+    lines = db.session.execute(
+        sa.select(ResultRow.award, ResultRow.rank, ResultRow.total, Entry.exam_number,
+                  Contestant.name, Enterprise.name)
+        .join(StageEntry, StageEntry.id == ResultRow.stage_entry_id)
+        .join(Entry, Entry.id == StageEntry.entry_id)
+        .join(Contestant, Contestant.id == Entry.contestant_id)
+        .join(Enterprise, Enterprise.id == Entry.enterprise_id)
+        .where(ResultRow.version_id == version.id, ResultRow.award.is_not(None))
+        .order_by(ResultRow.rank, Entry.exam_number)).all()
+    place = {name: index for index, name in enumerate(order)}
+    lines.sort(key=lambda line: (place.get(line[0], len(place)), line[1] or 0, line[3] or ""))
+    rows, counts = [], []
+    for award, group in groupby(lines, key=lambda line: line[0]):
+        group = list(group)
+        counts.append(f"{award}{len(group)}人")
+        rows.extend((n, line) for n, line in enumerate(group, start=1))
+    ranked = db.session.scalar(sa.select(sa.func.count()).select_from(ResultRow).where(
+        ResultRow.version_id == version.id, ResultRow.rank.is_not(None),
+        ResultRow.eligible.is_(True)))
+    columns = [
+        Column("序号", 6, lambda r: r[0]),
+        Column("奖项", 10, lambda r: r[1][0]),
+        Column("准考证号", 13, lambda r: r[1][3] or ""),
+        Column("姓名", 10, lambda r: r[1][4]),
+        Column("单位", 34, lambda r: r[1][5], wrap=True),
+        Column("成绩", 9, lambda r: None if r[1][2] is None else r[1][2].quantize(unit),
+               number_format(decimals)),
+        Column("名次", 6, lambda r: r[1][1]),
+    ]
+    notes = [f"依据成绩第{version.number}版（{_chinese_date(version.published_at)}发布）。"
+             f"参评（有名次的合格选手）{ranked}人；" + ("、".join(counts) if counts else "无获奖者")
+             + "。"]
+    if stage.track.contest.organiser:
+        notes.append(f"{stage.track.contest.organiser}　{stage.track.name}赛道组委会　"
+                     f"{_chinese_date(version.published_at)}")
+    return write_sheet(title, columns, rows, "获奖名单", portrait=True, notes=notes)
+
+
 EXPORTERS: dict[str, Callable[..., Path]] = {
     "entries": entries_sheet,
     "results": results_sheet,
@@ -588,4 +643,5 @@ EXPORTERS: dict[str, Callable[..., Path]] = {
     "stage_audit": stage_audit_sheet,
     "accounts": accounts_sheets,
     "signin": signin_sheets,
+    "winners": winners_sheet,
 }

@@ -362,7 +362,11 @@ def _fingerprint(stage: Stage, points: dict[str, np.ndarray],
     texts as JSON of their positions and values."""
     digest = hashlib.sha256()
     digest.update(b"results-inputs/2\n")
-    digest.update(json.dumps(settings_snapshot(stage), sort_keys=True, default=str).encode())
+    # The award settings are kept in the version's settings but left out here: they give
+    # prizes, not scores, and leaving them out keeps the fingerprints of versions stored
+    # before awards had settings (the charts compare them to tell unpublished corrections).
+    scored = {k: v for k, v in settings_snapshot(stage).items() if k not in AWARD_SETTINGS}
+    digest.update(json.dumps(scored, sort_keys=True, default=str).encode())
     for frame in (points, entries):
         for name in sorted(frame):
             column = frame[name]
@@ -378,11 +382,17 @@ def _fingerprint(stage: Stage, points: dict[str, np.ndarray],
     return digest.hexdigest()
 
 
+AWARD_SETTINGS = ("awards", "award_rounding", "award_ties", "award_margin")
+
+
 def settings_snapshot(stage: Stage) -> dict:
     return {
         "decimals": stage.decimals, "quota": stage.quota,
         "per_enterprise_cap": stage.per_enterprise_cap,
         "cutoff_tie_policy": stage.cutoff_tie_policy.value, "tie_breaks": stage.tie_breaks,
+        "awards": list(stage.awards or []), "award_rounding": stage.award_rounding.value,
+        "award_ties": stage.award_ties.value,
+        "award_margin": str(stage.award_margin) if stage.award_margin is not None else None,
         "components": [{"code": c.code, "name": c.name, "weight": str(c.weight),
                         "maximum": str(c.maximum), "aggregation": c.aggregation.value,
                         "min_percent": str(c.min_percent) if c.min_percent is not None else None}
@@ -505,16 +515,18 @@ def _stored(column: pd.Series, target: sa.Column) -> list:
 
 
 def _awards(stage: Stage, table: pd.DataFrame) -> dict[int, str]:
-    """Prizes by rank and count from the stage's award settings (first prize to the top ranks)."""
-    awards: dict[int, str] = {}
-    ranked = table[table["rank"].notna()].sort_values("rank")
-    start = 0
-    for award in stage.awards or []:
-        count = int(award.get("count") or 0)
-        for entry_id in ranked["entry_id"].iloc[start:start + count]:
-            awards[int(entry_id)] = award.get("name")
-        start += count
-    return awards
+    """Prizes by the stage's award settings through scoring.assign_awards: only eligible,
+    ranked contestants; tiers by count, by share of them (rounded as the stage says) or as
+    the rest through a share; a tie across a prize boundary as the stage's tie rule says."""
+    from app.services.stages import award_rule
+
+    if not stage.awards:
+        return {}
+    try:
+        awards = sc.assign_awards(table, award_rule(stage))
+    except sc.ScoringError as error:
+        raise ServiceError(str(error)) from None
+    return {int(entry_id): name for entry_id, name in awards.by_entry.items()}
 
 
 @dataclass

@@ -17,6 +17,8 @@ from app.extensions import db
 from app.inputs import clean_text
 from app.models import (
     AggregationMethod,
+    AwardRounding,
+    AwardTies,
     Component,
     ComponentKind,
     ComponentScore,
@@ -55,7 +57,7 @@ STAGE_FIELDS = (
     "quota", "review_pool", "per_enterprise_cap", "cutoff_tie_policy", "tie_breaks",
     "notice_days", "decimals", "standardisation", "recheck_top", "recheck_fraction",
     "recheck_error_threshold", "appeal_window_minutes", "min_age", "max_age",
-    "min_years_as_leader", "awards")
+    "min_years_as_leader", "awards", "award_rounding", "award_ties", "award_margin")
 
 COMPONENT_FIELDS = (
     "code", "name", "kind", "source", "weight", "maximum", "aggregation", "trim", "min_judges",
@@ -122,7 +124,14 @@ def _tie_breaks(raw: Any, valid: dict, problems: Problems) -> list[dict[str, str
     return chain
 
 
+AWARD_BASES = ("count", "share", "through")
+
+
 def _awards(raw: Any, problems: Problems) -> list[dict[str, Any]]:
+    """The prize tiers, best first: each a name and exactly one of ``count`` (places),
+    ``share`` (percent of the ranked eligible contestants) or ``through`` (everyone not yet
+    awarded within the top percent), as scoring.awards.AwardTier models them. Shares are kept
+    as exact decimal text (JSON has no decimals)."""
     awards: list[dict[str, Any]] = []
     if raw is None:
         return awards
@@ -138,19 +147,50 @@ def _awards(raw: Any, problems: Problems) -> list[dict[str, Any]]:
         except ServiceError as error:
             problems.add(f"awards-{index}-name", error.message)
             continue
-        count_raw = award.get("count")
-        if not name and count_raw in (None, ""):
-            continue
+        given = [b for b in AWARD_BASES if award.get(b) not in (None, "")]
+        if not name and not given:
+            continue  # an empty row of the form
         if not name:
             problems.add(f"awards-{index}-name", _("This field is required."))
-        elif len(name) > 60:
-            problems.add(f"awards-{index}-name", _("At most %(n)s characters.", n=60))
-        count = integer(award, "count", (row := Problems()), required=True, minimum=1,
-                        label=_("The number of awards"))
+        elif len(name) > 40:
+            problems.add(f"awards-{index}-name", _("At most %(n)s characters.", n=40))
+        if len(given) != 1:
+            problems.add(f"awards-{index}-count", _(
+                "Give exactly one of: how many, a share (%) or the rest through a share (%)."))
+            continue
+        basis = given[0]
+        row = Problems()
+        if basis == "count":
+            value = integer(award, "count", row, required=True, minimum=1,
+                            label=_("The number of awards"))
+        else:
+            value = decimal(award, basis, row, places=2, required=True,
+                            label=_("The share"))
+            if value is not None and not 0 < value <= 100:
+                row.add(basis, _("Give a share above 0% and at most 100%."))
         for message in row.errors.values():
-            problems.add(f"awards-{index}-count", message)
-        awards.append({"name": name, "count": count})
+            problems.add(f"awards-{index}-{basis}", message)
+        awards.append({"name": name, basis: value if basis == "count" else
+                       (audit.json_safe(value) if value is not None else None)})
     return awards
+
+
+def award_rule(stage_or_values: Any) -> sc.AwardRule:
+    """The stage's prizes as the rules engine takes them (scoring.AwardRule): its tiers, the
+    rounding of shares into places, the rule for a tie across a prize boundary, the margin."""
+    get = (stage_or_values.get if isinstance(stage_or_values, Mapping)
+           else lambda name: getattr(stage_or_values, name))
+    tiers = []
+    for award in get("awards") or []:
+        basis = next((b for b in AWARD_BASES if award.get(b) not in (None, "")), "count")
+        value = award.get(basis)
+        value = int(value or 0) if basis == "count" else Decimal(str(value))
+        tiers.append(sc.AwardTier(award.get("name"), **{basis: value}))
+    rounding, ties = get("award_rounding"), get("award_ties")
+    return sc.AwardRule(tuple(tiers),
+                        rounding=getattr(rounding, "value", rounding) or "half_up",
+                        ties=getattr(ties, "value", ties) or "include",
+                        margin=get("award_margin"))
 
 
 def day_start_utc(day: date) -> datetime:
@@ -209,6 +249,17 @@ def _check_stage(track: Track, values: Mapping, stage: Stage | None, seq: int) -
     clean["tie_breaks"] = _tie_breaks(values.get("tie_breaks"), tie_break_keys(stage, codes),
                                       problems)
     clean["awards"] = _awards(values.get("awards"), problems)
+    clean["award_rounding"] = one_of(values, "award_rounding", problems, AwardRounding)
+    clean["award_ties"] = one_of(values, "award_ties", problems, AwardTies)
+    clean["award_margin"] = decimal(values, "award_margin", problems, places=4,
+                                    label=_("The tie margin"))
+    if clean["award_margin"] is not None and clean["award_margin"] < 0:
+        problems.add("award_margin", _("The tie margin cannot be negative."))
+    if not problems and clean["awards"]:
+        try:
+            award_rule(clean)
+        except sc.ScoringError as error:
+            problems.add("awards", str(error))
     for name in ("recheck_fraction", "recheck_error_threshold"):
         value = clean[name]
         if value is not None and not 0 <= value <= 1:
@@ -267,7 +318,8 @@ def create_stage(track: Track, values: Mapping, *, actor: User | None = None) ->
     defaults = {"notice_days": 7, "decimals": 2, "recheck_top": 10,
                 "recheck_fraction": Decimal("0.15"), "recheck_error_threshold": Decimal("0.05"),
                 "appeal_window_minutes": 120, "cutoff_tie_policy": CutoffTiePolicy.BREAK,
-                "standardisation": Standardisation.NONE}
+                "standardisation": Standardisation.NONE,
+                "award_rounding": AwardRounding.HALF_UP, "award_ties": AwardTies.INCLUDE}
     clean = _check_stage(track, {**defaults, **values}, None, seq)
     stage = Stage(track=track, seq=seq, status=StageStatus.DRAFT, **clean)
     db.session.add(stage)

@@ -1,7 +1,7 @@
 """eligibility pool (资格审核范围): a stage's top M by rank and the decision on each member
 
 Revision ID: b7d2f4a8c6e1
-Revises: a1c3e5f7b9d2
+Revises: c4e6a8b0d2f1
 Create Date: 2026-12-05 12:20:00.000000
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b7d2f4a8c6e1'
-down_revision = 'a1c3e5f7b9d2'
+down_revision = "c4e6a8b0d2f1"
 branch_labels = None
 depends_on = None
 

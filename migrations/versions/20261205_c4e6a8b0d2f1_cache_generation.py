@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c4e6a8b0d2f1'
-down_revision = 'a1c3e5f7b9d2'
+down_revision = "a1c3e5f7b9d2"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """an online preliminary: versioned learning-points rules and imported learning records
 
 Revision ID: d4f2b8a6c1e3
-Revises: a1c3e5f7b9d2
+Revises: b7d2f4a8c6e1
 Create Date: 2026-12-05 12:15:00.000000
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'd4f2b8a6c1e3'
-down_revision = 'a1c3e5f7b9d2'
+down_revision = "b7d2f4a8c6e1"
 branch_labels = None
 depends_on = None
 

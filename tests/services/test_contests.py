@@ -170,7 +170,8 @@ def test_copying_the_demo_contest_copies_its_configuration_and_none_of_its_peopl
     assert prelim.starts_on == date(2026, 7, 1)
     assert prelim.registration_closes_at == datetime(2026, 6, 30, 16)
     assert advanced.tie_breaks == chem.stages[1].tie_breaks
-    assert advanced.awards[0] == {"name": "一等奖", "count": 3}
+    assert advanced.awards[0] == {"name": "一等奖", "share": "10"}
+    assert advanced.award_rounding == chem.stages[1].award_rounding
     # Sittings without people; no entries, stage places or judges.
     assert [(s.name, s.capacity, s.starts_at) for s in prelim.sittings] == [
         ("第一场", 90, datetime(2026, 7, 2, 1))]

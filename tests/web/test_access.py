@@ -125,6 +125,11 @@ ACCESS = {
     **{f"admin.{name}": ORG for name in (
         "component_results", "component_push_token", "result_import_batch",
         "confirm_result_import")},
+    # awards: the winners' list, certificates (issue, print, revoke) and their public check
+    **{f"admin.{name}": ORG for name in (
+        "certificates", "issue_certificates", "revoke_certificate", "print_certificate",
+        "print_certificates", "export_winners")},
+    "public.verify_certificate": ANYONE,
     # theory exam quality: item analysis, its chart, a key correction
     **{f"admin.{name}": ORG for name in (
         "exam_quality_page", "exam_quality_chart", "exam_key_change", "export_answer_key",
@@ -144,7 +149,8 @@ SAMPLE_ARGS = {"user_id": "1", "token_id": "999999", "code": "zh", "filename": "
                "workstation": "101", "sheet_id": "999999", "assignment_id": "999999",
                "batch_id": "999999", "version_id": "999999", "list_id": "999999",
                "objection_id": "999999", "round_id": "999999", "recheck_item_id": "999999",
-               "appeal_id": "999999", "member_id": "999999", "chart": "distribution"}
+               "appeal_id": "999999", "member_id": "999999", "chart": "distribution",
+               "certificate_id": "999999", "number": "JSTL-2025-01-9999"}
 
 
 def _routes(app):
