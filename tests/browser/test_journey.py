@@ -186,7 +186,6 @@ def test_journey_from_an_empty_contest_to_a_finalised_list(journey_server, chrom
     page.get_by_label("公示天数").fill("0")
     page.get_by_role("button", name="保存").click()
     expect(page.get_by_role("alert")).to_contain_text("赛段“预赛”已创建（草稿）")
-    components_url = page.url
     steps.shot("stage-created")
 
     # The preliminary's components: theory imported (40%), practical judged (60%).
@@ -445,7 +444,7 @@ def test_journey_from_an_empty_contest_to_a_finalised_list(journey_server, chrom
     # ---- 11. Compute, re-check, publish (asked first), draw up the list, put it on notice.
     page.get_by_role("link", name="成绩", exact=True).click()
     page.get_by_role("link", name=re.compile("预赛")).filter(has_text="全流程").first.click()
-    version_1 = compute_recheck_and_publish(page, steps, "首次计算", 1)
+    compute_recheck_and_publish(page, steps, "首次计算", 1)
     expect(page.locator("main")).to_contain_text("张海峰")
     page.get_by_role("button", name="生成晋级名单").click()
     expect(page).to_have_url(re.compile(r"/admin/lists/\d+$"))
