@@ -146,6 +146,8 @@ POOL_STATE = {
     PoolState.INELIGIBLE: _l("Found ineligible"),
 }
 
+CERTIFICATE_STATE = {"valid": _l("Valid"), "revoked": _l("Revoked")}
+
 ADVANCEMENT_STATUS = {
     AdvancementEntryStatus.ADVANCING: _l("Advances"),
     AdvancementEntryStatus.REMOVED: _l("Removed after an objection"),
@@ -254,6 +256,17 @@ AUDIT_ACTIONS = {
     "user.login": _l("Signed in"),
     "user.password": _l("Password changed"),
     "user.sign_out_everywhere": _l("Signed out everywhere"),
+    "awards.export": _l("Winners' list exported"),
+    "certificate.issue": _l("Certificates issued"),
+    "certificate.revoke": _l("Certificate revoked"),
+    "learning.recount": _l("Learning points counted again"),
+    "learning_rule.save": _l("Learning-points rule saved"),
+    "list.fill": _l("Place filled from the eligibility pool"),
+    "pool.decide": _l("Eligibility decided"),
+    "pool.draw": _l("Eligibility pool drawn"),
+    "pool.grow": _l("Eligibility pool grown"),
+    "pool.join": _l("Next by rank joined the eligibility pool"),
+    "pool.redraw": _l("Eligibility pool drawn again"),
 }
 # What was imported, for import.<kind>, import.<kind>.cancel and import.<kind>.change.
 IMPORT_KINDS = {
@@ -263,17 +276,20 @@ IMPORT_KINDS = {
     "marking_scheme": (_l("Imported: marking scheme"), _l("Import cancelled: marking scheme"), _l("Import changed scores: marking scheme")),
     "component_scores": (_l("Imported: component scores"), _l("Import cancelled: component scores"), _l("Import changed scores: component scores")),
     "answer_key": (_l("Imported: answer key"), _l("Import cancelled: answer key"), _l("Import changed scores: answer key")),
+    "app_participants": (_l("Imported: app participant list"), _l("Import cancelled: app participant list"), _l("Import changed scores: app participant list")),
+    "app_learning": (_l("Imported: app learning records"), _l("Import cancelled: app learning records"), _l("Import changed scores: app learning records")),
+    "app_theory": (_l("Imported: app theory results"), _l("Import cancelled: app theory results"), _l("Import changed scores: app theory results")),
 }
 # The filter's categories, each the prefixes of its actions.
 AUDIT_CATEGORIES = {
     "accounts": (_l("Accounts and sign-in"), ('user', 'token')),
-    "configuration": (_l("Contest configuration"), ('contest', 'track', 'ability', 'stage', 'scheme', 'demo')),
+    "configuration": (_l("Contest configuration"), ('contest', 'track', 'ability', 'stage', 'scheme', 'demo', 'learning_rule')),
     "registration": (_l("Registration"), ('entry', 'accounts')),
     "judging": (_l("Sittings and judging"), ('sitting', 'panel', 'mark', 'sheet', 'component', 'component_score')),
     "imports": (_l("Imports"), ('import', 'exam')),
-    "results": (_l("Results"), ('score', 'results', 'recheck', 'audit')),
+    "results": (_l("Results"), ('score', 'results', 'recheck', 'audit', 'learning', 'awards', 'certificate')),
     "appeals": (_l("Appeals and objections"), ('appeal', 'objection')),
-    "lists": (_l("Advancement lists"), ('list',)),
+    "lists": (_l("Advancement lists"), ('list', 'pool')),
 }
 AUDIT_OBJECTS = {
     "User": _l("Account"),
@@ -299,9 +315,21 @@ AUDIT_OBJECTS = {
     "Draw": _l("Draw"),
     "Contestant": _l("Contestant"),
     "ScoreCorrection": _l("Score correction"),
+    "EligibilityPool": _l("Eligibility pool"),
+    "PoolMember": _l("Eligibility pool member"),
+    "Certificate": _l("Certificate"),
+    "LearningRuleVersion": _l("Learning-points rule"),
 }
 # The fields of before/after; a key not here and not hidden is shown as written.
 AUDIT_FIELDS = {
+    "state": _l("State"),
+    "reason": _l("Reason"),
+    "size": _l("Pool size"),
+    "members": _l("Members"),
+    "joined": _l("Joined"),
+    "left": _l("Left"),
+    "numbers": _l("Certificate numbers"),
+    "rule_version": _l("Rule version"),
     "name": _l("Name"),
     "gender": _l("Gender"),
     "id_number": _l("ID number"),

@@ -126,4 +126,5 @@ def export_winners(stage_id: int):
     """The winners' list (获奖名单) of the stage's published results; audited."""
     stage = _stage(stage_id)
     path = EXPORTERS["winners"](_published(stage), actor=current_user)
-    return send_export(path, f"{stage.track.name}{stage.name}获奖名单.xlsx")
+    return send_export(path, f"{stage.track.name}{stage.name}获奖名单.xlsx",
+                       fallback=f"winners-stage{stage.id}.xlsx")

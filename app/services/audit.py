@@ -122,14 +122,14 @@ def category_prefixes(category: str) -> tuple[str, ...]:
 
 
 def _value_names() -> dict[str, str]:
-    from app import labels
+    import app.labels as labels
 
     names: dict[str, str] = {}
     for table in (labels.ENTRY_STATUS, labels.STAGE_STATUS, labels.STAGE_KIND,
                   labels.COMPONENT_KIND, labels.SCORE_SOURCE, labels.AGGREGATION,
                   labels.JUDGEMENT_ORDER, labels.CUTOFF_TIE_POLICY, labels.STANDARDISATION,
                   labels.MARKING_NODE, labels.ITEM_KIND, labels.DISQUALIFY_SCOPE,
-                  labels.VERSION_STATUS, labels.LIST_STATUS, labels.ADVANCEMENT_STATUS,
+                  labels.VERSION_STATUS, labels.LIST_STATUS, labels.ADVANCEMENT_STATUS, labels.POOL_STATE, labels.CERTIFICATE_STATE,
                   labels.ROLE_LABELS):
         for key, label in table.items():
             names.setdefault(str(getattr(key, "value", key)), str(label))

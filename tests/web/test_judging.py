@@ -157,7 +157,7 @@ def test_chief_judge_reviews_corrects_and_signs_off_and_only_then_names_can_be_r
     assert corrected.status_code == 302
     history = chief.get(f"/judge/components/{practical}/panel/sheets/{sheet.id}").get_data(
         as_text=True)
-    assert "A2: 15 → 12" in history and "复核录像" in history
+    assert "A2：15 → 12" in history and "复核录像" in history
     assert chief.post(f"/judge/components/{practical}/sign-off").status_code == 302
     chief.logout()
     organiser = signed_in("organiser")

@@ -77,6 +77,7 @@ def _list_on_notice(app, quota: int) -> tuple[int, int]:
         stage_id, ranked = score_preliminary(seed=5)
         prelim = db.session.get(Stage, stage_id)
         prelim.quota = quota
+        prelim.review_pool = None  # every ranked contestant on the list, not a pool's 100
         version = recheck_and_publish(results.create_version(prelim, actor=organiser), organiser)
         listing = results.generate_list(version, actor=organiser)
         results.start_notice(listing, actor=organiser)
