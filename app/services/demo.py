@@ -172,7 +172,8 @@ class DemoSummary:
 
 _KIND_NAMES = {
     "abilities": "能力", "accounts": "账号", "advancement lists": "晋级名单", "appeals": "申诉",
-    "contestants": "选手", "contests": "赛事", "enterprises": "单位", "exam questions": "试题",
+    "contestants": "选手", "contests": "赛事", "eligibility pools": "资格审核范围",
+    "enterprises": "单位", "exam questions": "试题",
     "imported results files": "导入的成绩文件", "judge assignments": "裁判指派",
     "published results versions": "已发布的成绩版本", "score sheets": "评分表", "sittings": "场次",
     "stages": "赛段", "tracks": "赛道",

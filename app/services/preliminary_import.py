@@ -236,7 +236,7 @@ class AppParticipantImporter(RegistrationImporter):
         return cls(stage, actor)
 
     def audit_summary(self, batch: ImportBatch) -> str:
-        return (f"导入App参赛名单 {batch.file_name} 至{self.track.name}·{self.stage.name}："
+        return (f"导入APP参赛名单 {batch.file_name} 至{self.track.name}·{self.stage.name}："
                 f"{batch.rows} 行，导入 {batch.imported_rows} 行")
 
     def check(self, table: Table, report: Report, progress: Progress) -> ParticipantPlan | None:
@@ -412,7 +412,7 @@ class AppTheoryImporter(ByIdImporter):
 
     def audit_summary(self, batch: ImportBatch) -> str:
         c = self.component
-        return (f"导入App理论成绩 {batch.file_name} 至{c.stage.track.name}·{c.stage.name}·"
+        return (f"导入APP理论成绩 {batch.file_name} 至{c.stage.track.name}·{c.stage.name}·"
                 f"{c.name}：{batch.rows} 行，导入 {batch.imported_rows} 行")
 
     def check(self, table: Table, report: Report, progress: Progress) -> Plan | None:
@@ -445,7 +445,7 @@ class LearningImporter(ByIdImporter):
 
     def audit_summary(self, batch: ImportBatch) -> str:
         c = self.component
-        return (f"导入App学习记录 {batch.file_name} 至{c.stage.track.name}·{c.stage.name}·"
+        return (f"导入APP学习记录 {batch.file_name} 至{c.stage.track.name}·{c.stage.name}·"
                 f"{c.name}：{batch.rows} 行，导入 {batch.imported_rows} 行")
 
     def check(self, table: Table, report: Report, progress: Progress) -> Plan | None:

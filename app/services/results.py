@@ -770,7 +770,8 @@ def differences_in_words(version: ResultsVersion, changes: list[Difference], *,
         if field == "rank":
             return str(value)
         if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
-            return fixed_decimals(value, decimals)
+            text = fixed_decimals(value, decimals)
+            return f"{text}%" if field.endswith("_percent") else text
         return str(value)
 
     def who(entry_id: int) -> str:

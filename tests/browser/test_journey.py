@@ -144,6 +144,22 @@ def compute_recheck_and_publish(page, steps, reason: str, number: int, consequen
     return version_url
 
 
+def review_eligibility(page, steps, version_url: str, number: int):
+    """From a version's page: the eligibility pool (资格审核) drawn from the published version
+    (or drawn again after a correction), every undecided member confirmed, back to the version."""
+    page.get_by_role("link", name="资格审核", exact=True).click()
+    draw = page.get_by_role("button", name=re.compile(f"依据成绩第{number}版划定前"))
+    if draw.count():
+        draw.click()
+    confirm = page.get_by_role("button", name=re.compile("确认本页全部待审核选手资格审核通过"))
+    if confirm.is_enabled():
+        confirm.click()
+    expect(page.get_by_role("button", name=re.compile(
+        "确认本页全部待审核选手资格审核通过（0人）"))).to_be_disabled()
+    steps.shot(f"eligibility-{number}")
+    page.goto(version_url)
+
+
 def test_journey_from_an_empty_contest_to_a_finalised_list(journey_server, chromium, page,
                                                             screenshots):
     base, url = journey_server
@@ -444,7 +460,8 @@ def test_journey_from_an_empty_contest_to_a_finalised_list(journey_server, chrom
     # ---- 11. Compute, re-check, publish (asked first), draw up the list, put it on notice.
     page.get_by_role("link", name="成绩", exact=True).click()
     page.get_by_role("link", name=re.compile("预赛")).filter(has_text="全流程").first.click()
-    compute_recheck_and_publish(page, steps, "首次计算", 1)
+    version_1 = compute_recheck_and_publish(page, steps, "首次计算", 1)
+    review_eligibility(page, steps, version_1, 1)
     expect(page.locator("main")).to_contain_text("张海峰")
     page.get_by_role("button", name="生成晋级名单").click()
     expect(page).to_have_url(re.compile(r"/admin/lists/\d+$"))
@@ -491,13 +508,15 @@ def test_journey_from_an_empty_contest_to_a_finalised_list(journey_server, chrom
     # The differences name the contestant and the field in Chinese, at 2 decimals.
     changes = page.locator("#changes tbody tr")
     zhang = changes.filter(has_text=f"{exam_numbers['张海峰']} 张海峰")
-    expect(zhang.filter(has_text="合计")).to_contain_text("92.00")
-    expect(zhang.filter(has_text="合计")).to_contain_text("72.00")
+    expect(zhang.filter(has_text="总分")).to_contain_text("92.00")
+    expect(zhang.filter(has_text="总分")).to_contain_text("72.00")
     expect(zhang.filter(has_text="名次")).to_contain_text("6")
-    expect(zhang.filter(has_text="理论考试得分率")).to_contain_text("45.00%")
+    expect(zhang.filter(has_text="理论考试百分比")).to_contain_text("45.00%")
     for cell in page.locator("#changes td").all_inner_texts():
         assert not re.search(r"[a-z_]{3}|\.\d{3}", cell), cell
 
+    # The eligibility pool is drawn again on version 2's ranks (decisions kept).
+    review_eligibility(page, steps, version_2, 2)
     # The list on notice is flagged; it is withdrawn with a reason (asked first) ...
     page.goto(f"{base}/admin/lists/{first_list}")
     expect(page.locator("#superseded")).to_contain_text("其后已发布第2版")

@@ -166,7 +166,7 @@ def test_a_participant_list_is_checked_then_imported_from_its_batch_page(signed_
                               content_type="multipart/form-data")
     batch_id = int(re.search(r"/imports/(\d+)", response.location).group(1))
     page = organiser.get(f"/admin/imports/{batch_id}").get_data(as_text=True)
-    assert "1 人仅在App报名，将成为本赛道的报名" in page
+    assert "1 人仅在APP报名，将成为本赛道的报名" in page
     assert db_session.scalar(sa.select(Contestant.id).where(
         Contestant.id_number == newcomer)) is None  # a check writes nothing
     assert organiser.post(f"/admin/imports/{batch_id}/import").status_code == 302
